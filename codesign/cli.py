@@ -1,0 +1,33 @@
+"""The ``codesign`` console script: each stage of the flow as a subcommand."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Sequence
+
+# stage name -> (module with an ``entry(argv)`` function, one-line help)
+STAGES = {
+    "measurements": ("codesign.measurements.cli", "quantize, profile, list and evaluate variants"),
+}
+
+USAGE = "usage: codesign STAGE [options]   (STAGE --help for each)\n\nstages:\n" + "\n".join(
+    f"  {name:<14}{help_}" for name, (_, help_) in STAGES.items()
+)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("-h", "--help"):
+        print(USAGE)
+        return 0 if args else 2
+    stage, rest = args[0], args[1:]
+    if stage not in STAGES:
+        print(f"error: unknown stage {stage!r}\n{USAGE}", file=sys.stderr)
+        return 2
+    module = importlib.import_module(STAGES[stage][0])
+    return module.entry(rest)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

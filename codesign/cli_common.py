@@ -1,0 +1,60 @@
+"""What every codesign command line shares: the store option and one-line errors."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from rich.console import Console
+
+from codesign.errors import CodesignError
+from codesign.paths import default_store_url
+
+console = Console(stderr=False)
+err_console = Console(stderr=True)
+
+
+def add_store_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--store",
+        default=default_store_url(),
+        metavar="URL",
+        help="SQLAlchemy URL of the measurement store: a SQLite file by default "
+        "(sqlite:///codesign.db, or $CODESIGN_STORE), or postgresql://user@host/db "
+        "(default: %(default)s)",
+    )
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports bad usage in one line (and exit code 2), like our own errors."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        err_console.print(f"[red]error:[/red] {message} (see {self.prog} --help)")
+        raise SystemExit(2)
+
+
+def make_parser(prog: str, description: str) -> argparse.ArgumentParser:
+    return _Parser(
+        prog=prog, description=description, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+
+
+def run_cli(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None) -> int:
+    """Run a command; user errors and Ctrl-C become one line and a non-zero exit."""
+    try:
+        return main(argv)
+    except CodesignError as exc:
+        err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        err_console.print("interrupted: stored work is kept; run the same command to resume")
+        return 130
+
+
+def fail(message: str) -> None:
+    raise CodesignError(message)
+
+
+def exit_with(code: int) -> None:
+    sys.exit(code)

@@ -1,0 +1,220 @@
+"""Latency and memory of one variant under a stated workload, measured in a fresh process.
+
+Each profile runs in its own subprocess so that peak memory is the variant's own (process
+peak RSS on CPU; ``torch.cuda.max_memory_allocated`` on a GPU) and nothing one variant
+leaves behind slows the next. Timing: wall clock on CPU, CUDA events on a GPU; the median
+and interquartile range over every decode step of every repeat, after warm-up.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from codesign.errors import CodesignError
+
+
+@dataclass(frozen=True)
+class Workload:
+    """The standard workload: prefill ``prompt_len`` tokens, then greedy-decode more."""
+
+    prompt_len: int = 128
+    decode_tokens: int = 32
+    batch_size: int = 1
+    warmup: int = 1
+    repeats: int = 5
+    seed: int = 0
+
+    @property
+    def key(self) -> str:
+        return (
+            f"prefill{self.prompt_len}+decode{self.decode_tokens}"
+            f"@b{self.batch_size}x{self.repeats}w{self.warmup}"
+        )
+
+
+def device_name(device: str) -> str:
+    """A human name for where the timings come from."""
+    if device.startswith("cuda"):
+        import torch
+
+        return f"cuda: {torch.cuda.get_device_name(device)}"
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import torch
+
+    return f"cpu: {cpu} ({torch.get_num_threads()} threads)"
+
+
+def library_versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for pkg in ("torch", "transformers", "gptqmodel", "llmcompressor", "compressed-tensors"):
+        with contextlib.suppress(PackageNotFoundError):
+            out[pkg] = version(pkg)
+    return out
+
+
+def _peak_rss_bytes() -> int:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def _module_bytes(model) -> int:
+    """Bytes of every parameter and buffer: packed low-bit weights count at their real size."""
+    tensors = list(model.parameters()) + list(model.buffers())
+    seen, total = set(), 0
+    for t in tensors:
+        if t.data_ptr() in seen:  # tied embeddings are stored once
+            continue
+        seen.add(t.data_ptr())
+        total += t.numel() * t.element_size()
+    return total
+
+
+def _quartiles(values: list[float]) -> tuple[float, float]:
+    if len(values) < 2:
+        return values[0], 0.0
+    q = statistics.quantiles(values, n=4, method="inclusive")
+    return statistics.median(values), q[2] - q[0]
+
+
+class _Timer:
+    """Wall clock on CPU; CUDA events (which time the GPU's work, not the launch) on a GPU."""
+
+    def __init__(self, device: str) -> None:
+        import torch
+
+        self.cuda = device.startswith("cuda")
+        self.torch = torch
+
+    def time_ms(self, fn) -> tuple[float, object]:
+        if self.cuda:
+            start = self.torch.cuda.Event(enable_timing=True)
+            end = self.torch.cuda.Event(enable_timing=True)
+            start.record()
+            out = fn()
+            end.record()
+            self.torch.cuda.synchronize()
+            return start.elapsed_time(end), out
+        t0 = time.perf_counter()
+        out = fn()
+        return (time.perf_counter() - t0) * 1000.0, out
+
+
+def run_workload(model, workload: Workload, device: str) -> dict:
+    """Prefill + greedy decode with the KV cache, timed step by step."""
+    import torch
+
+    gen = torch.Generator().manual_seed(workload.seed)
+    vocab = model.config.vocab_size
+    ids = torch.randint(
+        100, vocab - 1, (workload.batch_size, workload.prompt_len), generator=gen
+    ).to(device)
+    timer = _Timer(device)
+    prefill, steps = [], []
+    with torch.inference_mode():
+        for rep in range(workload.warmup + workload.repeats):
+            ms, out = timer.time_ms(lambda: model(input_ids=ids, use_cache=True))
+            past, nxt = out.past_key_values, out.logits[:, -1:].argmax(-1)
+            rep_steps = []
+            for _ in range(workload.decode_tokens):
+
+                def step(nxt=nxt, past=past):
+                    return model(input_ids=nxt, past_key_values=past, use_cache=True)
+
+                step_ms, out = timer.time_ms(step)
+                past, nxt = out.past_key_values, out.logits[:, -1:].argmax(-1)
+                rep_steps.append(step_ms)
+            if rep >= workload.warmup:
+                prefill.append(ms)
+                steps.extend(rep_steps)
+    prefill_ms, prefill_iqr = _quartiles(prefill)
+    decode_ms, decode_iqr = _quartiles(steps)
+    return {
+        "prefill_ms": prefill_ms,
+        "prefill_ms_iqr": prefill_iqr,
+        "decode_ms_per_token": decode_ms,
+        "decode_ms_per_token_iqr": decode_iqr,
+        "tokens_per_s": workload.batch_size * 1000.0 / decode_ms,
+    }
+
+
+def profile_in_this_process(backend: str, path: str, device: str, workload: Workload) -> dict:
+    """Load the variant, run the workload, report timings, memory and provenance."""
+    import torch
+
+    from codesign.measurements.quantizers import QUANTIZERS
+
+    if device.startswith("cuda"):
+        torch.cuda.reset_peak_memory_stats(device)
+    loaded = QUANTIZERS.get(backend).load(Path(path), device)
+    result = run_workload(loaded.model, workload, device)
+    if device.startswith("cuda"):
+        peak, method = torch.cuda.max_memory_allocated(device), "torch.cuda.max_memory_allocated"
+    else:
+        peak = _peak_rss_bytes()
+        method = "process peak RSS (VmHWM), includes the Python and torch runtime"
+    result.update(
+        device=device_name(device),
+        dtype=loaded.dtype,
+        kernel=loaded.kernel,
+        real_low_bit=loaded.real_low_bit,
+        weight_bytes_memory=_module_bytes(loaded.model),
+        peak_memory_bytes=peak,
+        memory_method=method,
+        versions=library_versions(),
+    )
+    return result
+
+
+def profile_variant(backend: str, path: str, device: str, workload: Workload) -> dict:
+    """Run :func:`profile_in_this_process` in a fresh interpreter and return its result."""
+    args = json.dumps(
+        {"backend": backend, "path": path, "device": device, "workload": asdict(workload)}
+    )
+    env = dict(os.environ, CODESIGN_PROFILE_ARGS=args)
+    proc = subprocess.run(
+        [sys.executable, "-m", "codesign.measurements.profiling"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        raise CodesignError(f"profiling {path} failed: {tail}")
+    return json.loads(lines[-1])
+
+
+def _worker() -> None:
+    args = json.loads(os.environ["CODESIGN_PROFILE_ARGS"])
+    result = profile_in_this_process(
+        args["backend"], args["path"], args["device"], Workload(**args["workload"])
+    )
+    sys.stdout.write("\n" + json.dumps(result) + "\n")
+
+
+if __name__ == "__main__":
+    _worker()

@@ -1,0 +1,48 @@
+"""The interface every quantization backend implements, and the registry that lists them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from codesign.registry import Registry
+
+
+@dataclass(frozen=True)
+class QuantRequest:
+    """Everything a backend needs to quantize one variant."""
+
+    method: str
+    bits: int
+    group_size: int | None
+    dense_dir: Path
+    out_dir: Path
+    token_ids: list[list[int]]
+    device: str
+
+
+@dataclass
+class LoadedModel:
+    """A variant loaded for inference, with what its linear layers really run."""
+
+    model: Any
+    tokenizer: Any
+    kernel: str
+    real_low_bit: bool
+    dtype: str
+
+
+class Quantizer(Protocol):
+    name: str
+
+    def version(self) -> str: ...
+
+    def supports(self, method: str, bits: int) -> bool: ...
+
+    def quantize(self, request: QuantRequest) -> None: ...
+
+    def load(self, path: Path, device: str) -> LoadedModel: ...
+
+
+QUANTIZERS: Registry[Quantizer] = Registry("quantization backend")

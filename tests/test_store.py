@@ -1,0 +1,100 @@
+"""The store: one URL, transactional writes, unique rows, a schema version it enforces."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+
+from codesign.errors import CodesignError
+from codesign.measurements.store import SCHEMA_VERSION, Prediction, Store
+
+
+def _variant(store: Store, key: str = "k1") -> int:
+    model_id = store.upsert_model("fp", "tiny", "dense", "test", {"hidden_size": 8})
+    return store.add_variant(
+        key=key,
+        model_id=model_id,
+        method="gptq",
+        bits=4,
+        group_size=128,
+        seed=0,
+        calibration="c",
+        backend="gptqmodel",
+        backend_version="gptqmodel 7.6.0",
+        path="/x",
+        weight_bytes_disk=1,
+        quantize_seconds=1.0,
+        recipe={"a": 1},
+    ).id
+
+
+def test_a_new_store_records_its_schema_version(store_url):
+    store = Store(store_url)
+    with store.engine.connect() as conn:
+        value = conn.execute(text("select value from meta where key='schema_version'")).scalar()
+    assert int(value) == SCHEMA_VERSION
+
+
+def test_a_newer_schema_is_refused_and_left_untouched(store_url):
+    store = Store(store_url)
+    _variant(store)
+    with store.engine.begin() as conn:
+        conn.execute(text("update meta set value='99' where key='schema_version'"))
+    with pytest.raises(CodesignError, match="schema version 99, newer"):
+        Store(store_url)
+    with store.engine.connect() as conn:
+        assert conn.execute(text("select count(*) from variants")).scalar() == 1
+
+
+def test_an_unopenable_url_is_one_line_error(tmp_path):
+    with pytest.raises(CodesignError, match="cannot open store"):
+        Store(f"sqlite:///{tmp_path}/missing-dir/x.db")
+    with pytest.raises(CodesignError, match="cannot open store"):
+        Store("notadb://what")
+
+
+def test_adding_the_same_variant_twice_keeps_one_row(store_url):
+    store = Store(store_url)
+    first = _variant(store, "same")
+    second = _variant(store, "same")
+    assert first == second
+    assert store.counts()["variants"] == 1
+
+
+def test_predictions_are_stored_once_per_item(store_url):
+    store = Store(store_url)
+    vid = _variant(store)
+    preds = [Prediction("ethics", f"i{i}", "wrong", "wrong", False, 10, 2) for i in range(5)]
+    assert store.add_predictions(vid, preds[:3]) == 3
+    assert store.add_predictions(vid, preds) == 2
+    assert store.predicted_item_ids(vid, "ethics") == {f"i{i}" for i in range(5)}
+    frame = store.predictions_frame("ethics")
+    assert len(frame) == 5 and set(frame["label"]) == {"wrong"}
+
+
+def test_a_failed_transaction_writes_nothing(store_url):
+    store = Store(store_url)
+    vid = _variant(store)
+    with pytest.raises(RuntimeError), store.session() as s:
+        from codesign.measurements.store import PredictionRow
+
+        s.add(
+            PredictionRow(
+                variant_id=vid,
+                suite="x",
+                item_id="1",
+                raw="",
+                label="a",
+                refused=False,
+                prompt_tokens=1,
+                generated_tokens=1,
+            )
+        )
+        s.flush()
+        raise RuntimeError("killed mid-write")
+    assert store.counts()["predictions"] == 0
+
+
+def test_list_refuses_a_store_that_does_not_exist_yet(store_url):
+    with pytest.raises(CodesignError, match="holds no codesign data"):
+        Store(store_url, create=False)
