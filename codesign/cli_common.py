@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Callable, Sequence
 
 from rich.console import Console
@@ -12,7 +11,7 @@ from codesign.errors import CodesignError
 from codesign.paths import default_store_url
 
 console = Console(stderr=False)
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True, highlight=False)
 
 
 def add_store_option(parser: argparse.ArgumentParser) -> None:
@@ -45,16 +44,8 @@ def run_cli(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | N
     try:
         return main(argv)
     except CodesignError as exc:
-        err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        err_console.print(f"[red]error:[/red] {exc}")
         return exc.exit_code
     except KeyboardInterrupt:
         err_console.print("interrupted: stored work is kept; run the same command to resume")
         return 130
-
-
-def fail(message: str) -> None:
-    raise CodesignError(message)
-
-
-def exit_with(code: int) -> None:
-    sys.exit(code)

@@ -24,17 +24,39 @@ def _cli(*args: str, store_url: str) -> subprocess.CompletedProcess:
 
 
 def test_embedded_model_quantizes_profiles_and_lists(store_url):
-    quantize = ("quantize", "--model", "smollm2-135m", "--method", "gptq,awq", "--bits", "4",
-                "--calib-samples", "4", "--calib-seq-len", "128")
+    quantize = (
+        "quantize",
+        "--model",
+        "smollm2-135m",
+        "--method",
+        "gptq,awq",
+        "--bits",
+        "4",
+        "--calib-samples",
+        "4",
+        "--calib-seq-len",
+        "128",
+    )
     first = _cli(*quantize, store_url=store_url)
     assert "group size 128 does not divide layer width 576; using 64" in first.stdout
-    _cli("profile", "--batch-sizes", "1", "--repeats", "2", "--prompt-len", "32",
-         "--decode-tokens", "8", store_url=store_url)
+    _cli(
+        "profile",
+        "--batch-sizes",
+        "1",
+        "--repeats",
+        "2",
+        "--prompt-len",
+        "32",
+        "--decode-tokens",
+        "8",
+        store_url=store_url,
+    )
     listing = _cli("list", store_url=store_url).stdout
     assert "dense (dequantized from Q4_1 GGUF)" in listing
 
     frame = Store(store_url).profiles_frame()
-    assert sorted(zip(frame["method"], frame["bits"])) == [("awq", 4), ("dense", 16), ("gptq", 4)]
+    pairs = sorted(zip(frame["method"], frame["bits"], strict=True))
+    assert pairs == [("awq", 4), ("dense", 16), ("gptq", 4)]
     quantized = frame[frame["method"] != "dense"]
     assert quantized["real_low_bit"].all(), list(quantized["kernel"])
     assert (frame["decode_ms_per_token"] > 0).all() and (frame["peak_memory_bytes"] > 0).all()

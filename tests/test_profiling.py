@@ -24,7 +24,9 @@ def test_workload_timings_are_positive_and_consistent(tiny_llama):
 def test_profile_of_a_4bit_variant_names_its_real_kernel(tiny_llama, store_url):
     store = Store(store_url)
     model = resolve_model(str(tiny_llama))
-    row = ensure_variant(store, model, VariantSpec("gptq", 4), CalibrationSpec(8, 64)).row
+    row = ensure_variant(
+        store, model, VariantSpec("gptq", 4), CalibrationSpec(n_samples=8, seq_len=64)
+    ).row
     quant = profile_variant(row.backend, row.path, "cpu", SMALL)
     dense_row = ensure_variant(store, model, DENSE, CalibrationSpec()).row
     dense = profile_variant(dense_row.backend, dense_row.path, "cpu", SMALL)

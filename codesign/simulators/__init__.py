@@ -3,7 +3,8 @@ schedules, vectorised over designs and calibrated to published figures (calibrat
 
 The search calls::
 
-    from codesign.simulators import DesignBatch, Workload, evaluate, load_model, load_unit
+    from codesign.simulators import (
+        DesignBatch, Workload, evaluate, load_model, load_unit, variants_from_bits)
     spec = load_unit("bitfusion")
     designs = DesignBatch.from_spec(spec, array_rows=rows, array_cols=cols)   # numpy arrays
     work = Workload.decode(load_model("smollm2-135m"), context=512, batch=1)
@@ -17,6 +18,7 @@ from codesign.simulators.design import DesignBatch
 from codesign.simulators.evaluate import METRICS, evaluate
 from codesign.simulators.families import FAMILIES
 from codesign.simulators.schedules import SCHEDULES, ScheduleParams
+from codesign.simulators.schedules.cascade import run_probability_from_runs
 from codesign.simulators.spec import UnitSpec, bundled_units, load_unit
 from codesign.simulators.variants import Variant, variants_from_bits, weight_bytes
 from codesign.simulators.workload import ModelShape, Workload, load_model, model_presets
@@ -36,6 +38,7 @@ __all__ = [
     "load_model",
     "load_unit",
     "model_presets",
+    "run_probability_from_runs",
     "variants_from_bits",
     "weight_bytes",
 ]

@@ -10,6 +10,7 @@ from pathlib import Path
 from codesign.measurements.quantizers.base import QUANTIZERS, LoadedModel, QuantRequest
 from codesign.measurements.quantizers.dense import load_tokenizer
 from codesign.measurements.quantizers.kernels import describe_kernels
+from codesign.paths import cache_dir
 
 
 def _quiet():
@@ -42,7 +43,10 @@ class GPTQModelBackend:
     def quantize(self, request: QuantRequest) -> None:
         os.environ.setdefault("GPTQMODEL_CPU_WORKERS", str(os.cpu_count() or 1))
         from gptqmodel import BACKEND, GPTQModel
+        from gptqmodel.looper import loop_processor
 
+        # GPTQModel writes per-run logs to ./logs; keep the user's working directory clean.
+        loop_processor._PROJECT_LOG_DIR = cache_dir() / "logs" / "gptqmodel"
         config = self._config(request.method, request.bits, request.group_size)
         backend = BACKEND.AUTO
         if request.device == "cpu":

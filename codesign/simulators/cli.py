@@ -1,0 +1,197 @@
+"""`python -m codesign.simulators`: model an ensemble on a unit and print a table, list the
+bundled units and schedules, or `validate` the model against stored profiles.
+
+Every printed number is labelled as modelled (analytical, <unit> spec). A user error is one
+line on stderr (`error: ...`) and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from rich.console import Console
+
+from codesign.errors import CodesignError
+from codesign.simulators import table as fmt
+from codesign.simulators.design import DesignBatch
+from codesign.simulators.evaluate import evaluate
+from codesign.simulators.families import FAMILIES
+from codesign.simulators.schedules import SCHEDULES
+from codesign.simulators.spec import UnitSpec, bundled_units, load_unit, parse_overrides
+from codesign.simulators.variants import Variant, variants_from_bits
+from codesign.simulators.workload import Workload, load_model, model_presets
+
+
+def _int_list(text: str) -> list[int]:
+    try:
+        return [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"want comma-separated integers, got {text!r}") from None
+
+
+def _float_list(text: str) -> list[float]:
+    try:
+        return [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"want comma-separated numbers, got {text!r}") from None
+
+
+def _group(text: str) -> int | None:
+    if text.lower() in ("none", "channel", "-1"):
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"want an integer or 'none', got {text!r}") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m codesign.simulators",
+        description="Analytical PPA model of multi-precision compute units and ensemble "
+        "schedules (modelled, not measured). Subcommand: validate --store URL.",
+    )
+    p.add_argument("--list", action="store_true", help="show bundled units, schedules, models")
+    p.add_argument("--unit", default="bitfusion", help="bundled unit name or YAML spec path")
+    p.add_argument("--model", default="smollm2-135m", help="preset name or HF config.json path")
+    p.add_argument("--bits", type=_int_list, default=[3, 4, 8], help="ensemble bits (16 = dense)")
+    p.add_argument("--method", default="gptq", choices=("gptq", "awq"))
+    p.add_argument("--group-size", type=_group, default=128, help="group size or 'none'")
+    p.add_argument("--schedule", default="sequential", help="schedule(s), comma list, or 'all'")
+    p.add_argument("--batch", type=int, default=1)
+    p.add_argument("--context", type=int, default=512, help="decode context length")
+    p.add_argument("--prompt-tokens", type=int, default=128, help="prefill length")
+    p.add_argument("--kv-bits", type=int, default=16)
+    p.add_argument("--agreement", type=float, default=None, help="cascade: measured agreement")
+    p.add_argument(
+        "--run-probability", type=_float_list, default=None, help="cascade: per-member, measured"
+    )
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="override a spec field, e.g. --set dram.bandwidth_gbs=51.2",
+    )
+    return p
+
+
+def _schedules(text: str) -> list[str]:
+    if text == "all":
+        return SCHEDULES.names()
+    names = [s.strip() for s in text.split(",") if s.strip()]
+    for name in names:
+        SCHEDULES.get(name)
+    return names
+
+
+def _row(label: str, decode: dict, prefill: dict) -> list[str]:
+    bound = "memory" if bool(decode["memory_bound"][0]) else "compute"
+    feasible = bool(decode["feasible"][0])
+    return [
+        label,
+        fmt.seconds(float(decode["latency_s"][0])),
+        fmt.joules(float(decode["energy_j"][0])),
+        fmt.seconds(float(prefill["latency_s"][0])),
+        fmt.joules(float(prefill["energy_j"][0])),
+        fmt.area(float(decode["area_mm2"][0])),
+        fmt.nbytes(float(decode["memory_bytes"][0])),
+        bound if feasible else "cannot run",
+    ]
+
+
+def run_model(args: argparse.Namespace, out: Console) -> None:
+    spec = load_unit(args.unit, parse_overrides(args.overrides))
+    shape = load_model(args.model)
+    variants = variants_from_bits(args.bits, args.method, args.group_size)
+    schedules = _schedules(args.schedule)
+    decode = Workload.decode(shape, args.context, args.batch, args.kv_bits)
+    prefill = Workload.prefill(shape, args.prompt_tokens, args.batch, args.kv_bits)
+    designs = DesignBatch.from_specs([spec])
+    cascade = {"agreement": args.agreement, "run_probability": args.run_probability}
+    rows = []
+    for v in variants:
+        rows.append(_row(f"{v.key} alone", *(evaluate(designs, w, [v]) for w in (decode, prefill))))
+    for name in schedules:
+        extra = cascade if name == "cascade" else {}
+        results = [evaluate(designs, w, variants, name, **extra) for w in (decode, prefill)]
+        rows.append(_row(f"ensemble, {name}", *results))
+    columns = [
+        "configuration",
+        f"decode latency / step (ctx {args.context})",
+        "decode energy / step",
+        f"prefill latency ({args.prompt_tokens} tok)",
+        "prefill energy",
+        "area",
+        "memory (weights + KV)",
+        "decode bound",
+    ]
+    title = f"{spec.label()}: {shape.name}, batch {args.batch}, {spec.family} unit"
+    caption = _caption(spec, variants, schedules, args)
+    out.print(fmt.table(title, columns, rows, caption, numeric=True))
+
+
+def _caption(
+    spec: UnitSpec, variants: Sequence[Variant], schedules: list[str], args: argparse.Namespace
+) -> str:
+    dense = spec.params.get("dense_weight_bits", 16)
+    group = f"group size {args.group_size}" if args.group_size else "per-channel scales"
+    lines = [
+        "All numbers modelled (analytical roofline per GEMM), not measured.",
+        f"Weights: {args.method}, {group} (scales fp16, zeros packed); "
+        f"embeddings and LM head stay {dense}-bit. KV cache "
+        f"{args.kv_bits}-bit; memory = stored weights + KV caches of members held at once.",
+    ]
+    if "cascade" in schedules and args.agreement is None and args.run_probability is None:
+        lines.append("cascade: no measured agreement given, so every member runs (worst case).")
+    if "shared-fetch" in schedules:
+        lines.append("shared-fetch stores weights as bit planes of the widest member.")
+    unsupported = [v.key for v in variants if not _runs(spec, v)]
+    if unsupported:
+        lines.append(f"{spec.name} cannot run {', '.join(unsupported)} (width not supported).")
+    lines.extend(spec.notes)
+    if spec.source:
+        lines.append(f"Spec source: {spec.source}")
+    return "\n".join(lines)
+
+
+def _runs(spec: UnitSpec, variant: Variant) -> bool:
+    rates = DesignBatch.from_specs([spec]).rates()
+    return bool(rates.macs_per_s[0, :, variant.bits].max() > 0)
+
+
+def list_all(out: Console) -> None:
+    units = []
+    for name in bundled_units():
+        spec = load_unit(name, resolve=False)
+        units.append([name, spec.family, spec.description])
+    out.print(fmt.table("Bundled compute units", ["unit", "family", "description"], units, ""))
+    fams = [[n, FAMILIES.get(n).description] for n in FAMILIES.names()]
+    out.print(fmt.table("Unit families", ["family", "description"], fams, ""))
+    scheds = [[n, SCHEDULES.get(n).description] for n in SCHEDULES.names()]
+    out.print(fmt.table("Ensemble schedules", ["schedule", "description"], scheds, ""))
+    models = [[n, load_model(n).name, load_model(n).source] for n in model_presets()]
+    out.print(fmt.table("Model presets", ["model", "name", "config source"], models, ""))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    out = fmt.console()
+    try:
+        if argv[:1] == ["validate"]:
+            from codesign.simulators.validate_cli import main as validate_main
+
+            return validate_main(argv[1:], out)
+        args = build_parser().parse_args(argv)
+        if args.list:
+            list_all(out)
+        else:
+            run_model(args, out)
+        return 0
+    except CodesignError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code

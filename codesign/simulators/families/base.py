@@ -1,0 +1,188 @@
+"""What a compute-unit family provides: its spec fields and its per-precision rate tables.
+
+A family turns a batch of designs (struct-of-arrays, one row per design) into `Rates`: for every
+weight width 1-16 bits, MACs per second and energy per MAC on each sub-array, the bits a weight
+occupies in memory, and the memory system's bandwidth and energies. Everything downstream
+(roofline per GEMM, schedules) is family-independent, so a new family is one file that
+subclasses `Family` and registers itself in `FAMILIES`.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from codesign.registry import Registry
+from codesign.simulators import calibration as cal
+from codesign.simulators.fields import Field
+
+WIDTHS = 17  # rate tables are indexed by weight bits 0..16 (0 unused)
+BITS = np.arange(WIDTHS)
+
+FAMILIES: Registry[Family] = Registry("compute-unit family")
+
+
+@dataclass(frozen=True, eq=False)
+class Rates:
+    """Per-design cost tables of a DesignBatch (n designs, S sub-arrays, 17 widths)."""
+
+    macs_per_s: np.ndarray  # (n, S, 17) throughput of sub-array s on w-bit weights; 0: cannot
+    pj_per_mac: np.ndarray  # (n, S, 17) dynamic energy per MAC
+    lane_of: np.ndarray  # (n, 17) int: the sub-array that runs w-bit weights
+    stored_bits: np.ndarray  # (n, 17) bits a w-bit weight occupies in DRAM (16: dense width)
+    cols: np.ndarray  # (n, S) array columns (activations are re-read once per column tile)
+    head_bits: np.ndarray  # (n,) compute width of the 16-bit LM head
+    attn_bits: np.ndarray  # (n,) compute width of attention (activations x KV cache)
+    act_bits: np.ndarray  # (n,) activation width in memory
+    weight_sram_pj_bit: np.ndarray  # (n,)
+    act_sram_pj_bit: np.ndarray  # (n,)
+    dram_pj_bit: np.ndarray  # (n,)
+    dram_bytes_per_s: np.ndarray  # (n,)
+    act_sram_bytes: np.ndarray  # (n,) on-chip room for activations before they spill
+    static_w: np.ndarray  # (n,) power drawn for the whole latency (board power of a GPU)
+    area_mm2: np.ndarray  # (n,) NaN when unknown
+    pe_area_um2: np.ndarray  # (n, S)
+    pe_power_uw: np.ndarray  # (n, S) at the design's clock, full activity
+    pe_count: np.ndarray  # (n, S)
+    bitplane: np.ndarray  # (n,) bool: weights stored as bit planes
+    capacity_bytes: np.ndarray  # (n,) DRAM capacity, inf when unknown
+
+
+class Family(ABC):
+    """A kind of compute unit. Subclasses set `name`, `description`, `fields`, `rates`."""
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+    fields: ClassVar[tuple[Field, ...]]
+
+    def prepare(self, raw: dict[str, Any], where: str) -> dict[str, Any]:
+        """Hook: fill defaults that depend on other fields (e.g. a datasheet) before checks."""
+        return raw
+
+    def check(self, params: dict[str, Any], where: str) -> None:  # noqa: B027 - optional hook
+        """Hook: cross-field checks after each field is valid; raise CodesignError."""
+
+    def resolve(self, params: dict[str, Any], notes: list[str]) -> dict[str, Any]:
+        """Hook: replace 'measure' values by measurements, saying so in `notes`."""
+        return params
+
+    def to_arrays(self, params: list[Mapping[str, Any]]) -> dict[str, np.ndarray]:
+        """Struct-of-arrays of numeric fields: {field.key: (n,) array}."""
+        out: dict[str, np.ndarray] = {}
+        for f in self.fields:
+            if f.kind in ("int", "float"):
+                vals = [np.nan if p[f.name] is None else p[f.name] for p in params]
+                out[f.key] = np.asarray(vals, dtype=float)
+            elif f.kind == "bool" or f.kind == "choice":
+                out[f.key] = np.asarray([p[f.name] for p in params])
+        return out
+
+    @abstractmethod
+    def rates(self, a: Mapping[str, np.ndarray], n: int) -> Rates:
+        """Cost tables for n designs given their arrays."""
+
+
+# --- fields and memory system shared by the accelerator families --------------------------------
+ACCELERATOR_FIELDS: tuple[Field, ...] = (
+    Field("clock_mhz", "float", low=1e-3, help="array clock"),
+    Field("tech_nm", "float", 45.0, low=1.0, help="technology node (scaling: stated assumption)"),
+    Field("act_bits", "int", 8, low=1, high=16, help="activation width (W{n}A{act_bits})"),
+    Field("sram.weight_kb", "float", low=0.0, help="on-chip weight buffer"),
+    Field("sram.act_kb", "float", low=1e-3, help="on-chip activation buffer"),
+    Field("dram.bandwidth_gbs", "float", low=1e-6, help="off-chip bandwidth"),
+    Field(
+        "dram.pj_per_bit",
+        "float",
+        cal.dram_pj_per_bit_default(),
+        low=0.0,
+        help="off-chip energy per bit (default: Horowitz 640 pJ / 32 bit)",
+    ),
+    Field("dram.capacity_gb", "float", None, low=0.0, help="off-chip capacity (optional)"),
+    Field("weight_storage", "choice", "packed", choices=("packed", "bitplane")),
+)
+ARRAY_FIELDS: tuple[Field, ...] = (
+    Field("array.rows", "int", low=1, help="PE rows"),
+    Field("array.cols", "int", low=1, help="PE columns"),
+)
+META_FIELDS: tuple[Field, ...] = (
+    Field("name", "str"),
+    Field("family", "str"),
+    Field("description", "str", ""),
+    Field("source", "str", "", help="where the design point's parameters come from"),
+)
+
+
+def memory_system(a: Mapping[str, np.ndarray], n: int) -> dict[str, np.ndarray]:
+    """SRAM/DRAM bandwidth, energies and SRAM area of accelerator designs."""
+    energy_scale = cal.tech_energy_scale(a["tech_nm"])
+    area_scale = cal.tech_area_scale(a["tech_nm"])
+    sram_bytes = (a["sram_weight_kb"] + a["sram_act_kb"]) * 1024.0
+    capacity = a["dram_capacity_gb"] * 1e9
+    return {
+        "weight_sram_pj_bit": cal.sram_pj_per_bit(np.maximum(a["sram_weight_kb"], 1.0))
+        * energy_scale,
+        "act_sram_pj_bit": cal.sram_pj_per_bit(a["sram_act_kb"]) * energy_scale,
+        "dram_pj_bit": np.broadcast_to(a["dram_pj_per_bit"], (n,)).astype(float),
+        "dram_bytes_per_s": a["dram_bandwidth_gbs"] * 1e9,
+        "act_sram_bytes": a["sram_act_kb"] * 1024.0,
+        "static_w": np.zeros(n),
+        "sram_mm2": sram_bytes * cal.sram_um2_per_byte() * area_scale / 1e6,
+        "bitplane": a["weight_storage"] == "bitplane",
+        "capacity_bytes": np.where(np.isnan(capacity), np.inf, capacity),
+    }
+
+
+def first_supported(supported: np.ndarray) -> np.ndarray:
+    """Index of the first True along the last axis (0 where none)."""
+    return np.argmax(supported, axis=-1)
+
+
+def single_array_rates(
+    a: Mapping[str, np.ndarray],
+    n: int,
+    *,
+    macs_per_cycle: np.ndarray,
+    pj_per_mac: np.ndarray,
+    stored_bits: np.ndarray,
+    pe_um2: np.ndarray,
+    pe_pj_cycle: np.ndarray,
+    head_bits: np.ndarray,
+) -> Rates:
+    """Rates of a one-array accelerator from per-PE tables (n, 17) and per-PE figures (n,)."""
+    mem = memory_system(a, n)
+    pe_count = a["array_rows"] * a["array_cols"]
+    clock_hz = a["clock_mhz"] * 1e6
+    energy_scale = cal.tech_energy_scale(a["tech_nm"])[:, None]
+    pe_area = pe_um2 * cal.tech_area_scale(a["tech_nm"])
+    act_bits = a["act_bits"].astype(np.int64)
+    return Rates(
+        macs_per_s=(macs_per_cycle * (pe_count * clock_hz)[:, None])[:, None, :],
+        pj_per_mac=(pj_per_mac * energy_scale)[:, None, :],
+        lane_of=np.zeros((n, WIDTHS), dtype=np.int64),
+        stored_bits=stored_bits,
+        cols=a["array_cols"][:, None],
+        head_bits=head_bits.astype(np.int64),
+        attn_bits=act_bits,
+        act_bits=act_bits,
+        weight_sram_pj_bit=mem["weight_sram_pj_bit"],
+        act_sram_pj_bit=mem["act_sram_pj_bit"],
+        dram_pj_bit=mem["dram_pj_bit"],
+        dram_bytes_per_s=mem["dram_bytes_per_s"],
+        act_sram_bytes=mem["act_sram_bytes"],
+        static_w=mem["static_w"],
+        area_mm2=pe_count * pe_area / 1e6 + mem["sram_mm2"],
+        pe_area_um2=pe_area[:, None],
+        pe_power_uw=(pe_pj_cycle * energy_scale[:, 0] * a["clock_mhz"])[:, None],
+        pe_count=pe_count[:, None],
+        bitplane=mem["bitplane"],
+        capacity_bytes=mem["capacity_bytes"],
+    )
+
+
+def exact_storage(n: int) -> np.ndarray:
+    """Weights stored at their own width (index 16, dense, at 16 bits)."""
+    return np.broadcast_to(BITS.astype(float), (n, WIDTHS)).copy()

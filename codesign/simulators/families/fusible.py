@@ -1,0 +1,80 @@
+"""Fusible bit-level arrays (Bit Fusion): 2-bit BitBricks fuse into 4- and 8-bit multipliers.
+
+A w-bit weight runs at the smallest fused width that holds it (3 bits pays for 4), and is
+stored in memory at that width. One fusion unit does (max/w')(max/a') MACs per cycle at the
+same power in every mode, so energy per MAC falls with the fused width. Area and power are
+Bit Fusion's synthesis of the 16-brick unit, scaled by brick count for other sizes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from codesign.simulators import calibration as cal
+from codesign.simulators.families.base import (
+    ACCELERATOR_FIELDS,
+    ARRAY_FIELDS,
+    BITS,
+    FAMILIES,
+    META_FIELDS,
+    Family,
+    Rates,
+    single_array_rates,
+)
+from codesign.simulators.fields import Field, field_error
+
+
+def fused_width(bits: np.ndarray, brick: np.ndarray) -> np.ndarray:
+    """The smallest brick * 2^k that holds `bits` (broadcasts)."""
+    ratio = np.maximum(np.asarray(bits, dtype=float) / brick, 1.0)
+    return brick * 2.0 ** np.ceil(np.log2(ratio) - 1e-9)
+
+
+class FusibleFamily(Family):
+    name = "fusible"
+    description = "Bit Fusion style: bricks fuse to 2/4/8 bits; 3-bit pays for 4"
+    fields = (
+        *META_FIELDS,
+        *ACCELERATOR_FIELDS,
+        *ARRAY_FIELDS,
+        Field("brick_bits", "int", 2, low=1, high=8, help="width of one BitBrick"),
+        Field("max_bits", "int", 8, low=1, high=16, help="widest fused multiplier"),
+    )
+
+    def check(self, params: dict[str, Any], where: str) -> None:
+        brick, top = params["brick_bits"], params["max_bits"]
+        if fused_width(top, brick) != top:
+            raise field_error(where, "max_bits", f"must be brick_bits ({brick}) times a power of 2")
+        if params["act_bits"] > top:
+            raise field_error(where, "act_bits", f"must be <= max_bits ({top})")
+
+    def rates(self, a: Mapping[str, np.ndarray], n: int) -> Rates:
+        brick, top = a["brick_bits"][:, None], a["max_bits"][:, None]
+        bricks_used, which = np.unique(a["brick_bits"], return_inverse=True)
+        eff_w = fused_width(BITS[None, :], bricks_used[:, None])[which]  # (n, 17)
+        eff_a = fused_width(a["act_bits"][:, None], brick)  # (n, 1)
+        supported = (BITS[None, :] >= 1) & (eff_w <= top)
+        macs_per_cycle = np.where(supported, (top / eff_w) * (top / eff_a), 0.0)
+        bricks = (a["max_bits"] / a["brick_bits"]) ** 2
+        unit_pj = cal.fusion_unit_pj_per_cycle() * bricks / cal.FUSION_UNIT_BRICKS.value
+        unit_um2 = cal.FUSION_UNIT_AREA_UM2.value * bricks / cal.FUSION_UNIT_BRICKS.value
+        stored = np.where(supported, eff_w, BITS[None, :]).astype(float)
+        stored[:, 16] = 16.0
+        with np.errstate(divide="ignore"):
+            pj = np.where(supported, unit_pj[:, None] / macs_per_cycle, 0.0)
+        return single_array_rates(
+            a,
+            n,
+            macs_per_cycle=macs_per_cycle,
+            pj_per_mac=pj,
+            stored_bits=stored,
+            pe_um2=unit_um2,
+            pe_pj_cycle=unit_pj,
+            head_bits=a["max_bits"],
+        )
+
+
+FAMILIES.add("fusible", FusibleFamily())

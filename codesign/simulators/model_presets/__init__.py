@@ -1,0 +1,1 @@
+"""Bundled model shapes: published Hugging Face config.json values, one JSON file per model."""

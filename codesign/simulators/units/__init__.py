@@ -1,0 +1,1 @@
+"""Bundled compute-unit specs (YAML), one file per preset; the file name is the unit's name."""

@@ -1,0 +1,116 @@
+"""`python -m codesign.simulators validate --store URL`: modelled against measured decode
+latency for every stored profile, with the error, as a table.
+
+The store is imported lazily (it belongs to the measurements stage): when it cannot be opened
+the command says so in one line and exits 2; when it holds no profiles it says there is
+nothing to validate and exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from collections.abc import Sequence
+
+import pandas as pd
+from rich.console import Console
+
+from codesign.errors import CodesignError
+from codesign.simulators import table as fmt
+from codesign.simulators.spec import UnitSpec, load_unit
+from codesign.simulators.validate import summarise, validate_profiles
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m codesign.simulators validate",
+        description="Modelled vs measured decode latency per stored profile.",
+    )
+    p.add_argument("--store", required=True, help="measurement store URL (sqlite:///...)")
+    p.add_argument("--cpu-bandwidth-gbs", type=float, help="CPU memory bandwidth for CPU rows")
+    p.add_argument("--cpu-peak-gflops", type=float, help="CPU peak (default: measured here)")
+    p.add_argument("--measure", action="store_true", help="measure CPU copy bandwidth here (numpy)")
+    return p
+
+
+def cpu_target(args: argparse.Namespace) -> UnitSpec | None:
+    """The CPU roofline from options or a measurement here; None when neither is given."""
+    if args.cpu_bandwidth_gbs is None and not args.measure:
+        return None
+    overrides: dict[str, object] = {}
+    if args.cpu_bandwidth_gbs is not None:
+        overrides["bandwidth_gbs"] = args.cpu_bandwidth_gbs
+        overrides["source"] = "CPU bandwidth given on the command line"
+    if args.cpu_peak_gflops is not None:
+        overrides["peak_tflops"] = args.cpu_peak_gflops / 1e3
+    return load_unit("cpu", overrides)
+
+
+def load_profiles(url: str) -> pd.DataFrame:
+    """The store's profile table; CodesignError when the store cannot be opened."""
+    try:
+        from codesign.measurements.store import Store
+    except ImportError as exc:
+        raise CodesignError(
+            f"nothing to validate: the measurement store is unavailable ({exc})"
+        ) from None
+    try:
+        try:
+            store = Store(url, create=False)
+        except TypeError:
+            store = Store(url)
+        return store.profiles_frame()
+    except CodesignError as exc:
+        raise CodesignError(f"nothing to validate: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - any driver failure is one line for the user
+        raise CodesignError(f"nothing to validate: cannot open store ({exc})") from None
+
+
+def _cell(value: object, kind: str) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if kind == "ms":
+        return f"{float(value):.3g} ms"
+    if kind == "pct":
+        return f"{float(value):+.1f} %"
+    return str(value)
+
+
+def render(results: pd.DataFrame, out: Console, notes: Sequence[str] = ()) -> None:
+    cols = ["model", "device", "method", "bits", "kernel", "batch_size", "context_len"]
+    rows = [
+        [_cell(r[c], "") for c in cols]
+        + [_cell(r["measured_ms"], "ms"), _cell(r["predicted_ms"], "ms")]
+        + [_cell(r["error_pct"], "pct"), _cell(r["note"], "")]
+        for r in results.to_dict("records")
+    ]
+    heads = [*cols, "measured decode", "modelled decode", "error", "note"]
+    caption = (
+        "Modelled: analytical roofline (bundled h100/a100 datasheet specs; CPU from the given "
+        "or measured bandwidth). Measured: the store's median decode ms per token."
+    )
+    caption = "\n".join([caption, *notes])
+    out.print(fmt.table("Decode latency: modelled vs measured", heads, rows, caption))
+    summary = summarise(results)
+    srows = [
+        [
+            r["target"],
+            str(r["profiles"]),
+            f"{r['median_abs_error_pct']:.1f} %",
+            f"{r['max_abs_error_pct']:.1f} %",
+        ]
+        for r in summary.to_dict("records")
+    ]
+    heads = ["target", "profiles", "median |error|", "max |error|"]
+    out.print(fmt.table("Error by target", heads, srows, ""))
+
+
+def main(argv: Sequence[str], out: Console) -> int:
+    args = build_parser().parse_args(list(argv))
+    frame = load_profiles(args.store)
+    if frame.empty:
+        print(f"nothing to validate: the store {args.store} holds no profiles")
+        return 0
+    cpu = cpu_target(args)
+    render(validate_profiles(frame, cpu=cpu), out, cpu.notes if cpu is not None else ())
+    return 0

@@ -1,0 +1,127 @@
+"""Quantized variants as data, and the bytes their weights take.
+
+A variant is (method, bits, group size, seed), the same key the measurements use. Weight bytes
+of GPTQ/AWQ: the packed `bits` per weight, plus per output channel and per group of
+`group_size` input channels one fp16 scale and one zero point packed at `bits`. The dense
+variant is 16 bits with no group metadata. Embeddings, the LM head, norms and biases stay at
+16 bits in every variant (the quantizers leave them alone), so they are counted apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from codesign.errors import CodesignError
+from codesign.simulators.workload import ModelShape
+
+METHODS = ("dense", "gptq", "awq")
+SCALE_BITS = 16  # one fp16 scale per output channel per group
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One precision of the ensemble: method, weight bits, group size (None = per channel)."""
+
+    method: str
+    bits: int
+    group_size: int | None = 128
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise CodesignError(f"unknown method {self.method!r} (known: {', '.join(METHODS)})")
+        if self.method == "dense" and (self.bits != 16 or self.group_size is not None):
+            raise CodesignError("the dense variant is 16 bits with no group size")
+        if self.method != "dense" and not 1 <= self.bits <= 8:
+            raise CodesignError(f"{self.method} bits must be 1-8, got {self.bits}")
+        if self.group_size is not None and self.group_size <= 0:
+            raise CodesignError(f"group size must be positive or None, got {self.group_size}")
+
+    @classmethod
+    def dense(cls) -> Variant:
+        return cls("dense", 16, None)
+
+    @property
+    def key(self) -> str:
+        if self.method == "dense":
+            return "dense-16"
+        group = f"g{self.group_size}" if self.group_size else "gch"
+        seed = f"-s{self.seed}" if self.seed else ""
+        return f"{self.method}-w{self.bits}-{group}{seed}"
+
+    @property
+    def has_metadata(self) -> bool:
+        return self.method != "dense"
+
+    @property
+    def nest_key(self) -> tuple[str, int | None, int]:
+        """Variants with equal nest keys can share one bit-plane store (nested truncations)."""
+        return (self.method, self.group_size, self.seed)
+
+
+def variants_from_bits(
+    bits: Iterable[int], method: str = "gptq", group_size: int | None = 128
+) -> tuple[Variant, ...]:
+    """Variants for a bit list; 16 means the dense model."""
+    out = tuple(Variant.dense() if b == 16 else Variant(method, int(b), group_size) for b in bits)
+    if not out:
+        raise CodesignError("an ensemble needs at least one variant")
+    return out
+
+
+def group_count(k: np.ndarray, group_size: int | None) -> np.ndarray:
+    """Quantization groups along the input dimension (one per channel when group_size is None)."""
+    k = np.asarray(k, dtype=float)
+    return np.ones_like(k) if group_size is None else np.ceil(k / group_size)
+
+
+def linear_bytes(
+    params: np.ndarray, meta_groups: np.ndarray, bits: np.ndarray, has_meta: np.ndarray
+) -> np.ndarray:
+    """Bytes of quantized linears: packed weights plus fp16 scales and packed zero points.
+
+    params: weight elements; meta_groups: (groups x out channels) entries; bits: stored bits
+    per weight (and per zero point); has_meta: 0/1. Broadcasts.
+    """
+    return params * bits / 8.0 + has_meta * meta_groups * (SCALE_BITS + bits) / 8.0
+
+
+def metadata_groups(model: ModelShape, variant: Variant) -> float:
+    """(groups x output channels) summed over every quantized linear of the model."""
+    total = 0.0
+    for _, k, n in model.linear_shapes():
+        total += float(group_count(np.asarray(k), variant.group_size)) * n
+    return total * model.layers
+
+
+@dataclass(frozen=True)
+class WeightBytes:
+    """Stored weight bytes of one variant, split into what is quantized and what is not."""
+
+    quantized: float
+    metadata: float
+    unquantized: float
+
+    @property
+    def total(self) -> float:
+        return self.quantized + self.metadata + self.unquantized
+
+
+def weight_bytes(
+    model: ModelShape, variant: Variant, *, stored_bits: int | None = None, dense_bits: int = 16
+) -> WeightBytes:
+    """Bytes of one variant's weights; `stored_bits` overrides the container width of a
+    quantized weight (e.g. a 3-bit weight in a 4-bit container), `dense_bits` the width of
+    dense and unquantized tensors (16, or 32 for an fp32 CPU run)."""
+    bits = dense_bits if variant.method == "dense" else (stored_bits or variant.bits)
+    groups = metadata_groups(model, variant) if variant.has_metadata else 0.0
+    quantized = model.linear_params * bits / 8.0
+    metadata = groups * (SCALE_BITS + bits) / 8.0
+    return WeightBytes(quantized, metadata, model.unquantized_params * dense_bits / 8.0)
+
+
+def ensemble_keys(variants: Sequence[Variant]) -> str:
+    return "+".join(v.key for v in variants)

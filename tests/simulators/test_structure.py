@@ -1,0 +1,140 @@
+"""Structural facts the model must get right whatever its constants."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from codesign.simulators import (
+    DesignBatch,
+    Workload,
+    evaluate,
+    load_model,
+    load_unit,
+    variants_from_bits,
+)
+from codesign.simulators.variants import metadata_groups
+
+
+def run(unit: str, work, bits, schedule="sequential", **kw):
+    designs = DesignBatch.from_specs([load_unit(unit)])
+    out = evaluate(designs, work, variants_from_bits(bits), schedule, **kw)
+    return {k: v[0] for k, v in out.items()}
+
+
+@pytest.mark.parametrize("unit", ["h100", "a100"])
+@pytest.mark.parametrize("model", ["smollm2-135m", "llama-2-7b", "llama-2-13b", "qwen2.5-7b"])
+@pytest.mark.parametrize("bits", [3, 4, 8, 16])
+def test_decode_at_batch_one_is_memory_bound_on_gpus(unit, model, bits):
+    work = Workload.decode(load_model(model), context=1024, batch=1)
+    out = run(unit, work, [bits])
+    assert out["memory_bound"]
+
+
+def test_large_batch_prefill_is_compute_bound_on_gpus():
+    work = Workload.prefill(load_model("llama-2-7b"), tokens=2048, batch=8)
+    assert not run("h100", work, [4])["memory_bound"]
+
+
+@pytest.mark.parametrize("phase", ["decode", "prefill"])
+def test_three_bits_cost_less_than_four_on_bit_serial(phase, decode, prefill):
+    work = decode if phase == "decode" else prefill
+    three, four = run("stripes", work, [3]), run("stripes", work, [4])
+    assert three["latency_s"] < four["latency_s"]
+    assert three["energy_j"] < four["energy_j"]
+    assert three["mac_energy_j"] < four["mac_energy_j"]
+
+
+@pytest.mark.parametrize("phase", ["decode", "prefill"])
+def test_three_bits_cost_the_same_as_four_on_bit_fusion(phase, decode, prefill):
+    work = decode if phase == "decode" else prefill
+    three, four = run("bitfusion", work, [3]), run("bitfusion", work, [4])
+    for key in ("latency_s", "energy_j", "mac_energy_j", "memory_bytes"):
+        assert three[key] == pytest.approx(four[key]), key
+
+
+def test_bit_fusion_two_bits_is_cheaper_per_mac_than_eight(prefill):
+    two, eight = run("bitfusion", prefill, [2]), run("bitfusion", prefill, [8])
+    assert two["mac_energy_j"] < eight["mac_energy_j"] / 2
+
+
+def test_bitplane_storage_of_3_4_8_costs_8_bits_plus_metadata(smollm, decode):
+    variants = variants_from_bits([3, 4, 8])
+    meta = sum(metadata_groups(smollm, v) * (16 + v.bits) / 8 for v in variants)
+    unquantized = smollm.unquantized_params * 2
+    planes = smollm.linear_params * 8 / 8 + meta + unquantized
+    packed = smollm.linear_params * 15 / 8 + meta + unquantized
+    assert run("bitplane", decode, [3, 4, 8])["weight_bytes"] == pytest.approx(planes)
+    assert run("stripes", decode, [3, 4, 8])["weight_bytes"] == pytest.approx(packed)
+    # the shared-fetch schedule stores bit planes on any unit
+    assert run("stripes", decode, [3, 4, 8], "shared-fetch")["weight_bytes"] == pytest.approx(
+        planes
+    )
+
+
+def test_shared_fetch_moves_fewer_bytes_than_fetching_per_member(decode):
+    seq = run("bitplane", decode, [3, 4, 8], "sequential")
+    shared = run("bitplane", decode, [3, 4, 8], "shared-fetch")
+    assert shared["dram_bytes"] < 0.6 * seq["dram_bytes"]
+    assert shared["latency_s"] < seq["latency_s"]
+    assert shared["mac_energy_j"] == pytest.approx(seq["mac_energy_j"])
+
+
+def test_partitioned_is_never_slower_than_sequential(decode, prefill):
+    for unit in ("fixed8", "bitfusion", "hetero-8-4-3", "h100"):
+        for work in (decode, prefill):
+            seq = run(unit, work, [3, 4, 8], "sequential")
+            part = run(unit, work, [3, 4, 8], "partitioned")
+            assert part["latency_s"] <= seq["latency_s"] * (1 + 1e-12)
+            assert part["memory_bytes"] > seq["memory_bytes"]  # KV caches held together
+
+
+def test_heterogeneous_partitioning_overlaps_its_sub_arrays(prefill):
+    seq = run("hetero-8-4-3", prefill, [3, 4, 8], "sequential")
+    part = run("hetero-8-4-3", prefill, [3, 4, 8], "partitioned")
+    assert part["latency_s"] < 0.75 * seq["latency_s"]
+
+
+def test_cascade_expected_cost_follows_agreement(decode):
+    seq = run("stripes", decode, [3, 4, 8], "sequential")
+    worst = run("stripes", decode, [3, 4, 8], "cascade")
+    best = run("stripes", decode, [3, 4, 8], "cascade", agreement=1.0)
+    half = run("stripes", decode, [3, 4, 8], "cascade", agreement=0.5)
+    members = (
+        run("stripes", decode, [3], "sequential")["latency_s"]
+        + run("stripes", decode, [4], "sequential")["latency_s"]
+    )
+    assert worst["latency_s"] == pytest.approx(seq["latency_s"])
+    assert best["latency_s"] == pytest.approx(members)
+    assert half["latency_s"] == pytest.approx((seq["latency_s"] + members) / 2)
+    given = run("stripes", decode, [3, 4, 8], "cascade", run_probability=[1, 1, 0.5])
+    assert given["latency_s"] == pytest.approx(half["latency_s"])
+
+
+def test_units_that_cannot_hold_a_width_report_infeasible(decode):
+    out = run("fixed8", decode, [4, 16])
+    assert not out["feasible"]
+    assert np.isnan(out["latency_s"]) and np.isnan(out["energy_j"])
+    assert run("stripes", decode, [4, 16])["feasible"]
+
+
+def test_gpu_energy_is_board_power_times_latency(decode):
+    out = run("h100", decode, [4])
+    assert out["energy_j"] == pytest.approx(700.0 * out["latency_s"])
+    assert out["area_mm2"] == 814.0
+
+
+def test_seven_billion_fits_an_h100_and_thirteen_at_sixteen_bits_needs_more_than_a_gpu():
+    long = Workload.decode(load_model("llama-2-13b"), context=4096, batch=16)
+    assert run("h100", Workload.decode(load_model("llama-2-7b"), 512), [16])["fits_memory"]
+    assert not run("h100", long, [16, 16, 16])["fits_memory"]
+
+
+def test_cascade_run_probabilities_come_from_members_needed_per_item(decode):
+    from codesign.simulators import run_probability_from_runs
+
+    needed = np.array([2, 2, 3, 2])  # members each item needed (three-member cascade)
+    assert run_probability_from_runs(needed, 3) == (1.0, 1.0, 0.25)
+    from_runs = run("stripes", decode, [3, 4, 8], "cascade", run_probability=(1.0, 1.0, 0.25))
+    from_agreement = run("stripes", decode, [3, 4, 8], "cascade", agreement=0.75)
+    assert from_runs["latency_s"] == pytest.approx(from_agreement["latency_s"])

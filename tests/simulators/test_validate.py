@@ -1,0 +1,166 @@
+"""Validation against stored profiles: the logic on a hand-made profile table, and the
+subcommand's behaviour when the store is empty or cannot be opened."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from codesign.errors import CodesignError
+from codesign.simulators import (
+    DesignBatch,
+    Variant,
+    Workload,
+    evaluate,
+    load_model,
+    load_unit,
+    validate_cli,
+)
+from codesign.simulators.cli import main
+from codesign.simulators.validate import summarise, validate_profiles
+
+SMOL = {
+    "model_type": "llama",
+    "hidden_size": 576,
+    "intermediate_size": 1536,
+    "num_hidden_layers": 30,
+    "num_attention_heads": 9,
+    "num_key_value_heads": 3,
+    "vocab_size": 49152,
+    "tie_word_embeddings": True,
+}
+
+
+def profile(**fields) -> dict:
+    row = {
+        "model": "smollm2-135m",
+        "model_config": SMOL,
+        "method": "gptq",
+        "bits": 4,
+        "group_size": 128,
+        "device": "cuda: NVIDIA H100 80GB HBM3",
+        "kernel": "marlin int4",
+        "batch_size": 1,
+        "context_len": 256,
+        "decode_ms_per_token": 0.5,
+        "prefill_ms": 3.0,
+        "prompt_len": 128,
+        "weight_bytes": 100_000_000,
+        "peak_memory_bytes": 200_000_000,
+        "synthetic_weights": False,
+    }
+    row.update(fields)
+    return row
+
+
+@pytest.fixture
+def frame() -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            profile(),
+            profile(device="cuda: NVIDIA A100-SXM4-80GB", method="dense", bits=16, group_size=None),
+            profile(device="cpu: AMD EPYC", kernel="dequantized torch", decode_ms_per_token=80.0),
+            profile(device="cuda: NVIDIA L4"),
+        ]
+    )
+
+
+def modelled_ms(unit: str, variant: Variant, dense_bits: int = 16) -> float:
+    spec = load_unit(unit, {"bandwidth_gbs": 10.0, "peak_tflops": 0.1} if unit == "cpu" else None)
+    designs = DesignBatch.from_spec(spec, dense_weight_bits=dense_bits, act_bits=dense_bits)
+    work = Workload.decode(load_model("smollm2-135m"), 256, 1, kv_bits=dense_bits)
+    return float(evaluate(designs, work, [variant])["latency_s"][0]) * 1e3
+
+
+def test_gpu_rows_are_modelled_with_their_datasheet_roofline(frame):
+    got = validate_profiles(frame)
+    h100, a100 = got.iloc[0], got.iloc[1]
+    assert h100["predicted_ms"] == pytest.approx(modelled_ms("h100", Variant("gptq", 4, 128)))
+    assert a100["predicted_ms"] == pytest.approx(modelled_ms("a100", Variant.dense()))
+    expected = (h100["predicted_ms"] - 0.5) / 0.5 * 100
+    assert h100["error_pct"] == pytest.approx(expected)
+    assert h100["target"] == "modelled (analytical, h100 spec)"
+
+
+def test_cpu_rows_need_a_cpu_target_and_say_so(frame):
+    got = validate_profiles(frame)
+    assert math.isnan(got.iloc[2]["predicted_ms"])
+    assert "--cpu-bandwidth-gbs" in got.iloc[2]["note"]
+
+
+def test_cpu_rows_use_the_given_bandwidth_and_dense_traffic_for_dequantized_kernels(frame):
+    cpu = load_unit("cpu", {"bandwidth_gbs": 10.0, "peak_tflops": 0.1})
+    row = validate_profiles(frame, cpu=cpu).iloc[2]
+    assert row["predicted_ms"] == pytest.approx(modelled_ms("cpu", Variant.dense(), 32))
+    assert "dequantized kernel" in row["note"]
+
+
+def test_dtype_column_sets_the_dense_width(frame):
+    cpu = load_unit("cpu", {"bandwidth_gbs": 10.0, "peak_tflops": 0.1})
+    half = frame.assign(dtype="bfloat16")
+    row = validate_profiles(half, cpu=cpu).iloc[2]
+    assert row["predicted_ms"] == pytest.approx(modelled_ms("cpu", Variant.dense(), 16))
+
+
+def test_real_low_bit_flag_overrides_the_kernel_name(frame):
+    real = frame.assign(real_low_bit=True, kernel="dequantized torch")
+    row = validate_profiles(real).iloc[0]
+    assert row["note"] == ""
+    assert row["predicted_ms"] == pytest.approx(modelled_ms("h100", Variant("gptq", 4, 128)))
+
+
+def test_unknown_devices_are_reported_not_guessed(frame):
+    row = validate_profiles(frame).iloc[3]
+    assert math.isnan(row["predicted_ms"]) and "NVIDIA L4" in row["note"]
+
+
+def test_summary_reports_error_per_target(frame):
+    summary = summarise(validate_profiles(frame))
+    assert set(summary["target"]) == {
+        "modelled (analytical, h100 spec)",
+        "modelled (analytical, a100 spec)",
+    }
+    assert (summary["profiles"] == 1).all()
+
+
+def test_validate_command_with_an_empty_store_has_nothing_to_do(monkeypatch, capsys):
+    monkeypatch.setattr(validate_cli, "load_profiles", lambda url: pd.DataFrame())
+    assert main(["validate", "--store", "sqlite:///x.db"]) == 0
+    assert "nothing to validate" in capsys.readouterr().out
+
+
+def test_validate_command_that_cannot_open_the_store_exits_2(monkeypatch, capsys):
+    def fail(url):
+        raise CodesignError("nothing to validate: cannot open store 'x'")
+
+    monkeypatch.setattr(validate_cli, "load_profiles", fail)
+    assert main(["validate", "--store", "x"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: nothing to validate") and len(err.strip().splitlines()) == 1
+
+
+def test_validate_command_prints_modelled_against_measured(monkeypatch, capsys, frame):
+    monkeypatch.setattr(validate_cli, "load_profiles", lambda url: frame)
+    assert main(["validate", "--store", "x", "--cpu-bandwidth-gbs", "10"]) == 0
+    out = capsys.readouterr().out
+    assert "modelled vs measured" in out and "Error by target" in out and "%" in out
+
+
+def test_validate_command_against_a_real_empty_store(tmp_path, capsys):
+    store = pytest.importorskip("codesign.measurements.store")
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    try:
+        store.Store(url)
+    except Exception as exc:  # the store is another stage's work in progress
+        pytest.skip(f"store not usable here: {exc}")
+    assert main(["validate", "--store", url]) == 0
+    assert "nothing to validate" in capsys.readouterr().out
+
+
+def test_validate_command_with_a_bad_store_url_exits_2(tmp_path, capsys):
+    pytest.importorskip("codesign.measurements.store")
+    missing = tmp_path / "no-such-dir" / "store.db"
+    assert main(["validate", "--store", f"sqlite:///{missing}"]) == 2
+    assert "error: nothing to validate" in capsys.readouterr().err
