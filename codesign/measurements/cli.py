@@ -21,6 +21,7 @@ Measure quantized variants of a model and keep every measurement in one store.
   quantize   make GPTQ/AWQ variants (cached: a variant is never quantized twice)
   profile    latency and memory of every stored variant under a standard workload
   list       what the store holds, with provenance
+  evaluate   run trust suites and MMLU, storing every item's prediction
 
 Example (the embedded default model, on this machine's CPU):
   python -m codesign.measurements quantize --model smollm2-135m --method gptq,awq --bits 3,4,8
@@ -90,11 +91,7 @@ def _add_variant_options(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _build_parser() -> argparse.ArgumentParser:
-    parser = make_parser("python -m codesign.measurements", DESCRIPTION)
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    q = sub.add_parser("quantize", help="make quantized variants of a model")
+def _add_quantize_options(q: argparse.ArgumentParser) -> None:
     add_store_option(q)
     _add_model_option(q, DEFAULT_MODEL)
     _add_variant_options(q)
@@ -121,6 +118,14 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     q.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
 
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = make_parser("python -m codesign.measurements", DESCRIPTION)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    q = sub.add_parser("quantize", help="make quantized variants of a model")
+    _add_quantize_options(q)
+
     pr = sub.add_parser("profile", help="latency and memory of stored variants")
     add_store_option(pr)
     _add_model_option(pr, None)
@@ -133,6 +138,10 @@ def _build_parser() -> argparse.ArgumentParser:
 
     ls = sub.add_parser("list", help="what the store holds, with provenance")
     add_store_option(ls)
+
+    from codesign.measurements.evaluate_cli import add_evaluate_parser
+
+    add_evaluate_parser(sub, _add_quantize_options)
     return parser
 
 
@@ -153,6 +162,13 @@ def _mb(n: int | None) -> str:
 
 
 def cmd_quantize(args: argparse.Namespace) -> int:
+    store, _, _ = variants_from_args(args)
+    console.print(f"store: {args.store}")
+    return 0
+
+
+def variants_from_args(args: argparse.Namespace):
+    """Quantize (or find cached) every variant the options name; returns store, device, rows."""
     from codesign.measurements.calibration import calibration_texts
     from codesign.measurements.models import resolve_model
     from codesign.measurements.quantize import ensure_variant
@@ -178,6 +194,7 @@ def cmd_quantize(args: argparse.Namespace) -> int:
     grid = variant_grid(methods, bits, args.group_size, seeds)
     if args.no_dense:
         grid.remove(DENSE)
+    rows = []
     table = Table(title=f"variants of {model.name} — baseline: {model.baseline}")
     for col in ("variant", "backend", "group", "weights on disk (MB)", "status"):
         table.add_column(col)
@@ -191,6 +208,7 @@ def cmd_quantize(args: argparse.Namespace) -> int:
             if result.note:
                 progress.console.print(f"[yellow]note:[/yellow] {result.note}")
             row = result.row
+            rows.append(row)
             status = "cached" if result.cached else f"quantized in {row.quantize_seconds:.0f} s"
             if row.method == "dense":
                 status = "baseline"
@@ -203,8 +221,8 @@ def cmd_quantize(args: argparse.Namespace) -> int:
             )
             progress.advance(task)
     console.print(table)
-    console.print(f"calibration: {calib.describe()}; store: {args.store}")
-    return 0
+    console.print(f"calibration: {calib.describe()}")
+    return store, device, rows
 
 
 def cmd_profile(args: argparse.Namespace) -> int:
@@ -326,6 +344,10 @@ def cmd_list(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _build_parser().parse_args(argv)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    if args.command == "evaluate":
+        from codesign.measurements.evaluate_cli import cmd_evaluate
+
+        return cmd_evaluate(args, variants_from_args)
     commands = {"quantize": cmd_quantize, "profile": cmd_profile, "list": cmd_list}
     return commands[args.command](args)
 

@@ -1,0 +1,128 @@
+"""Run suites on a stored variant and store every item's prediction, resuming where it stopped.
+
+Each generated batch is parsed and stored in one transaction, so a run killed at any moment
+loses at most the batch in flight and never repeats a stored item. Alongside each prediction
+the store keeps what scoring needs (setting, gold label, the item's metadata without its
+demonstrations, and the data's provenance), so every score and every ensemble is computed
+from the store alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from codesign.measurements.datasets import Item
+from codesign.measurements.generation import choice_logprobs, encode_chats, generate
+from codesign.measurements.labels import REFUSED
+from codesign.measurements.quantizers import QUANTIZERS, LoadedModel
+from codesign.measurements.store import Prediction, Store, VariantRow
+from codesign.measurements.suites.base import Suite, SuiteData, SuiteItem
+
+SLIM_META_DROP = ("examples",)
+
+
+def slim_item(it: SuiteItem) -> dict[str, Any]:
+    """What scoring needs of an item, JSON-ready (demonstrations and prompt text left out)."""
+    meta = {k: v for k, v in it.item.meta.items() if k not in SLIM_META_DROP}
+    return {
+        "item_id": it.item.item_id,
+        "task": it.item.task,
+        "label": it.item.label,
+        "labels": list(it.item.labels),
+        "meta": meta,
+    }
+
+
+def suite_item_from_stored(key: str, extra: dict[str, Any]) -> SuiteItem:
+    d = extra["item"]
+    item = Item(d["item_id"], d["task"], {}, d["label"], tuple(d["labels"]), d["meta"])
+    return SuiteItem(key, extra["setting"], item)
+
+
+class VariantRunner:
+    """Loads a variant once (lazily) and runs any number of suites on it."""
+
+    def __init__(self, store: Store, variant: VariantRow, device: str) -> None:
+        self.store, self.variant, self.device = store, variant, device
+        self._loaded: LoadedModel | None = None
+
+    @property
+    def loaded(self) -> LoadedModel:
+        if self._loaded is None:
+            backend = QUANTIZERS.get(self.variant.backend)
+            self._loaded = backend.load(Path(self.variant.path), self.device)
+        return self._loaded
+
+    def pending(self, suite: Suite, data: SuiteData) -> list[SuiteItem]:
+        done = self.store.predicted_item_ids(self.variant.id, suite.name)
+        return [it for it in data.items if it.key not in done]
+
+    def run(
+        self,
+        suite: Suite,
+        data: SuiteData,
+        *,
+        advance: Callable[[int], None] = lambda n: None,
+        max_batch_tokens: int = 8192,
+    ) -> int:
+        """Evaluate the items not yet stored; returns how many predictions were added."""
+        todo = self.pending(suite, data)
+        if not todo:
+            return 0
+        provenance = data.provenance()
+        added = 0
+        model, tok = self.loaded.model, self.loaded.tokenizer
+
+        def store_batch(indices: list[int], outputs: list) -> None:
+            nonlocal added
+            preds = [
+                self._prediction(suite, todo[i], out, provenance)
+                for i, out in zip(indices, outputs, strict=True)
+            ]
+            added += self.store.add_predictions(self.variant.id, preds)
+            advance(len(indices))
+
+        if suite.kind == "loglik":
+            contexts = [suite.context(it) for it in todo]  # type: ignore[attr-defined]
+            choice_logprobs(
+                model,
+                tok,
+                contexts,
+                suite.choices,
+                device=self.device,  # type: ignore[attr-defined]
+                max_batch_tokens=max_batch_tokens,
+                on_batch=store_batch,
+            )
+        else:
+            ids = encode_chats(tok, [suite.messages(it) for it in todo])
+            generate(
+                model,
+                tok,
+                ids,
+                suite.max_new_tokens,
+                device=self.device,
+                max_batch_tokens=max_batch_tokens,
+                on_batch=store_batch,
+            )
+        return added
+
+    def _prediction(self, suite: Suite, it: SuiteItem, out: Any, provenance: str) -> Prediction:
+        extra = {"setting": it.setting, "item": slim_item(it), "data": provenance}
+        if suite.kind == "loglik":
+            best = max(range(len(out)), key=out.__getitem__)
+            label = it.item.labels[best]
+            raw = " ".join(f"{lab}:{lp:.4f}" for lab, lp in zip(it.item.labels, out, strict=False))
+            return Prediction(suite.name, it.key, raw, label, False, 0, 0, extra)
+        label = suite.parse(it, out.raw)
+        return Prediction(
+            suite.name,
+            it.key,
+            out.raw,
+            label,
+            label == REFUSED,
+            out.prompt_tokens,
+            out.generated_tokens,
+            extra,
+        )

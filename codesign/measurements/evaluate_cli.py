@@ -1,0 +1,147 @@
+"""``python -m codesign.measurements evaluate``: run suites on variants, store every prediction."""
+
+from __future__ import annotations
+
+import argparse
+import math
+
+from rich.table import Table
+
+from codesign.cli_common import console
+from codesign.errors import CodesignError
+from codesign.measurements.variants import parse_list
+
+
+def add_evaluate_parser(sub, add_common) -> None:
+    from codesign.measurements.suites import SUITES
+
+    p = sub.add_parser(
+        "evaluate",
+        help="run trust suites and MMLU on variants, storing every item's prediction",
+        description="Quantizes what is missing (as `quantize` would), then runs each suite on "
+        "each variant. Stored items are never run again: rerun the same command to resume.",
+    )
+    add_common(p)
+    p.add_argument(
+        "--suites",
+        default="all",
+        help=f"comma list of suites, or all ({', '.join(SUITES)}) (default: all)",
+    )
+    p.add_argument(
+        "--limit",
+        type=int,
+        default=40,
+        help="items per suite setting, a seeded stratified sample (default: 40)",
+    )
+    p.add_argument("--data-seed", type=int, default=0, help="seed of the item sample (default: 0)")
+    p.add_argument(
+        "--data",
+        action="append",
+        default=[],
+        metavar="DATASET=PATH",
+        help="use published data instead of the offline default, e.g. advglue=path/to/"
+        "DecodingTrust/data/adv-glue-plus-plus, ethics=cm_test.csv, mmlu=path (repeatable; "
+        "data sets: advglue, adult, ethics, ood_style, ood_knowledge, mmlu)",
+    )
+    p.add_argument(
+        "--max-batch-tokens",
+        type=int,
+        default=8192,
+        help="padded prompt tokens per generation batch (default: 8192)",
+    )
+
+
+SUITE_DATASETS = {
+    "adv_robustness": "advglue",
+    "fairness": "adult",
+    "ethics": "ethics",
+    "ood": "ood_style",
+    "mmlu_gen": "mmlu",
+    "mmlu_ll": "mmlu",
+}
+
+
+def _sources(pairs: list[str]) -> dict[str, str]:
+    out = {}
+    for pair in pairs:
+        name, sep, path = pair.partition("=")
+        if not sep or not path:
+            raise CodesignError(f"--data takes DATASET=PATH, got {pair!r}")
+        out[name] = path
+    return out
+
+
+def cmd_evaluate(args: argparse.Namespace, variants_from_args) -> int:
+    from codesign.measurements.evaluate import VariantRunner
+    from codesign.measurements.suites import SUITES
+
+    names = list(SUITES) if args.suites == "all" else parse_list(args.suites, "suites")
+    suites = [SUITES.get(n) for n in names]
+    if args.limit is not None and args.limit < 1:
+        raise CodesignError("--limit must be ≥ 1")
+    sources = _sources(args.data)
+    data = {}
+    for s in suites:
+        data[s.name] = s.load(args.limit, args.data_seed, sources.get(SUITE_DATASETS[s.name]))
+    store, device, rows = variants_from_args(args)
+    from codesign.measurements.cli import _progress
+
+    total = 0
+    runners = [VariantRunner(store, v, device) for v in rows]
+    pending = {
+        (r.variant.id, s.name): len(r.pending(s, data[s.name])) for r in runners for s in suites
+    }
+    total = sum(pending.values())
+    console.print(
+        f"evaluating {total} items on {len(runners)} variants ({device}); "
+        f"{sum(len(d.items) for d in data.values()) * len(runners) - total} already stored"
+    )
+    with _progress() as progress:
+        task = progress.add_task("evaluating", total=total)
+        for r in runners:
+            for s in suites:
+                if not pending[(r.variant.id, s.name)]:
+                    continue
+                label = (
+                    "dense"
+                    if r.variant.method == "dense"
+                    else f"{r.variant.method}-w{r.variant.bits}"
+                )
+                progress.update(task, description=f"{label} {s.name}")
+                r.run(
+                    s,
+                    data[s.name],
+                    advance=lambda n: progress.advance(task, n),
+                    max_batch_tokens=args.max_batch_tokens,
+                )
+    _summary(store, [s.name for s in suites], {n: d.provenance() for n, d in data.items()})
+    return 0
+
+
+def _summary(store, suite_names: list[str], provenance: dict[str, str]) -> None:
+    from codesign.measurements.scoring import load_predictions, variant_scores
+
+    preds = load_predictions(store)
+    scores = variant_scores(preds)
+    table = Table(title=f"{preds.model} — baseline: {preds.baseline}")
+    table.add_column("variant")
+    for name in suite_names:
+        table.add_column(f"{name}\nscore / refusal")
+    for member in preds.members:
+        cells = [member.label]
+        for name in suite_names:
+            sel = scores[(scores["variant"] == member.label) & (scores["suite"] == name)]
+            val = dict(zip(sel["metric"], sel["value"], strict=True))
+            if not val:
+                cells.append("–")
+                continue
+            score, rr = val.get("score", math.nan), val.get("refusal_rate", math.nan)
+            cells.append(f"{score:.1f} / {rr:.0%}")
+        table.add_row(*cells)
+    console.print(table)
+    for name in suite_names:
+        if name in preds.suites:
+            console.print(
+                f"{name}: {provenance.get(name, '')}; "
+                f"{len(preds.suites[name].items)} items answered by every variant"
+            )

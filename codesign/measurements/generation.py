@@ -1,0 +1,180 @@
+"""Batched greedy generation and log-likelihood scoring for the suites.
+
+Prompts are rendered with the model's chat template, sorted by length and batched with left
+padding under a token budget, so little compute is spent on padding. Decoding is greedy and
+short (each suite sets ``max_new_tokens``): the result is deterministic for a variant.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+FALLBACK_TEMPLATE = (
+    "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}"
+    "{% if add_generation_prompt %}assistant:{% endif %}"
+)
+
+
+@dataclass(frozen=True)
+class Generation:
+    raw: str
+    prompt_tokens: int
+    generated_tokens: int
+
+
+def encode_chats(tokenizer, chats: Sequence[list[dict[str, str]]]) -> list[list[int]]:
+    """Token ids of each conversation, ending with the assistant's generation prompt."""
+    template = tokenizer.chat_template or FALLBACK_TEMPLATE  # base models have none
+    texts = [
+        tokenizer.apply_chat_template(
+            chat, chat_template=template, add_generation_prompt=True, tokenize=False
+        )
+        for chat in chats
+    ]
+    return [tokenizer(t, add_special_tokens=False)["input_ids"] for t in texts]
+
+
+def length_batches(lengths: Sequence[int], max_tokens: int, max_batch: int) -> list[list[int]]:
+    """Indices grouped shortest-first so a batch's padded size stays under ``max_tokens``."""
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    batches: list[list[int]] = []
+    current: list[int] = []
+    for i in order:
+        width = max(lengths[i], *(lengths[j] for j in current)) if current else lengths[i]
+        if current and (len(current) + 1 > max_batch or width * (len(current) + 1) > max_tokens):
+            batches.append(current)
+            current = []
+        current.append(i)
+    if current:
+        batches.append(current)
+    return batches
+
+
+def _left_pad(seqs: Sequence[Sequence[int]], pad_id: int, device: str):
+    import torch
+
+    width = max(len(s) for s in seqs)
+    ids = torch.full((len(seqs), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(seqs), width), dtype=torch.long)
+    for row, s in enumerate(seqs):
+        ids[row, width - len(s) :] = torch.tensor(s, dtype=torch.long)
+        mask[row, width - len(s) :] = 1
+    return ids.to(device), mask.to(device)
+
+
+def generate(
+    model,
+    tokenizer,
+    token_ids: Sequence[Sequence[int]],
+    max_new_tokens: int,
+    *,
+    device: str = "cpu",
+    max_batch_tokens: int = 8192,
+    max_batch: int = 32,
+    on_batch: Callable[[list[int], list[Generation]], None] | None = None,
+) -> list[Generation]:
+    """Greedy continuations of every prompt; ``on_batch`` sees each finished batch (to store it)."""
+    import torch
+    from transformers import GenerationConfig
+
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    config = GenerationConfig(
+        max_new_tokens=max_new_tokens,
+        do_sample=False,
+        pad_token_id=pad,
+        eos_token_id=tokenizer.eos_token_id,
+    )
+    out: list[Generation | None] = [None] * len(token_ids)
+    lengths = [len(t) for t in token_ids]
+    for batch in length_batches(lengths, max_batch_tokens, max_batch):
+        ids, mask = _left_pad([token_ids[i] for i in batch], pad, device)
+        with torch.inference_mode():
+            seqs = model.generate(input_ids=ids, attention_mask=mask, generation_config=config)
+        results = []
+        for row, i in enumerate(batch):
+            new = seqs[row, ids.shape[1] :].tolist()
+            if tokenizer.eos_token_id in new:
+                new = new[: new.index(tokenizer.eos_token_id) + 1]
+            new = [t for t in new if t != pad or pad == tokenizer.eos_token_id]
+            text = tokenizer.decode(new, skip_special_tokens=True).strip()
+            results.append(Generation(text, lengths[i], len(new)))
+            out[i] = results[-1]
+        if on_batch is not None:
+            on_batch(batch, results)
+    return [g for g in out if g is not None]
+
+
+def _split_continuations(tokenizer, contexts, choices):
+    """Context ids and each choice's continuation ids, split lm-evaluation-harness style."""
+    ctx_ids, conts = [], []
+    for c in contexts:
+        ids = tokenizer(c, add_special_tokens=False)["input_ids"]
+        row = []
+        for ch in choices:
+            whole = tokenizer(c + ch, add_special_tokens=False)["input_ids"]
+            keep = len(ids)
+            while keep and whole[:keep] != ids[:keep]:  # a merge across the boundary
+                keep -= 1
+            row.append((keep, whole))
+        ctx_ids.append(ids)
+        conts.append(row)
+    return ctx_ids, conts
+
+
+def choice_logprobs(
+    model,
+    tokenizer,
+    contexts: Sequence[str],
+    choices: Sequence[str],
+    *,
+    device: str = "cpu",
+    max_batch_tokens: int = 8192,
+    max_batch: int = 32,
+    on_batch: Callable[[list[int], list[list[float]]], None] | None = None,
+) -> list[list[float]]:
+    """log P(choice | context) for every context and choice, lm-evaluation-harness style
+    (context and continuation encoded whole, then split). When every choice is one token
+    after its context — true for " A".." D" with most tokenizers — one forward pass per
+    context serves all choices; otherwise each (context, choice) gets its own pass."""
+    import torch
+
+    ctx_ids, conts = _split_continuations(tokenizer, contexts, choices)
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    out: list[list[float] | None] = [None] * len(contexts)
+    for batch in length_batches([len(i) + 4 for i in ctx_ids], max_batch_tokens, max_batch):
+        fast = all(
+            keep == len(ctx_ids[i]) and len(whole) == keep + 1
+            for i in batch
+            for keep, whole in conts[i]
+        )
+        if fast:
+            ids, mask = _left_pad([ctx_ids[i] for i in batch], pad, device)
+            with torch.inference_mode():
+                logits = model(input_ids=ids, attention_mask=mask).logits[:, -1, :].float()
+            logp = torch.log_softmax(logits, dim=-1)
+            results = [
+                [float(logp[r, whole[-1]]) for _, whole in conts[i]] for r, i in enumerate(batch)
+            ]
+        else:
+            results = [
+                [_sequence_logprob(model, whole, keep, device) for keep, whole in conts[i]]
+                for i in batch
+            ]
+        for i, res in zip(batch, results, strict=True):
+            out[i] = res
+        if on_batch is not None:
+            on_batch(batch, results)
+    return [r for r in out if r is not None]
+
+
+def _sequence_logprob(model, whole: list[int], keep: int, device: str) -> float:
+    """Sum of log-probabilities of ``whole[keep:]`` given ``whole[:keep]``."""
+    import torch
+
+    ids = torch.tensor([whole], device=device)
+    with torch.inference_mode():
+        logp = torch.log_softmax(model(input_ids=ids).logits[0, :-1].float(), dim=-1)
+    start = max(keep, 1)
+    targets = ids[0, start:]
+    return float(logp[start - 1 :, :].gather(1, targets[:, None]).sum())

@@ -1,0 +1,229 @@
+"""Scores from the store alone: each variant's, and every precision-ensemble subset's.
+
+Every subset of the stored variants (2^m − 1), each vote rule and the cascade cost come from
+vectorised voting over stored labels; no model runs. Items are those every variant answered,
+so all rows of one table score the same items.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from codesign.errors import CodesignError
+from codesign.measurements.evaluate import suite_item_from_stored
+from codesign.measurements.store import Store
+from codesign.measurements.suites import SUITES, TRUST_PERSPECTIVES, Suite, SuiteItem
+from codesign.measurements.voting import (
+    decode_labels,
+    encode_labels,
+    subset_masks,
+    vote_subsets,
+)
+from codesign.measurements.voting_cascade import ascending_precision_order, cascade_runs
+
+VOTE_RULES = ("majority", "weighted")
+
+
+@dataclass(frozen=True)
+class Member:
+    """One stored variant as an ensemble member."""
+
+    key: str
+    label: str
+    method: str
+    bits: int
+    seed: int
+    group_size: int | None
+
+
+@dataclass
+class SuiteLabels:
+    """One suite's stored labels: items × members, over the items every member answered."""
+
+    suite: Suite
+    items: list[SuiteItem]
+    labels: np.ndarray  # (n_items, m) of str
+    provenance: str
+
+
+@dataclass
+class StoredPredictions:
+    model: str
+    baseline: str
+    members: list[Member]
+    suites: dict[str, SuiteLabels] = field(default_factory=dict)
+
+    @property
+    def bits(self) -> np.ndarray:
+        return np.array([m.bits for m in self.members])
+
+
+def member_label(method: str, bits: int, seed: int) -> str:
+    if method == "dense":
+        return "dense"
+    return f"{method}-w{bits}" + (f"-s{seed}" if seed else "")
+
+
+def load_predictions(store: Store, model: str | None = None) -> StoredPredictions:
+    """Every stored prediction of one model, arranged per suite as an items × members table."""
+    frame = store.predictions_frame()
+    if frame.empty:
+        raise CodesignError("the store holds no predictions yet: run `evaluate` first")
+    models = sorted(frame["model"].unique())
+    if model is None:
+        if len(models) > 1:
+            raise CodesignError(f"the store holds several models ({', '.join(models)}); name one")
+        model = models[0]
+    frame = frame[frame["model"] == model]
+    if frame.empty:
+        raise CodesignError(f"no predictions stored for model {model!r} (stored: {models})")
+    keys = frame.drop_duplicates("variant_key").sort_values(
+        ["bits", "method"], ascending=[False, True]
+    )
+    members = [
+        Member(
+            r.variant_key,
+            member_label(r.method, r.bits, r.seed),
+            r.method,
+            int(r.bits),
+            int(r.seed),
+            None if pd.isna(r.group_size) else int(r.group_size),
+        )
+        for r in keys.itertuples()
+    ]
+    out = StoredPredictions(model, str(keys["baseline"].iloc[0]), members)
+    order = [m.key for m in members]
+    for suite_name, sf in frame.groupby("suite"):
+        if suite_name not in SUITES:
+            continue
+        table = sf.pivot_table(
+            index="item_id", columns="variant_key", values="label", aggfunc="first"
+        )
+        table = table.reindex(columns=order).dropna()  # items every member answered
+        if table.empty:
+            continue
+        extras = sf.drop_duplicates("item_id").set_index("item_id")["extra"]
+        items = [suite_item_from_stored(k, extras[k]) for k in table.index]
+        out.suites[suite_name] = SuiteLabels(
+            SUITES.get(suite_name), items, table.to_numpy(dtype=object), extras.iloc[0]["data"]
+        )
+    return out
+
+
+def variant_scores(preds: StoredPredictions) -> pd.DataFrame:
+    """Each variant's metrics per suite from its own labels (no voting): one row per metric."""
+    rows = []
+    for name, sl in preds.suites.items():
+        for j, member in enumerate(preds.members):
+            metrics = sl.suite.score(sl.items, list(sl.labels[:, j]))
+            for metric, value in metrics.items():
+                rows.append(
+                    {
+                        "variant": member.label,
+                        "method": member.method,
+                        "bits": member.bits,
+                        "seed": member.seed,
+                        "suite": name,
+                        "perspective": sl.suite.perspective,
+                        "metric": metric,
+                        "value": value,
+                        "n_items": len(sl.items),
+                        "data": sl.provenance,
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def _weights(preds: StoredPredictions) -> np.ndarray | None:
+    """Weighted voting weighs each member by its MMLU log-likelihood accuracy: a measure of
+    capability taken on another task, so no trust label leaks into its own vote."""
+    sl = preds.suites.get("mmlu_ll")
+    if sl is None:
+        return None
+    return np.array(
+        [
+            sl.suite.score(sl.items, list(sl.labels[:, j]))["score"]
+            for j in range(len(preds.members))
+        ]
+    )
+
+
+def _vote_suite(sl: SuiteLabels, bits: np.ndarray, masks: np.ndarray, weights) -> tuple:
+    """Ensemble labels (subsets × items) and mean member-run fraction of the cascade."""
+    label_set = list(sl.suite.label_set)
+    codes = encode_labels(sl.labels, label_set)
+    refusal_vote = [sl.suite.refusal_vote(it) for it in sl.items]
+    voted = np.empty((len(masks), len(sl.items)), dtype=np.int64)
+    runs = np.zeros((len(masks), len(sl.items)))
+    order = ascending_precision_order(bits)
+    for vote_as in set(refusal_vote):
+        idx = np.array([i for i, r in enumerate(refusal_vote) if r == vote_as])
+        refusal_as = None if vote_as is None else label_set.index(vote_as)
+        voted[:, idx] = vote_subsets(
+            codes[idx], bits, masks, weights=weights, refusal_as=refusal_as
+        )
+        runs[:, idx] = cascade_runs(
+            codes[idx], bits, order, masks, weights=weights, refusal_as=refusal_as
+        )
+    size = masks.sum(axis=1, keepdims=True)
+    return decode_labels(voted, label_set), (runs / size).mean(axis=1)
+
+
+def ensemble_scores(
+    preds: StoredPredictions, vote_rules: tuple[str, ...] = VOTE_RULES
+) -> pd.DataFrame:
+    """One row per (subset of members, vote rule): every suite's score and refusal rate,
+    trust (mean of the four perspectives), MMLU, cascade cost and the members' agreement."""
+    m = len(preds.members)
+    masks = subset_masks(m)
+    bits = preds.bits
+    rows = []
+    for rule in vote_rules:
+        weights = _weights(preds) if rule == "weighted" else None
+        if rule == "weighted" and weights is None:
+            continue
+        per_suite: dict[str, tuple] = {
+            n: _vote_suite(sl, bits, masks, weights) for n, sl in preds.suites.items()
+        }
+        for s, mask in enumerate(masks):
+            chosen = [preds.members[j] for j in np.flatnonzero(mask)]
+            row = {
+                "subset": int(sum(1 << j for j in np.flatnonzero(mask))),
+                "members": "+".join(c.label for c in chosen),
+                "size": len(chosen),
+                "methods": ",".join(sorted({c.method for c in chosen})),
+                "bits": ",".join(str(c.bits) for c in chosen),
+                "variant_keys": ",".join(c.key for c in chosen),
+                "vote_rule": rule,
+            }
+            fractions, weights_n = [], []
+            for name, (labels, run_fraction) in per_suite.items():
+                sl = preds.suites[name]
+                metrics = sl.suite.score(sl.items, list(labels[s]))
+                row[name] = metrics["score"]
+                row[f"{name}_refusal_rate"] = metrics["refusal_rate"]
+                if sl.suite.perspective in TRUST_PERSPECTIVES:
+                    fractions.append(run_fraction[s])
+                    weights_n.append(len(sl.items))
+            trust = [row[p] for p in TRUST_PERSPECTIVES if p in row and not math.isnan(row[p])]
+            row["trust"] = (
+                sum(trust) / len(trust) if len(trust) == len(TRUST_PERSPECTIVES) else math.nan
+            )
+            rates = [row[f"{p}_refusal_rate"] for p in TRUST_PERSPECTIVES if p in row]
+            row["refusal_rate"] = sum(rates) / len(rates) if rates else math.nan
+            row["cascade_fraction"] = (
+                float(np.average(fractions, weights=weights_n)) if fractions else math.nan
+            )
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def provenance(preds: StoredPredictions) -> dict[str, str]:
+    """Per suite: real or stand-in data, and item counts (every report prints this)."""
+    return {
+        name: f"{sl.provenance}; {len(sl.items)} items scored" for name, sl in preds.suites.items()
+    }
