@@ -6,9 +6,12 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-# stage name -> (module with an ``entry(argv)`` function, one-line help)
+# stage name -> (module with an ``entry(argv)`` or ``main(argv)`` function, one-line help)
 STAGES = {
     "measurements": ("codesign.measurements.cli", "quantize, profile, list and evaluate variants"),
+    "simulators": ("codesign.simulators.cli", "PPA of multi-precision compute units and schedules"),
+    "report": ("codesign.report.cli", "figures and tables of per-variant and ensemble trust"),
+    "search": ("codesign.search.cli", "Pareto-optimal deployment configurations (Optuna)"),
 }
 
 USAGE = "usage: codesign STAGE [options]   (STAGE --help for each)\n\nstages:\n" + "\n".join(
@@ -26,7 +29,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: unknown stage {stage!r}\n{USAGE}", file=sys.stderr)
         return 2
     module = importlib.import_module(STAGES[stage][0])
-    return module.entry(rest)
+    run = getattr(module, "entry", None) or module.main
+    return run(rest)
 
 
 if __name__ == "__main__":

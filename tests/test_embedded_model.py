@@ -23,7 +23,7 @@ def _cli(*args: str, store_url: str) -> subprocess.CompletedProcess:
     return proc
 
 
-def test_embedded_model_quantizes_profiles_and_lists(store_url):
+def test_embedded_model_quantizes_profiles_evaluates_and_lists(store_url):
     quantize = (
         "quantize",
         "--model",
@@ -62,6 +62,20 @@ def test_embedded_model_quantizes_profiles_and_lists(store_url):
     assert (frame["decode_ms_per_token"] > 0).all() and (frame["peak_memory_bytes"] > 0).all()
     dense_bytes = frame.loc[frame["method"] == "dense", "weight_bytes"].item()
     assert (quantized["weight_bytes"] < dense_bytes).all()
+
+    evaluate = ("evaluate", *quantize[1:], "--suites", "all", "--limit", "2")
+    _cli(*evaluate, store_url=store_url)
+    preds = Store(store_url).predictions_frame()
+    assert set(preds["suite"]) == {
+        "adv_robustness",
+        "fairness",
+        "ethics",
+        "ood",
+        "mmlu_gen",
+        "mmlu_ll",
+    }
+    assert preds.groupby("suite")["variant_key"].nunique().eq(3).all()
+    assert (preds["raw"].str.len() > 0).mean() > 0.9  # the real model answers
 
     again = _cli(*quantize, store_url=store_url)
     assert again.stdout.count("cached") == 2 and "quantized in" not in again.stdout

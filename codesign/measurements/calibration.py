@@ -138,8 +138,8 @@ class CalibrationSpec:
     """What calibration data a quantization used; part of every variant's cache key."""
 
     source: str = OFFLINE_DEFAULT
-    n_samples: int = 16
-    seq_len: int = 256
+    n_samples: int = 8
+    seq_len: int = 128
     seed: int = 0
     text_field: str = "text"
 

@@ -105,10 +105,13 @@ def _add_quantize_options(q: argparse.ArgumentParser) -> None:
     )
     q.add_argument("--text-field", default="text", help="jsonl/hub field holding the text")
     q.add_argument(
-        "--calib-samples", type=int, default=16, help="calibration windows (default: 16)"
+        "--calib-samples",
+        type=int,
+        default=8,
+        help="calibration windows; sized for a 2-core CPU, raise on a GPU (default: 8)",
     )
     q.add_argument(
-        "--calib-seq-len", type=int, default=256, help="tokens per window (default: 256)"
+        "--calib-seq-len", type=int, default=128, help="tokens per window (default: 128)"
     )
     q.add_argument(
         "--backend",
