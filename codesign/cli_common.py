@@ -10,7 +10,7 @@ from rich.console import Console
 from codesign.errors import CodesignError
 from codesign.paths import default_store_url
 
-console = Console(stderr=False)
+console = Console(soft_wrap=True)
 err_console = Console(stderr=True, soft_wrap=True, highlight=False)
 
 

@@ -142,3 +142,26 @@ def test_scores_are_nan_not_errors_when_nothing_is_answered():
     items = [_item("a", "br0-zero", "yes", ("yes", "no"), sex="Male")]
     s = SUITES.get("fairness").score(items, [REFUSED])
     assert math.isnan(s["score"]) and s["refusal_rate"] == 1.0
+
+
+def test_dpd_and_eod_equal_fairlearn_on_random_data():
+    import numpy as np
+    from fairlearn.metrics import demographic_parity_difference, equalized_odds_difference
+
+    from codesign.measurements.suites.fairness import dpd_eod
+
+    rng = np.random.default_rng(0)
+    for n in (4, 9, 40, 200):
+        for _ in range(25):
+            y_true = rng.integers(0, 2, n)
+            y_pred = rng.integers(0, 2, n)
+            sex = rng.choice(["Male", "Female"], n)
+            if len(set(sex)) < 2:
+                continue
+            dpd, eod = dpd_eod(y_true, y_pred, sex)
+            assert dpd == pytest.approx(
+                demographic_parity_difference(y_true, y_pred, sensitive_features=sex)
+            )
+            assert eod == pytest.approx(
+                equalized_odds_difference(y_true, y_pred, sensitive_features=sex)
+            )

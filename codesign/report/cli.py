@@ -1,0 +1,103 @@
+"""``python -m codesign.report``: figures and tables of per-variant and ensemble trust, from
+the measurement store alone (no model runs)."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from codesign.cli_common import add_store_option, console, make_parser, run_cli
+from codesign.errors import CodesignError
+from codesign.report import fmt
+from codesign.report.build import write_report
+from codesign.report.data import TRUST, ReportData, load_report_data
+from codesign.report.selection import Comparison, reference_single
+
+DEFAULT_OUT = "results/report"
+PIPED_WIDTH = 160
+DESCRIPTION = """\
+Write figures and tables of what the store measured, naming the model, its baseline and the
+data (real or stand-in, item counts) in every file:
+
+  fig1_variants.png  variants.md  variants.csv    each variant vs the dense baseline
+  fig3_ensembles.png ensembles.md ensembles.csv   best precision ensembles vs dense and
+                                                  the best single variant per method
+  README.md                                       what is where, and the headline numbers
+
+Example:
+  python -m codesign.report --store sqlite:///codesign.db --out results/report
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = make_parser("python -m codesign.report", DESCRIPTION)
+    add_store_option(p)
+    p.add_argument(
+        "--model",
+        default=None,
+        help="stored model name (default: the only model in the store)",
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=Path(DEFAULT_OUT),
+        help="folder for the report files (default: %(default)s)",
+    )
+    p.add_argument(
+        "--top",
+        type=int,
+        default=3,
+        help="ensembles listed per method and overall in ensembles.md (default: %(default)s)",
+    )
+    return p
+
+
+def summary_table(data: ReportData, cmp: Comparison) -> Table:
+    """Dense, best single variant per method and best ensemble per group, in trust points."""
+    table = Table(
+        title=f"Trust report — {data.model} (baseline: {data.baseline})",
+        caption=f"measured, from {data.store}; {data.data_summary()}; {data.trust_label}",
+        caption_justify="left",
+        title_justify="left",
+    )
+    for i, col in enumerate(["configuration", "members", "trust", "Δ dense", "Δ best single"]):
+        table.add_column(col, justify="right" if i >= 2 else "left", overflow="fold")
+    table.add_column("refusal", justify="right")
+    picks = ([cmp.dense] if cmp.dense else []) + list(cmp.singles.values())
+    picks += [group[0] for group in cmp.ensembles.values()]
+    for pick in picks:
+        ref = reference_single(cmp.singles, pick.group) if pick.role == "ensemble" else None
+        table.add_row(
+            pick.title,
+            pick.name,
+            fmt.score(pick.get(TRUST)),
+            "—" if pick.role == "dense" else fmt.delta(cmp.delta(pick, cmp.dense)),
+            fmt.delta(cmp.delta(pick, ref)) if ref else "—",
+            fmt.percent(pick.get("refusal_rate")),
+        )
+    return table
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.top < 1:
+        raise CodesignError(f"--top must be at least 1, not {args.top}")
+    with console.status("reading the store") as status:
+        data = load_report_data(args.store, args.model, status=status.update)
+        status.update("writing figures and tables")
+        cmp, files = write_report(data, args.out, args.top)
+    # piped output has no terminal width: print the table whole rather than wrapped at 80
+    wide = console if console.is_terminal else Console(width=PIPED_WIDTH, soft_wrap=True)
+    wide.print(summary_table(data, cmp))
+    console.print(f"wrote {len(files)} files to {args.out}/:")
+    for path in files.values():
+        console.print(f"  {path}", highlight=False)
+    return 0
+
+
+def entry(argv: Sequence[str] | None = None) -> int:
+    return run_cli(main, argv)

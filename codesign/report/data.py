@@ -1,0 +1,270 @@
+"""What a report shows, gathered from the store once: per-variant and per-ensemble scores, and
+the data (real or stand-in, item counts) behind every suite.
+
+Single variants are scored from their own labels (``variant_scores``, no voting); ensembles
+by voting every subset (``ensemble_scores``). Trust is the mean of the trust perspectives the
+store holds: all four when the store is complete, and then equal to ``ensemble_scores``'s.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from codesign.errors import CodesignError
+from codesign.measurements.datasets.base import REAL, STAND_IN
+from codesign.measurements.scoring import (
+    Member,
+    StoredPredictions,
+    ensemble_scores,
+    load_predictions,
+    provenance,
+    variant_scores,
+)
+from codesign.measurements.store import Store
+from codesign.measurements.suites import TRUST_PERSPECTIVES
+
+TRUST = "trust"
+SUITE_ORDER = (*TRUST_PERSPECTIVES, "mmlu_gen", "mmlu_ll")
+TITLES = {
+    TRUST: "Trust (mean)",
+    "adv_robustness": "Adversarial robustness",
+    "fairness": "Fairness",
+    "ethics": "Machine ethics",
+    "ood": "OOD robustness",
+    "mmlu_gen": "MMLU (generative)",
+    "mmlu_ll": "MMLU (log-likelihood)",
+}
+SHORT = {
+    TRUST: "trust",
+    "adv_robustness": "adv",
+    "fairness": "fairness",
+    "ethics": "ethics",
+    "ood": "ood",
+    "mmlu_gen": "mmlu-gen",
+    "mmlu_ll": "mmlu-ll",
+}
+MEASURED = "measured: per-item predictions in the store (no model run for this report)"
+
+
+@dataclass(frozen=True)
+class SuiteInfo:
+    """One measured suite: what data it used and how many items every variant answered."""
+
+    name: str
+    perspective: str
+    data_kind: str  # "real", "stand-in" or "real+stand-in"
+    n_items: int
+    provenance: str
+    can_refuse: bool
+
+    @property
+    def title(self) -> str:
+        return TITLES.get(self.name, self.name)
+
+    @property
+    def data_line(self) -> str:
+        """e.g. 'stand-in data, 28 items' — the short form every figure panel carries."""
+        return f"{self.data_kind} data, {self.n_items} items"
+
+
+@dataclass
+class ReportData:
+    """Everything the figures and tables need, scored once."""
+
+    model: str
+    baseline: str
+    store: str  # the store URL, password hidden
+    members: list[Member]
+    suites: dict[str, SuiteInfo]  # display order: trust perspectives, then MMLU
+    variants: pd.DataFrame  # long: one row per (variant, suite, metric), trust rows included
+    ensembles: pd.DataFrame  # one row per (subset, vote rule), trust over measured suites
+
+    @property
+    def trust_suites(self) -> list[str]:
+        return [s for s in self.suites if s in TRUST_PERSPECTIVES]
+
+    @property
+    def trust_label(self) -> str:
+        """How trust was computed, said plainly when the store lacks a perspective."""
+        measured = self.trust_suites
+        if len(measured) == len(TRUST_PERSPECTIVES):
+            return "trust = mean of the 4 trust perspectives"
+        if not measured:
+            return "trust: no trust perspective measured"
+        missing = [p for p in TRUST_PERSPECTIVES if p not in measured]
+        return (
+            f"trust = mean of the {len(measured)} perspectives measured "
+            f"({', '.join(measured)}; missing: {', '.join(missing)})"
+        )
+
+    @property
+    def dense(self) -> Member | None:
+        return next((m for m in self.members if m.method == "dense"), None)
+
+    @property
+    def methods(self) -> list[str]:
+        """Quantization methods in store order (dense excluded)."""
+        return list(dict.fromkeys(m.method for m in self.members if m.method != "dense"))
+
+    def wide(self, metric: str = "score") -> pd.DataFrame:
+        """Variants × (trust, suites): one metric per cell, rows in store order."""
+        rows = self.variants[self.variants["metric"] == metric]
+        table = rows.pivot_table(index="variant", columns="suite", values="value", dropna=False)
+        cols = [TRUST, *self.suites] if TRUST in table.columns else list(self.suites)
+        return table.reindex(index=[m.label for m in self.members], columns=cols)
+
+    def data_summary(self) -> str:
+        """One line naming every suite's data kind and item count."""
+        return "; ".join(f"{SHORT.get(s, s)}: {i.data_line}" for s, i in self.suites.items())
+
+
+def redact(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        return url
+
+
+def open_store(url: str) -> Store:
+    """Open an existing store for reading; a missing SQLite file is an error, not created."""
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        parsed = None
+    if parsed is not None and parsed.drivername.startswith("sqlite"):
+        database = parsed.database or ""
+        on_disk = database and database != ":memory:" and not database.startswith("file:")
+        if on_disk and not Path(database).exists():
+            raise CodesignError(
+                f"no store at {redact(url)!r}: run `python -m codesign.measurements "
+                "evaluate` first, or pass --store"
+            )
+    return Store(url, create=False)
+
+
+def data_kind(prov: str) -> str:
+    """'real', 'stand-in' or 'real+stand-in' from a suite's provenance string."""
+    head = prov.split(":", 1)[0].strip()
+    kinds = {k for k in head.split("+") if k in (REAL, STAND_IN)}
+    if kinds == {REAL}:
+        return REAL
+    if kinds == {STAND_IN}:
+        return STAND_IN
+    return f"{REAL}+{STAND_IN}" if kinds else "unknown"
+
+
+def _suite_infos(preds: StoredPredictions) -> dict[str, SuiteInfo]:
+    prov = provenance(preds)
+    names = [s for s in SUITE_ORDER if s in preds.suites]
+    names += sorted(s for s in preds.suites if s not in SUITE_ORDER)
+    out = {}
+    for name in names:
+        sl = preds.suites[name]
+        out[name] = SuiteInfo(
+            name=name,
+            perspective=sl.suite.perspective,
+            data_kind=data_kind(sl.provenance),
+            n_items=len(sl.items),
+            provenance=prov[name],
+            can_refuse=sl.suite.kind != "loglik",
+        )
+    return out
+
+
+def _mean_or_nan(values: list[float]) -> float:
+    if not values or any(v is None or math.isnan(v) for v in values):
+        return math.nan
+    return sum(values) / len(values)
+
+
+def _trust_rows(long: pd.DataFrame, trust_suites: list[str]) -> pd.DataFrame:
+    """Per variant: trust (mean perspective score) and the mean perspective refusal rate."""
+    rows = []
+    if not trust_suites:
+        return pd.DataFrame(rows)
+    sub = long[long["suite"].isin(trust_suites)]
+    for _, g in sub.groupby("variant", sort=False):
+        first = g.iloc[0]
+        for metric in ("score", "refusal_rate"):
+            vals = g[g["metric"] == metric].set_index("suite")["value"]
+            rows.append(
+                {
+                    **{k: first[k] for k in ("variant", "method", "bits", "seed")},
+                    "suite": TRUST,
+                    "perspective": TRUST,
+                    "metric": metric,
+                    "value": _mean_or_nan([float(vals.get(s, math.nan)) for s in trust_suites]),
+                    "n_items": int(g.drop_duplicates("suite")["n_items"].sum()),
+                    "data": f"mean over {', '.join(trust_suites)}",
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def _variants_long(preds: StoredPredictions, suites: dict[str, SuiteInfo]) -> pd.DataFrame:
+    long = variant_scores(preds)
+    trust_suites = [s for s in suites if s in TRUST_PERSPECTIVES]
+    long = pd.concat([_trust_rows(long, trust_suites), long], ignore_index=True)
+    by_label = {m.label: m for m in preds.members}
+    long.insert(0, "model", preds.model)
+    long.insert(1, "baseline", preds.baseline)
+    long.insert(3, "variant_key", long["variant"].map(lambda v: by_label[v].key))
+    long.insert(7, "group_size", long["variant"].map(lambda v: by_label[v].group_size))
+    long["data_kind"] = long["suite"].map(
+        lambda s: suites[s].data_kind if s in suites else "derived"
+    )
+    dense = next((m.label for m in preds.members if m.method == "dense"), None)
+    ref = long[long["variant"] == dense].set_index(["suite", "metric"])["value"]
+    long["delta_vs_dense"] = [
+        v - ref.get((s, m), math.nan)
+        for s, m, v in zip(long.suite, long.metric, long.value, strict=True)
+    ]
+    return long
+
+
+def _ensembles(preds: StoredPredictions, suites: dict[str, SuiteInfo]) -> pd.DataFrame:
+    table = ensemble_scores(preds)
+    trust_suites = [s for s in suites if s in TRUST_PERSPECTIVES]
+    if trust_suites:  # mean over what is measured (equals ensemble_scores' when all four are)
+        table["trust"] = table[trust_suites].mean(axis=1, skipna=False)
+        table["refusal_rate"] = table[[f"{s}_refusal_rate" for s in trust_suites]].mean(axis=1)
+    table.insert(0, "model", preds.model)
+    table.insert(1, "baseline", preds.baseline)
+    for name, info in suites.items():
+        table[f"{name}_data"] = info.data_kind
+        table[f"{name}_n_items"] = info.n_items
+    return table
+
+
+def load_report_data(
+    store_url: str, model: str | None = None, status: Callable[[str], None] = lambda s: None
+) -> ReportData:
+    """Read the store and score every variant and every ensemble subset (no model runs)."""
+    store = open_store(store_url)
+    preds = load_predictions(store, model)
+    if not preds.suites:
+        raise CodesignError(
+            f"no suite has items answered by every variant of {preds.model!r}: "
+            "finish `evaluate` for every variant first"
+        )
+    suites = _suite_infos(preds)
+    status(f"scoring {len(preds.members)} variants")
+    variants = _variants_long(preds, suites)
+    status(f"voting {2 ** len(preds.members) - 1} ensemble subsets")
+    ensembles = _ensembles(preds, suites)
+    return ReportData(
+        model=preds.model,
+        baseline=preds.baseline,
+        store=redact(store_url),
+        members=list(preds.members),
+        suites=suites,
+        variants=variants,
+        ensembles=ensembles,
+    )

@@ -1,0 +1,151 @@
+"""The report's Markdown tables: per-variant scores and refusals (Fig. 1's numbers) and the
+best ensembles against dense and the best single variants (Fig. 3's numbers)."""
+
+from __future__ import annotations
+
+import math
+
+from codesign.report import fmt
+from codesign.report.data import SHORT, TRUST, ReportData
+from codesign.report.selection import Comparison, Pick, reference_single
+
+SELECTION_NOTE = (
+    "Picks are ranked by trust on the same items they are scored on (in-sample), so the best "
+    "of many subsets is an optimistic estimate; with few items, gaps of a few points are "
+    "within noise."
+)
+
+
+def _variant_rows(data: ReportData, metric: str, cell) -> list[list[str]]:
+    table = data.wide(metric)
+    dense = data.dense.label if data.dense else None
+    rows = []
+    for m in data.members:
+        row = [m.label, m.method, str(m.bits)]
+        for col in table.columns:
+            value = table.at[m.label, col]
+            gap = math.nan if dense in (None, m.label) else value - table.at[dense, col]
+            row.append(cell(value, gap))
+        rows.append(row)
+    return rows
+
+
+def _submetric_section(data: ReportData, suite: str) -> str:
+    """Metrics as rows, variants as columns: a suite may report dozens of sub-metrics."""
+    info = data.suites[suite]
+    rows = data.variants[(data.variants["suite"] == suite) & (data.variants["metric"] != "score")]
+    table = rows.pivot_table(index="metric", columns="variant", values="value", dropna=False)
+    labels = [m.label for m in data.members]
+    table = table.reindex(columns=labels)
+    body = [
+        [metric, *(fmt.fraction(table.at[metric, v]) for v in labels)] for metric in table.index
+    ]
+    return f"### {info.title} ({info.data_line})\n\n" + fmt.md_table(["metric", *labels], body)
+
+
+def variants_markdown(data: ReportData) -> str:
+    """Per-variant scores with the gap to dense, refusal rates, then every sub-metric."""
+    cols = list(data.wide("score").columns)
+    heads = ["variant", "method", "bits", *(SHORT.get(c, c) for c in cols)]
+    scores = _variant_rows(data, "score", lambda v, g: fmt.with_delta(v, g))
+    refusals = _variant_rows(
+        data, "refusal_rate", lambda v, g: fmt.with_delta(v, g * 100, fmt.percent)
+    )
+    subs = [_submetric_section(data, s) for s in data.suites]
+    return (
+        "\n\n".join(
+            [
+                f"# Per-variant trust and refusal — {data.model}",
+                "The paper's Fig. 1 view: each quantized variant next to the dense baseline, "
+                "scored from its own labels (no voting). Figure: `fig1_variants.png`; every "
+                "metric: `variants.csv`.",
+                fmt.provenance_block(data),
+                "## Scores (0–100; in brackets, the gap to dense in points)",
+                fmt.md_table(heads, scores, right=range(2, len(heads))),
+                f"## Refusal rates (in brackets, the gap to dense in points; {SHORT[TRUST]} = mean "
+                "of the trust perspectives; MMLU log-likelihood cannot refuse)",
+                fmt.md_table(heads, refusals, right=range(2, len(heads))),
+                "## Sub-metrics\n\nAs each suite reports them: accuracies, rates, DPD/EOD, RR and "
+                "MACC as fractions (0–1); fairness per-setting `*_score` on 0–100.",
+                *subs,
+            ]
+        )
+        + "\n"
+    )
+
+
+def _pick_row(cmp: Comparison, pick: Pick, data: ReportData) -> list[str]:
+    ref = None if pick.role != "ensemble" else reference_single(cmp.singles, pick.group)
+    return [
+        pick.title,
+        pick.name,
+        str(pick.size),
+        fmt.score(pick.get(TRUST)),
+        fmt.delta(cmp.delta(pick, cmp.dense)) if pick.role != "dense" else "—",
+        f"{fmt.delta(cmp.delta(pick, ref))} vs {ref.members}" if ref else "—",
+        fmt.percent(pick.get("refusal_rate")),
+        *(fmt.score(pick.get(s)) for s in data.suites if s.startswith("mmlu")),
+        fmt.fraction(pick.get("cascade_fraction")) if pick.role == "ensemble" else "—",
+    ]
+
+
+def _perspective_row(cmp: Comparison, pick: Pick, data: ReportData) -> list[str]:
+    keys = [TRUST, *data.suites]
+    vs_dense = pick.role != "dense"
+    cells = [
+        fmt.with_delta(pick.get(k), cmp.delta(pick, cmp.dense, k) if vs_dense else math.nan)
+        for k in keys
+    ]
+    return [pick.title, pick.name, *cells]
+
+
+def ensembles_markdown(data: ReportData, cmp: Comparison, top: int) -> str:
+    """The best ensembles per method and overall, against dense and the best single variant."""
+    picks = [cmp.dense] if cmp.dense else []
+    picks += list(cmp.singles.values())
+    for group_picks in cmp.ensembles.values():
+        picks += group_picks
+    mmlu = [SHORT[s] for s in data.suites if s.startswith("mmlu")]
+    heads = [
+        "configuration",
+        "members",
+        "size",
+        "trust",
+        "Δ dense",
+        "Δ best single",
+        "refusal",
+        *mmlu,
+        "cascade",
+    ]
+    summary = [_pick_row(cmp, p, data) for p in picks]
+    per = [_perspective_row(cmp, p, data) for p in picks]
+    n = len(data.members)
+    none = "" if cmp.ensembles else "\n\nNo ensemble: the store holds fewer than two variants."
+    return (
+        "\n\n".join(
+            [
+                f"# Precision ensembles vs dense and the best single variant — {data.model}",
+                "The paper's Fig. 3 view. Every subset of the "
+                f"{n} stored variants ({2**n - 1} subsets) is voted from the stored labels: "
+                "`majority` is the paper's Algorithm 1 (drop INVALID, drop REFUSED except where "
+                "refusal is an answer, ties to the highest precision), `weighted` weighs members "
+                "by MMLU log-likelihood accuracy. Shown: the dense model, the best single variant "
+                f"per method, and the top {top} ensembles (size ≥ 2) per method (that method's "
+                "variants, dense allowed) and overall (any mix). Every subset: `ensembles.csv`; "
+                "figure: `fig3_ensembles.png`." + none,
+                fmt.provenance_block(data),
+                "## Best ensembles\n\nΔ in trust points; refusal = mean refusal rate of the trust "
+                "perspectives; cascade = mean share of members a lossless early-exit cascade "
+                "runs (lowest precision first).",
+                fmt.md_table(heads, summary, right=range(2, len(heads))),
+                "## Per perspective (score; in brackets, the gap to dense in points)",
+                fmt.md_table(
+                    ["configuration", "members", *(SHORT.get(k, k) for k in [TRUST, *data.suites])],
+                    per,
+                    right=range(2, 3 + len(data.suites)),
+                ),
+                SELECTION_NOTE,
+            ]
+        )
+        + "\n"
+    )
