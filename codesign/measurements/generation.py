@@ -151,7 +151,8 @@ def choice_logprobs(
         if fast:
             ids, mask = _left_pad([ctx_ids[i] for i in batch], pad, device)
             with torch.inference_mode():
-                logits = model(input_ids=ids, attention_mask=mask).logits[:, -1, :].float()
+                kept = model(input_ids=ids, attention_mask=mask, **_last_position_only(model))
+                logits = kept.logits[:, -1, :].float()
             logp = torch.log_softmax(logits, dim=-1)
             results = [
                 [float(logp[r, whole[-1]]) for _, whole in conts[i]] for r, i in enumerate(batch)
@@ -166,6 +167,18 @@ def choice_logprobs(
         if on_batch is not None:
             on_batch(batch, results)
     return [r for r in out if r is not None]
+
+
+def _last_position_only(model) -> dict:
+    """``logits_to_keep=1`` where the model's forward takes it (transformers' causal LMs do):
+    the LM head then runs on the last position only, not on every position of the batch."""
+    import inspect
+
+    try:
+        params = inspect.signature(model.forward).parameters
+    except (TypeError, ValueError):
+        return {}
+    return {"logits_to_keep": 1} if "logits_to_keep" in params else {}
 
 
 def _sequence_logprob(model, whole: list[int], keep: int, device: str) -> float:
