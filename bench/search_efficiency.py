@@ -1,0 +1,148 @@
+"""Benchmark: hypervolume each sampler reaches after 50, 100 and 200 trials, against the
+exhaustive front of a space small enough to enumerate (target: the default sampler reaches
+95% of the true hypervolume within 200 trials).
+
+The space is the search's own (the same parameter groups and objective as
+``python -m codesign.search``), narrowed so every configuration can be evaluated: by default
+GPTQ and AWQ members (dense, 8, 4, 3 bits) × vote rule × every schedule and cascade order ×
+four units at their spec's parameters (stripes, bitfusion, hetero-8-4-3, h100). Trust comes
+from a store: a synthetic one (the tests' builder: seeded labels on real suite items, 20 items per
+setting like the search's default ``--limit``, built in a temporary folder) unless ``--store``
+names one holding real predictions; the output says which.
+
+Hypervolume is computed on one scale for every run: trust as is, latency, energy and area in
+log10 (they span GPUs and edge arrays), each scaled to [0, 1] over the feasible configurations
+of the enumerated space, reference point 1.1. Each sampler runs in an in-memory study (this
+measures sampling efficiency, not storage); medians over ``--seeds`` seeds (GP, about 3 s per
+trial on a 2-core CPU, over ``--gp-seeds``).
+Run: ``python bench/search_efficiency.py [--seeds 3] [--store URL]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import optuna
+
+from codesign.measurements.store import Store
+from codesign.search import DIRECTIONS, Objective, Settings, build_context, enumerate_space
+from codesign.search.objective import evaluate_config
+from codesign.search.pareto import as_minimised, feasible, hypervolume
+from codesign.search.study import DEFAULT_SAMPLER, make_sampler
+
+CHECKPOINTS = (50, 100, 200)
+TARGET = 0.95
+SPACE = dict(
+    methods=("gptq", "awq"),
+    units=("stripes", "bitfusion", "hetero-8-4-3", "h100"),
+    unit_params="fixed",
+)
+LOG_COLUMNS = [1, 2, 3]  # latency, energy, area
+
+
+def _store(url: str | None, items: int) -> tuple[Store, str]:
+    if url:
+        return Store(url, create=False), f"real predictions in {url}"
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from tests.search.conftest import build_synthetic_store
+
+    path = Path(tempfile.mkdtemp(prefix="codesign-bench-")) / "store.db"
+    store = build_synthetic_store(f"sqlite:///{path}", limit=items)
+    return store, f"synthetic store (seeded labels on real suite items, {items} per setting)"
+
+
+def _scale(points: np.ndarray) -> np.ndarray:
+    out = np.array(points, dtype=float)
+    out[:, LOG_COLUMNS] = np.log10(out[:, LOG_COLUMNS])
+    return out
+
+
+def exhaustive(ctx) -> tuple[np.ndarray, int, int]:
+    """Minimised, log-scaled objective values of every feasible configuration of the space."""
+    points, total = [], 0
+    for _, config in enumerate_space(ctx.space):
+        total += 1
+        out = evaluate_config(ctx, config)
+        if out.values is not None and all(v <= 0 for v in out.constraints.values()):
+            points.append(out.values)
+    return _scale(as_minimised(points)), total, len(points)
+
+
+def run(ctx, sampler: str, seed: int, n_trials: int) -> list[np.ndarray]:
+    """Feasible minimised points after each checkpoint of one seeded run."""
+    study = optuna.create_study(directions=list(DIRECTIONS), sampler=make_sampler(sampler, seed))
+    study.optimize(Objective(ctx), n_trials=n_trials)
+    trials = sorted(study.get_trials(deepcopy=False), key=lambda t: t.number)
+    out = []
+    for n in CHECKPOINTS:
+        done = [t.values for t in trials[:n] if t.values is not None and feasible(t)]
+        out.append(_scale(as_minimised(done)) if done else np.zeros((0, len(DIRECTIONS))))
+    return out
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--store", help="store with real predictions (default: synthetic)")
+    p.add_argument(
+        "--items",
+        type=int,
+        default=20,
+        help="synthetic items per suite setting, as the search measures by default (20)",
+    )
+    p.add_argument("--samplers", default="tpe,nsga2,gp,random")
+    p.add_argument("--seeds", type=int, default=3, help="seeds per sampler (default: 3)")
+    p.add_argument("--gp-seeds", type=int, default=1, help="seeds for gp (default: 1)")
+    args = p.parse_args()
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    store, origin = _store(args.store, args.items)
+    ctx = build_context(Settings(store=store.url, **SPACE), store)
+    t0 = time.perf_counter()
+    truth, total, n_feasible = exhaustive(ctx)
+    low, high = truth.min(axis=0), truth.max(axis=0)
+    true_hv = hypervolume(truth, low, high)
+    print(f"trust: {origin}; model {ctx.model}; cost modelled for {ctx.shape_label}")
+    print(
+        f"space: {total} configurations ({n_feasible} feasible), enumerated in "
+        f"{time.perf_counter() - t0:.1f} s; units {', '.join(SPACE['units'])} at spec values"
+    )
+    print(f"true hypervolume {true_hv:.4f} (trust, log10 latency/energy/area scaled to [0,1])")
+    print(f"{'sampler':<8} {'seeds':>5} " + " ".join(f"{f'HV@{n}':>17}" for n in CHECKPOINTS))
+    results = {}
+    for name in args.samplers.split(","):
+        seeds = args.gp_seeds if name == "gp" else args.seeds
+        t1 = time.perf_counter()
+        ratios = [
+            [hypervolume(pts, low, high) / true_hv for pts in run(ctx, name, s, max(CHECKPOINTS))]
+            for s in range(seeds)
+        ]
+        per_n = list(zip(*ratios, strict=True))
+        results[name] = [statistics.median(r) for r in per_n]
+        cells = [f"{statistics.median(r):.3f} ({min(r):.2f}-{max(r):.2f})" for r in per_n]
+        secs = (time.perf_counter() - t1) / seeds
+        print(
+            f"{name:<8} {seeds:>5} " + " ".join(f"{c:>17}" for c in cells) + f"  {secs:.0f} s/run"
+        )
+    print(f"{'exhaust.':<8} {'':>5} " + " ".join(f"{'1.000':>17}" for _ in CHECKPOINTS))
+    for name, med in results.items():
+        if name != "random" and "random" in results:
+            vs = " ".join(f"{m / r:.2f}x" for m, r in zip(med, results["random"], strict=True))
+            print(f"{name} vs random (median HV ratio at {CHECKPOINTS}): {vs}")
+    if DEFAULT_SAMPLER in results:
+        reached = results[DEFAULT_SAMPLER][-1]
+        verdict = "PASS" if reached >= TARGET else "FAIL"
+        print(
+            f"{verdict}: default sampler {DEFAULT_SAMPLER} reaches {reached:.1%} of the true "
+            f"hypervolume within {CHECKPOINTS[-1]} trials (target {TARGET:.0%})"
+        )
+        return 0 if verdict == "PASS" else 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

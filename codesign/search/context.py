@@ -1,0 +1,311 @@
+"""Everything a trial needs, built once per search run: trust table, space, units, workloads.
+
+`Settings` is what the user asked for (the command line); `build_context` joins it with the
+store (trust by voting over stored predictions, measured profiles) and the simulators (unit
+specs, the cost shape, the workload) into a `SearchContext`, which is plain data, so worker
+processes receive it whole and no trial opens the store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from codesign.errors import CodesignError
+from codesign.measurements.scoring import VOTE_RULES, Member, load_predictions
+from codesign.measurements.store import Store
+from codesign.search import parameters as _parameters  # noqa: F401 - registers the groups
+from codesign.search.parameters.unit import design, knobs_for
+from codesign.search.space import DENSE, Space
+from codesign.search.trust import CASCADE_ORDERS, MMLU_SUITE, TrustTable, build_trust_table
+from codesign.simulators import (
+    SCHEDULES,
+    DesignBatch,
+    ModelShape,
+    UnitSpec,
+    Variant,
+    Workload,
+    bundled_units,
+    evaluate,
+    load_model,
+    load_unit,
+    model_presets,
+)
+
+NOT_SEARCHED_BY_DEFAULT = ("cpu",)  # needs power and area set before it has energy and area
+
+
+def default_units() -> tuple[str, ...]:
+    return tuple(u for u in bundled_units() if u not in NOT_SEARCHED_BY_DEFAULT)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the search is asked: target, constraints, workload and which choices to search."""
+
+    store: str
+    model: str | None = None
+    deploy_shape: str | None = None
+    budget_gb: float = 24.0
+    mmlu_tolerance: float = 5.0
+    mmlu_floor: float | None = None
+    max_area_mm2: float | None = None
+    prompt_tokens: int = 256
+    new_tokens: int = 8
+    batch: int = 1
+    methods: tuple[str, ...] | None = None  # None: every measured method
+    vote_rules: tuple[str, ...] = VOTE_RULES
+    schedules: tuple[str, ...] | None = None  # None: every registered schedule
+    cascade_orders: tuple[str, ...] = CASCADE_ORDERS
+    units: tuple[str, ...] = field(default_factory=default_units)
+    unit_params: str = "grid"  # grid: search each family's fields; fixed: as the spec says
+
+
+@dataclass
+class SearchContext:
+    settings: Settings
+    trust: TrustTable
+    space: Space
+    shape: ModelShape
+    shape_label: str
+    prefill: Workload
+    decode: Workload
+    mmlu_suite: str | None
+    mmlu_floor: float | None
+    mmlu_note: str
+    variants: dict[str, Variant]  # member key -> what the simulators model
+    profiles: dict[str, dict[str, Any]]  # member key -> measured profile (batch 1), if any
+    from_cache: bool = False
+    _designs: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def model(self) -> str:
+        return self.trust.model
+
+    def statement(self, unit: str) -> str:
+        """The sentence every output carries."""
+        return f"trust measured on {self.model}, cost modelled for {self.shape_label} on {unit}"
+
+    def workload_text(self) -> str:
+        s = self.settings
+        return (
+            f"one request: prefill of {s.prompt_tokens} tokens + {s.new_tokens} decode steps, "
+            f"batch {s.batch} ({self.shape_label} shape)"
+        )
+
+    def unit_design(self, unit: str, values: dict[str, Any]) -> UnitSpec:
+        """The candidate unit with searched field values (checked once, then cached)."""
+        key = (unit, tuple(sorted(values.items())))
+        if key not in self._designs:
+            try:
+                self._designs[key] = design(self.space.units[unit], values)
+            except CodesignError as exc:
+                self._designs[key] = exc
+        found = self._designs[key]
+        if isinstance(found, CodesignError):
+            raise found
+        return found
+
+    def signature(self) -> dict[str, Any]:
+        """What makes two runs the same study: trials of different signatures don't mix."""
+        s = self.settings
+        return {
+            "model": self.model,
+            "predictions": self.trust.fingerprint[:16],
+            "cost_shape": self.shape_label,
+            "budget_gb": s.budget_gb,
+            "mmlu": [self.mmlu_suite, self.mmlu_floor],
+            "max_area_mm2": s.max_area_mm2,
+            "workload": [s.prompt_tokens, s.new_tokens, s.batch],
+            "space": self.space.describe(),
+        }
+
+    def digest(self) -> str:
+        text = json.dumps(self.signature(), sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:6]
+
+
+def build_context(settings: Settings, store: Store) -> SearchContext:
+    """Read the store, vote every reachable ensemble (or take the cached table), build units."""
+    preds = load_predictions(store, settings.model)
+    trust, cached = build_trust_table(preds, settings.vote_rules)
+    shape, label = _shape(settings, store, trust.model)
+    context = settings.prompt_tokens + settings.new_tokens
+    ctx = SearchContext(
+        settings=settings,
+        trust=trust,
+        space=_space(settings, trust),
+        shape=shape,
+        shape_label=label,
+        prefill=Workload.prefill(shape, settings.prompt_tokens, settings.batch),
+        decode=Workload.decode(shape, context, settings.batch),
+        mmlu_suite=None,
+        mmlu_floor=None,
+        mmlu_note="",
+        variants={m.key: _variant(m) for m in trust.members},
+        profiles=_profiles(store, trust),
+        from_cache=cached,
+    )
+    ctx.mmlu_suite, ctx.mmlu_floor, ctx.mmlu_note = _mmlu_floor(settings, trust)
+    _check_units(ctx)
+    return ctx
+
+
+def _variant(member: Member) -> Variant:
+    if member.method == DENSE:
+        return Variant.dense()
+    return Variant(member.method, member.bits, member.group_size, member.seed)
+
+
+def _space(settings: Settings, trust: TrustTable) -> Space:
+    ladders, dense, dense_alone = _ladders(settings, trust)
+    rules = tuple(r for r in settings.vote_rules if any(k.endswith("|" + r) for k in trust.rows))
+    if not rules:
+        raise CodesignError(f"no stored ensemble can be voted by {', '.join(settings.vote_rules)}")
+    schedules = settings.schedules or tuple(SCHEDULES.names())
+    for name in schedules:
+        SCHEDULES.get(name)  # one line naming the known schedules otherwise
+    units = _units(settings.units)
+    grid = settings.unit_params == "grid"
+    knobs = {name: knobs_for(spec) if grid else () for name, spec in units.items()}
+    orders = tuple(settings.cascade_orders)
+    return Space(ladders, dense, dense_alone, rules, tuple(schedules), orders, units, knobs)
+
+
+def _ladders(settings: Settings, trust: TrustTable) -> tuple[dict, tuple[str, ...], bool]:
+    """Per quantization method: its measured bits, highest first, each with its member keys
+    (one per seed); the dense model's key; whether the dense model alone is a choice."""
+    dense = tuple(m.key for m in trust.members if m.method == DENSE)
+    wanted = settings.methods
+    unknown = sorted(set(wanted or ()) - set(trust.groups) - {DENSE})
+    if unknown:
+        known = ", ".join(sorted(set(trust.groups) | ({DENSE} if dense else set())))
+        raise CodesignError(f"--methods: {', '.join(unknown)} not measured (measured: {known})")
+    ladders: dict[str, dict[int, tuple[str, ...]]] = {}
+    for method, keys in trust.groups.items():
+        if method == DENSE or (wanted is not None and method not in wanted):
+            continue
+        ladder: dict[int, list[str]] = {}
+        members = sorted((trust.member(k) for k in keys), key=lambda m: (-m.bits, m.seed))
+        for m in members:
+            if m.method != DENSE:
+                ladder.setdefault(m.bits, []).append(m.key)
+        ladders[method] = {b: tuple(k) for b, k in ladder.items()}
+    dense_alone = bool(dense) and (wanted is None or DENSE in wanted)
+    if not ladders and not dense_alone:
+        raise CodesignError(f"--methods {','.join(wanted or ())}: nothing measured to search")
+    return ladders, dense, dense_alone
+
+
+def _units(names: tuple[str, ...]) -> dict[str, UnitSpec]:
+    units: dict[str, UnitSpec] = {}
+    for name in names:
+        spec = load_unit(name)
+        if spec.name in units:
+            raise CodesignError(f"two candidate units are named {spec.name!r}: rename one")
+        units[spec.name] = spec
+    if not units:
+        raise CodesignError("--units names no compute unit")
+    return units
+
+
+def _shape(settings: Settings, store: Store, model: str) -> tuple[ModelShape, str]:
+    """The cost shape: a named deployment shape, or the measured model's own config."""
+    if settings.deploy_shape:
+        return load_model(settings.deploy_shape), settings.deploy_shape
+    config = next((m.config for _, m in store.variants(model) if m.config), None)
+    if config and "hidden_size" in (config.get("text_config") or config):
+        return ModelShape.from_config(config, name=model, source=f"store config of {model}"), model
+    if model in model_presets():
+        return load_model(model), model
+    raise CodesignError(
+        f"the store keeps no config for {model!r}, so its shape is unknown: "
+        f"pass --deploy-shape ({', '.join(model_presets())} or a config.json)"
+    )
+
+
+def _mmlu_floor(settings: Settings, trust: TrustTable) -> tuple[str | None, float | None, str]:
+    suite = MMLU_SUITE if MMLU_SUITE in trust.suites else None
+    if suite is None and "mmlu_gen" in trust.suites:
+        suite = "mmlu_gen"
+    if settings.mmlu_floor is not None:
+        if suite is None:
+            raise CodesignError("--mmlu-floor given, but the store holds no MMLU predictions")
+        return suite, settings.mmlu_floor, f"{suite} ≥ {settings.mmlu_floor:g} (--mmlu-floor)"
+    if suite is None:
+        return None, None, "no MMLU predictions stored: no MMLU floor"
+    rule = next(
+        r
+        for r in (*VOTE_RULES, *settings.vote_rules)
+        if any(k.endswith("|" + r) for k in trust.rows)
+    )  # a single member scores the same under every rule
+    singles = {m.key: trust.row([m.key], rule)[suite] for m in trust.members}
+    dense = [m.key for m in trust.members if m.method == DENSE]
+    if dense:
+        ref, what = singles[dense[0]], "the dense model's"
+    else:
+        ref, what = max(v for v in singles.values() if not math.isnan(v)), "the best variant's"
+    floor = ref - settings.mmlu_tolerance
+    kind = "log-likelihood, cannot refuse" if suite == "mmlu_ll" else "generative, may refuse"
+    note = (
+        f"{suite} ≥ {floor:.4g}: {what} {suite} {ref:.1f} minus the "
+        f"{settings.mmlu_tolerance:g}-point tolerance ({kind})"
+    )
+    return suite, floor, note
+
+
+def _profiles(store: Store, trust: TrustTable) -> dict[str, dict[str, Any]]:
+    """Measured batch-1 decode latency and peak memory of each member, where profiled."""
+    keys = {m.key for m in trust.members}
+    out: dict[str, dict[str, Any]] = {}
+    for p, v, _ in store.profiles():
+        if v.key not in keys or p.batch_size != 1:
+            continue
+        out.setdefault(
+            v.key,
+            {
+                "decode_ms_per_token": p.decode_ms_per_token,
+                "peak_memory_gb": p.peak_memory_bytes / 1e9,
+                "device": p.device,
+                "kernel": ("real low-bit: " if p.real_low_bit else "dequantized: ") + p.kernel,
+                "source": f"measured on {p.device}"
+                + (" (synthetic weights)" if p.synthetic_weights else ""),
+            },
+        )
+    return out
+
+
+def _check_units(ctx: SearchContext) -> None:
+    """Every candidate unit must give energy and area (a CPU roofline needs power and die)."""
+    member = ctx.variants[ctx.trust.members[-1].key]
+    for name, spec in ctx.space.units.items():
+        out = evaluate(DesignBatch.from_specs([spec]), ctx.decode, [member])
+        if math.isnan(float(out["area_mm2"][0])) or (
+            bool(out["feasible"][0]) and math.isnan(float(out["energy_j"][0]))
+        ):
+            raise CodesignError(
+                f"unit {name} has no modelled area or energy (set die_area_mm2 and power_w in its "
+                "spec) and cannot be searched"
+            )
+
+
+def smallest_footprint(ctx: SearchContext) -> tuple[float, str, str]:
+    """Memory (GB) of the smallest deployment in the space: one member alone, on any unit."""
+    best = (math.inf, "", "")
+    for name, spec in ctx.space.units.items():
+        designs = DesignBatch.from_specs([spec])
+        ladders = ctx.space.ladders.values()
+        keys = {k for lad in ladders for ks in lad.values() for k in ks} | set(ctx.space.dense)
+        for key in sorted(keys):
+            out = evaluate(designs, ctx.decode, [ctx.variants[key]])
+            gb = float(out["memory_bytes"][0]) / 1e9
+            if gb < best[0]:
+                best = (gb, ctx.trust.member(key).label, name)
+    return best
+
+
+def settings_dict(settings: Settings) -> dict[str, Any]:
+    return asdict(settings)

@@ -1,0 +1,264 @@
+"""The search's outputs: pareto.json/csv, one deploy-<n>.yaml per Pareto configuration, a table.
+
+Every row names where each number came from: trust measured on the model (stored predictions,
+voting; real or stand-in data), MMLU measured, costs modelled (analytical, on the row's unit
+spec) for the cost shape, and the one-line statement "trust measured on <model>, cost modelled
+for <shape> on <unit>".
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import yaml
+from optuna.trial import FrozenTrial
+from rich.console import Console
+from rich.table import Table
+
+from codesign.measurements.suites import TRUST_PERSPECTIVES
+from codesign.search.context import SearchContext
+from codesign.search.objective import DIRECTIONS, OBJECTIVES
+from codesign.search.parameters.unit import spec_mapping
+from codesign.search.pareto import constraint_values
+
+VOTE_RULE_TEXT = {
+    "majority": "unweighted majority; a tie goes to the highest-precision member's label",
+    "weighted": "each member weighted by its MMLU log-likelihood accuracy; ties to the highest "
+    "precision",
+}
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    return value
+
+
+def pareto_rows(trials: list[FrozenTrial], ctx: SearchContext) -> list[dict[str, Any]]:
+    """One flat row per Pareto trial, best trust first, numbered from 1."""
+    ordered = sorted(trials, key=lambda t: (-t.values[0], *t.values[1:], t.number))
+    rows = []
+    for n, t in enumerate(ordered, 1):
+        config, metrics = t.user_attrs["config"], t.user_attrs["metrics"]
+        spec = ctx.unit_design(config["unit"], config["unit_params"])
+        row: dict[str, Any] = {"n": n, "trial": t.number, **config}
+        row |= {k: metrics.get(k) for k in ("trust", *TRUST_PERSPECTIVES, "refusal_rate")}
+        row |= {k: metrics.get(k) for k in ("mmlu_ll", "mmlu_gen")}
+        row |= {k: metrics.get(k) for k in ("latency_ms", "energy_mj", "area_mm2", "memory_gb")}
+        row |= {k: metrics.get(k) for k in ("prefill_ms", "decode_ms_per_token")}
+        row["cascade_members"] = metrics.get("cascade_members")
+        row["run_probability"] = metrics.get("run_probability")
+        row |= {f"constraint_{k}": v for k, v in constraint_values(t).items()}
+        row |= {
+            "feasible": True,
+            "model_measured": ctx.model,
+            "baseline": ctx.trust.baseline,
+            "data": ctx.trust.data_origin(),
+            "trust_source": f"measured on {ctx.model} (stored predictions, voting)",
+            "mmlu_source": f"measured ({ctx.mmlu_suite})" if ctx.mmlu_suite else None,
+            "cost_shape": ctx.shape_label,
+            "cost_source": f"{spec.label()} for {ctx.shape_label}",
+            "statement": ctx.statement(config["unit"]),
+        }
+        rows.append(_clean(row))
+    return rows
+
+
+def summary(ctx: SearchContext, study_name: str, storage: str, n_trials: int) -> dict[str, Any]:
+    s = ctx.settings
+    return {
+        "study": study_name,
+        "storage": storage,
+        "trials": n_trials,
+        "statement": f"trust measured on {ctx.model}, cost modelled for {ctx.shape_label} on "
+        "each configuration's unit",
+        "model_measured": ctx.model,
+        "baseline": ctx.trust.baseline,
+        "cost_shape": ctx.shape_label,
+        "workload": ctx.workload_text(),
+        "objectives": dict(zip(OBJECTIVES, DIRECTIONS, strict=True)),
+        "constraints": {
+            "memory_gb": {
+                "max": s.budget_gb,
+                "how": "weights + KV cache ≤ --budget-gb and ≤ the unit's own memory",
+            },
+            "mmlu": {"suite": ctx.mmlu_suite, "min": ctx.mmlu_floor, "how": ctx.mmlu_note},
+            "area_mm2": {"max": s.max_area_mm2} if s.max_area_mm2 is not None else None,
+        },
+        "data": ctx.trust.suites,
+        "sources": {
+            "trust": "measured (stored predictions, voting); mean of "
+            + ", ".join(TRUST_PERSPECTIVES),
+            "mmlu": f"measured ({ctx.mmlu_suite})" if ctx.mmlu_suite else None,
+            "latency_ms, energy_mj, area_mm2, memory_gb": "modelled (analytical, per unit spec) "
+            f"for {ctx.shape_label}",
+        },
+    }
+
+
+def write_json(path: Path, head: dict[str, Any], rows: list[dict[str, Any]]) -> None:
+    path.write_text(json.dumps(_clean({**head, "pareto": rows}), indent=2, allow_nan=False))
+
+
+def write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
+    columns: list[str] = []
+    for row in rows:
+        columns += [k for k in row if k not in columns]
+    with path.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, columns)
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: _cell(v) for k, v in row.items()})
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, list | dict):
+        return json.dumps(value)
+    return value
+
+
+def deployment(row: dict[str, Any], ctx: SearchContext, paths: dict[str, Any]) -> dict[str, Any]:
+    """One Pareto configuration as a deployment file: what to load, how to vote and run it."""
+    members = [ctx.trust.member(k) for k in row["variant_keys"]]
+    spec = ctx.unit_design(row["unit"], row["unit_params"])
+    variants = []
+    for m in members:
+        entry = {
+            "label": m.label,
+            "key": m.key,
+            "method": m.method,
+            "bits": m.bits,
+            "group_size": m.group_size,
+            "seed": m.seed,
+            "path": paths.get(m.key),
+        }
+        if m.key in ctx.profiles:
+            entry["measured"] = ctx.profiles[m.key]
+        variants.append(entry)
+    schedule: dict[str, Any] = {"name": row["schedule"]}
+    if row["schedule"] == "cascade":
+        schedule |= {
+            "order": row["cascade_order"],
+            "members_in_order": row.get("cascade_members") or [],
+            "run_probability": row["run_probability"],
+            "run_probability_source": "measured (lossless early exit over stored predictions)",
+        }
+    modelled = f"{spec.label()} for {ctx.shape_label}"
+    return _clean(
+        {
+            "deployment": row["n"],
+            "statement": row["statement"],
+            "study_trial": row["trial"],
+            "model": {
+                "measured": ctx.model,
+                "baseline": ctx.trust.baseline,
+                "cost_shape": ctx.shape_label,
+            },
+            "variants": variants,
+            "vote": {
+                "rule": row["vote_rule"],
+                "description": VOTE_RULE_TEXT.get(row["vote_rule"], row["vote_rule"]),
+                "refusals": "dropped, except on out-of-scope knowledge where they vote "
+                "'I don't know'; nothing left → refused",
+            },
+            "schedule": schedule,
+            "compute_unit": {
+                "name": row["unit"],
+                "family": row["unit_family"],
+                "searched_parameters": row["unit_params"],
+                "spec": spec_mapping(spec),
+            },
+            "workload": ctx.workload_text(),
+            "predicted": {
+                "trust": {"value": row["trust"], "source": row["trust_source"]},
+                **{
+                    p: {"value": row[p], "source": row["trust_source"]}
+                    for p in (*TRUST_PERSPECTIVES, "refusal_rate")
+                },
+                "mmlu_ll": {"value": row["mmlu_ll"], "source": "measured (mmlu_ll)"},
+                "mmlu_gen": {"value": row["mmlu_gen"], "source": "measured (mmlu_gen)"},
+                "latency_ms": {"value": row["latency_ms"], "source": modelled},
+                "energy_mj": {"value": row["energy_mj"], "source": modelled},
+                "area_mm2": {"value": row["area_mm2"], "source": modelled},
+                "memory_gb": {"value": row["memory_gb"], "source": modelled},
+            },
+            "data": row["data"],
+        }
+    )
+
+
+def write_deployments(out: Path, rows, ctx: SearchContext, paths: dict[str, Any]) -> list[Path]:
+    for old in out.glob("deploy-*.yaml"):
+        old.unlink()  # a front that shrank leaves no stale configuration behind
+    written = []
+    for row in rows:
+        path = out / f"deploy-{row['n']}.yaml"
+        text = yaml.safe_dump(deployment(row, ctx, paths), sort_keys=False, allow_unicode=True)
+        path.write_text(f"# {row['statement']}\n{text}")
+        written.append(path)
+    return written
+
+
+def _num(value: Any, fmt: str) -> str:
+    return "–" if value is None else format(value, fmt)
+
+
+SCHEDULE_SHORT = {"sequential": "seq", "partitioned": "part", "shared-fetch": "shared"}
+
+
+def _ensemble(row: dict[str, Any]) -> str:
+    bits = "+".join(str(b) for b in row["bits"])
+    return f"{row['method']} {bits}" if row["method"] != "dense" else "dense"
+
+
+def _schedule(row: dict[str, Any]) -> str:
+    if row["ensemble_size"] == 1:
+        return "alone"
+    if row["schedule"] == "cascade":
+        return "cascade " + ("↑" if row["cascade_order"] == "ascending" else "↓")
+    return SCHEDULE_SHORT.get(row["schedule"], row["schedule"])
+
+
+def print_table(console: Console, rows: list[dict[str, Any]], ctx: SearchContext, limit=25) -> None:
+    table = Table(
+        title=f"Pareto-optimal deployments: trust measured on {ctx.model}, cost modelled for "
+        f"{ctx.shape_label} on each row's unit",
+        caption="bits: the ensemble's precisions (16 = dense); vote: maj(ority) or w(eigh)t(ed); "
+        "cascade ↑ cheapest member first, ↓ most precise first",
+    )
+    for col in ("#", "bits", "vote", "schedule", "unit", "trust", "MMLU"):
+        table.add_column(col)
+    for col in ("ms", "mJ", "mm²", "GB"):
+        table.add_column(col, justify="right")
+    for row in rows[:limit]:
+        params = ",".join(f"{k.split('.')[-1]}={v:g}" for k, v in row["unit_params"].items())
+        table.add_row(
+            str(row["n"]),
+            _ensemble(row),
+            {"majority": "maj", "weighted": "wtd"}.get(row["vote_rule"], row["vote_rule"])
+            if row["ensemble_size"] > 1
+            else "–",
+            _schedule(row),
+            row["unit"] + (f" {params}" if params else ""),
+            _num(row["trust"], ".1f"),
+            _num(row.get(ctx.mmlu_suite or "mmlu_ll"), ".1f"),
+            _num(row["latency_ms"], ".3g"),
+            _num(row["energy_mj"], ".3g"),
+            _num(row["area_mm2"], ".3g"),
+            _num(row["memory_gb"], ".2g"),
+        )
+    console.print(table)
+    console.print(
+        "ms, mJ: latency and energy per request; mm²: unit area; GB: weights + KV cache "
+        "(all modelled); trust and MMLU measured"
+    )
+    if len(rows) > limit:
+        console.print(f"… {len(rows) - limit} more Pareto configurations in pareto.csv")

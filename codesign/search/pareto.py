@@ -1,0 +1,75 @@
+"""Pareto fronts and hypervolume, for the study's trials and for enumerated spaces.
+
+`pareto_trials` is what `study.best_trials` returns (feasible, non-dominated, complete trials),
+computed here from each trial's constraint values so it holds for every sampler and Optuna
+version. `hypervolume` compares fronts on one normalised scale (the benchmark uses it).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+import numpy as np
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+from codesign.search.objective import DIRECTIONS
+
+
+def constraint_values(trial: FrozenTrial) -> dict[str, float]:
+    found = getattr(trial, "constraints", None)
+    if isinstance(found, dict) and found:
+        return dict(found)
+    return {str(i): v for i, v in enumerate(trial.user_attrs.get("constraints", ()))}
+
+
+def feasible(trial: FrozenTrial) -> bool:
+    return all(v <= 0 for v in constraint_values(trial).values())
+
+
+def as_minimised(values: Sequence[Sequence[float]], directions=DIRECTIONS) -> np.ndarray:
+    """Objective values with maximised objectives negated, so every column is minimised."""
+    sign = np.array([-1.0 if d == "maximize" else 1.0 for d in directions])
+    return np.asarray(values, dtype=float).reshape(-1, len(sign)) * sign
+
+
+def non_dominated(points: np.ndarray) -> np.ndarray:
+    """Mask of points no other point dominates (all columns minimised; equal points stay)."""
+    points = np.asarray(points, dtype=float)
+    keep = np.ones(len(points), dtype=bool)
+    for i, p in enumerate(points):
+        dominated = np.all(points <= p, axis=1) & np.any(points < p, axis=1)
+        keep[i] = not dominated.any()
+    return keep
+
+
+def pareto_trials(study: optuna.Study) -> list[FrozenTrial]:
+    """Feasible complete trials that no other feasible complete trial dominates, one per
+    configuration (a configuration sampled twice is reported once, as its first trial)."""
+    trials = [
+        t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)) if feasible(t)
+    ]
+    if not trials:
+        return []
+    directions = [d.name.lower() for d in study.directions]
+    mask = non_dominated(as_minimised([t.values for t in trials], directions))
+    front: dict[str, FrozenTrial] = {}
+    for t, keep in zip(trials, mask, strict=True):
+        key = json.dumps(t.params, sort_keys=True, default=str)
+        if keep and (key not in front or t.number < front[key].number):
+            front[key] = t
+    return sorted(front.values(), key=lambda t: t.number)
+
+
+def hypervolume(points: np.ndarray, low: np.ndarray, high: np.ndarray) -> float:
+    """Hypervolume of minimised `points` after scaling [low, high] to [0, 1] per objective,
+    against the reference point 1.1 (slightly worse than the worst point of the space)."""
+    from optuna._hypervolume import compute_hypervolume
+
+    if len(points) == 0:
+        return 0.0
+    span = np.where(high > low, high - low, 1.0)
+    scaled = (np.asarray(points, dtype=float) - low) / span
+    front = scaled[non_dominated(scaled)]
+    return float(compute_hypervolume(front, np.full(scaled.shape[1], 1.1), assume_pareto=True))

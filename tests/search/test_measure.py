@@ -1,0 +1,43 @@
+"""A store that lacks predictions: the embedded default is measured first, and says so."""
+
+from __future__ import annotations
+
+import pytest
+
+from codesign.errors import CodesignError
+from codesign.measurements.store import Store
+from codesign.search import measure
+from tests.search.conftest import build_synthetic_store
+
+
+def test_an_empty_store_measures_the_embedded_default_with_the_limit(tmp_path, capsys):
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    calls = []
+
+    def fake_measurements(argv):
+        calls.append(list(argv))
+        return 0
+
+    model = measure.ensure_measurements(Store(url), None, limit=3, run=fake_measurements)
+    assert model == "smollm2-135m"
+    evaluate, profile = calls
+    assert evaluate[:3] == ["evaluate", "--model", "smollm2-135m"]
+    assert evaluate[evaluate.index("--limit") + 1] == "3" and url in evaluate
+    assert profile[:1] == ["profile"]
+    assert "measuring the embedded default first" in capsys.readouterr().out
+
+
+def test_a_store_with_predictions_is_used_as_it_is(tmp_path):
+    store = build_synthetic_store(f"sqlite:///{tmp_path / 's.db'}", variants=(("dense", 16),))
+
+    def refuse(argv):
+        raise AssertionError(f"measured again: {argv}")
+
+    assert measure.ensure_measurements(store, None, limit=3, run=refuse) == "synthetic-smollm2"
+
+
+def test_never_measuring_explains_what_to_run(tmp_path):
+    with pytest.raises(CodesignError, match="codesign.measurements evaluate"):
+        measure.ensure_measurements(
+            Store(f"sqlite:///{tmp_path / 's.db'}"), None, limit=3, allow=False
+        )

@@ -1,0 +1,180 @@
+"""`python -m codesign.search` end to end on the synthetic store: fronts, resuming, outputs,
+constraints and one-line errors. No model runs: trust comes from stored labels."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+
+import optuna
+import pytest
+import yaml
+from optuna.trial import TrialState
+
+from codesign.search.cli import entry
+from tests.search.conftest import SMALL_SPACE, SMALL_SPACE_SIZE, search_args
+
+
+def _run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = entry(list(argv))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def _study(store_url: str, out) -> optuna.Study:
+    name = json.loads((out / "pareto.json").read_text())["study"]
+    return optuna.load_study(study_name=name, storage=store_url)
+
+
+def _dominates(a, b, directions) -> bool:
+    """a dominates b: no worse in every objective, better in one (plain Python, independent)."""
+    better = False
+    for x, y, d in zip(a, b, directions, strict=True):
+        x, y = (-x, -y) if d == "maximize" else (x, y)
+        if x > y:
+            return False
+        better = better or x < y
+    return better
+
+
+def test_exhaustive_reports_exactly_the_true_pareto_front(search_store, tmp_path, capsys):
+    out = tmp_path / "out"
+    code, text, err = _run(capsys, *search_args(search_store, out), *SMALL_SPACE, "--exhaustive")
+    assert code == 0, err
+    study = _study(search_store, out)
+    trials = study.get_trials(states=(TrialState.COMPLETE, TrialState.PRUNED))
+    assert len(trials) == SMALL_SPACE_SIZE == len(study.trials)
+    assert len({json.dumps(t.params, sort_keys=True) for t in trials}) == SMALL_SPACE_SIZE
+    directions = ["maximize", "minimize", "minimize", "minimize"]
+    ok = [
+        t
+        for t in trials
+        if t.state == TrialState.COMPLETE and all(v <= 0 for v in t.constraints.values())
+    ]
+    true_front = {
+        t.number
+        for t in ok
+        if not any(_dominates(o.values, t.values, directions) for o in ok if o is not t)
+    }
+    reported = {row["trial"] for row in json.loads((out / "pareto.json").read_text())["pareto"]}
+    assert reported == true_front and reported
+    # a rerun finds every configuration done and runs nothing more
+    code, text, _ = _run(capsys, *search_args(search_store, out), *SMALL_SPACE, "--exhaustive")
+    assert code == 0 and "0 configurations to run" in text
+    assert len(_study(search_store, out).trials) == SMALL_SPACE_SIZE
+
+
+def _front(out) -> list[tuple]:
+    rows = json.loads((out / "pareto.json").read_text())["pareto"]
+    return sorted(
+        (tuple(r["variant_keys"]), r["vote_rule"], r["schedule"], str(r["cascade_order"]),
+         r["unit"], json.dumps(r["unit_params"], sort_keys=True))
+        for r in rows
+    )  # fmt: skip
+
+
+def test_the_same_seed_gives_the_same_pareto_set(search_store, tmp_path, capsys):
+    fronts = []
+    for name in ("first", "second"):
+        out = tmp_path / name
+        argv = [*search_args(search_store, out), "--study", name, "--n-trials", "16", "--seed", "7"]
+        code, _, err = _run(capsys, *argv)
+        assert code == 0, err
+        fronts.append(_front(out))
+    assert fronts[0] == fronts[1] and fronts[0]
+
+
+def test_rerunning_resumes_the_study_without_duplicating_trials(search_store, tmp_path, capsys):
+    out = tmp_path / "out"
+    base = [*search_args(search_store, out), *SMALL_SPACE, "--study", "resume-me"]
+    assert _run(capsys, *base, "--n-trials", "8")[0] == 0
+    code, text, _ = _run(capsys, *base, "--n-trials", "14")
+    assert code == 0 and "8 trials done, running 6" in text
+    code, text, _ = _run(capsys, *base, "--n-trials", "14")
+    assert code == 0 and "14 trials done, running 0" in text
+    numbers = [t.number for t in _study(search_store, out).trials]
+    assert sorted(numbers) == list(range(14))
+    # the same study name with other settings is refused, not mixed
+    code, _, err = _run(capsys, *base, "--n-trials", "14", "--budget-gb", "12")
+    assert code == 2 and "other settings" in err and len(err.strip().splitlines()) == 1
+
+
+def test_outputs_name_their_sources_and_every_deployment_is_complete(
+    search_store, tmp_path, capsys
+):
+    out = tmp_path / "out"
+    argv = [*search_args(search_store, out), "--n-trials", "12", "--deploy-shape", "llama-2-13b"]
+    code, text, err = _run(capsys, *argv)
+    assert code == 0, err
+    assert "Pareto-optimal deployments" in text and "cost modelled for llama-2-13b" in text
+    data = json.loads((out / "pareto.json").read_text())
+    assert data["model_measured"] == "synthetic-smollm2" and data["cost_shape"] == "llama-2-13b"
+    rows = data["pareto"]
+    for row in rows:
+        assert row["statement"] == (
+            f"trust measured on synthetic-smollm2, cost modelled for llama-2-13b on {row['unit']}"
+        )
+        for key in ("trust", "adv_robustness", "fairness", "ethics", "ood", "latency_ms",
+                    "energy_mj", "area_mm2", "memory_gb", "constraint_memory_gb",
+                    "constraint_mmlu", "data", "cost_source", "trust_source"):  # fmt: skip
+            assert row[key] is not None, key
+        assert row["memory_gb"] <= 24
+    with (out / "pareto.csv").open() as fh:
+        assert len(list(csv.DictReader(fh))) == len(rows)
+    deploys = sorted(out.glob("deploy-*.yaml"))
+    assert len(deploys) == len(rows)
+    for path in deploys:
+        doc = yaml.safe_load(path.read_text())
+        assert doc["statement"].startswith("trust measured on synthetic-smollm2")
+        assert doc["variants"] and all({"key", "method", "bits"} <= set(v) for v in doc["variants"])
+        assert doc["vote"]["rule"] in ("majority", "weighted")
+        assert doc["schedule"]["name"] and doc["compute_unit"]["spec"]["family"]
+        for metric in ("trust", "latency_ms", "energy_mj", "area_mm2", "memory_gb"):
+            assert math.isfinite(doc["predicted"][metric]["value"])
+            assert doc["predicted"][metric]["source"]
+    for png in ("front-trust-latency.png", "front-trust-energy.png"):
+        assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_every_reported_configuration_meets_the_mmlu_floor(search_store, tmp_path, capsys):
+    out = tmp_path / "out"
+    space = [*SMALL_SPACE, "--schedules", "sequential"]  # the last --schedules wins: 15 configs
+    argv = [*search_args(search_store, out), *space, "--exhaustive", "--mmlu-tolerance", "0"]
+    code, _, err = _run(capsys, *argv)
+    assert code == 0, err
+    data = json.loads((out / "pareto.json").read_text())
+    floor = data["constraints"]["mmlu"]["min"]
+    assert data["constraints"]["mmlu"]["suite"] == "mmlu_ll"
+    assert all(row["mmlu_ll"] >= floor for row in data["pareto"])
+    study = _study(search_store, out)
+    assert any(
+        t.constraints.get("mmlu", 0) > 0 for t in study.get_trials(states=(TrialState.COMPLETE,))
+    )
+
+
+def test_a_budget_too_small_names_the_smallest_footprint(search_store, tmp_path, capsys):
+    code, out, err = _run(capsys, *search_args(search_store, tmp_path), "--budget-gb", "0.01")
+    assert code != 0
+    assert "smallest footprint found is" in err and "GB" in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("unit", "expected"),
+    [("no-such-unit", "unknown compute unit 'no-such-unit'"), ("BROKEN", "not valid YAML")],
+)
+def test_a_bad_unit_is_one_line(search_store, tmp_path, capsys, unit, expected):
+    if unit == "BROKEN":
+        unit = str(tmp_path / "broken.yaml")
+        (tmp_path / "broken.yaml").write_text("name: x\nfamily: fixed\narray: {rows: [\n")
+    code, _, err = _run(capsys, *search_args(search_store, tmp_path), "--units", unit)
+    assert code == 2 and expected in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_unreachable_storage_is_one_line(tmp_path, capsys):
+    url = "postgresql+psycopg://nobody@127.0.0.1:9/nothing"
+    code, _, err = _run(capsys, "--store", url, "--no-measure", "--out", str(tmp_path))
+    assert code == 2 and "cannot open store" in err
+    assert len(err.strip().splitlines()) == 1
