@@ -20,9 +20,7 @@ $(STAMP): pyproject.toml requirements/no-deps.txt
 	touch $@
 
 run: $(STAMP)
-	$(PY) -m codesign.measurements quantize --model smollm2-135m --method gptq,awq --bits 3,4,8
-	$(PY) -m codesign.measurements profile
-	$(PY) -m codesign.measurements list
+	$(PY) -m codesign.search --budget-gb 24
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
