@@ -13,8 +13,8 @@ names one holding real predictions; the output says which.
 Hypervolume is computed on one scale for every run: trust as is, latency, energy and area in
 log10 (they span GPUs and edge arrays), each scaled to [0, 1] over the feasible configurations
 of the enumerated space, reference point 1.1. Each sampler runs in an in-memory study (this
-measures sampling efficiency, not storage); medians over ``--seeds`` seeds (GP, about 3 s per
-trial on a 2-core CPU, over ``--gp-seeds``).
+measures sampling efficiency, not storage); medians over ``--seeds`` seeds (GP, 3 to 7 s a
+trial on a busy 2-core CPU, over ``--gp-seeds``, default 1).
 Run: ``python bench/search_efficiency.py [--seeds 3] [--store URL]``.
 """
 

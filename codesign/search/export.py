@@ -211,7 +211,7 @@ def _num(value: Any, fmt: str) -> str:
     return "–" if value is None else format(value, fmt)
 
 
-SCHEDULE_SHORT = {"sequential": "seq", "partitioned": "part", "shared-fetch": "shared"}
+SCHEDULE_SHORT = {"sequential": "seq", "partitioned": "part", "shared-fetch": "shrd"}
 
 
 def _ensemble(row: dict[str, Any]) -> str:
@@ -223,8 +223,23 @@ def _schedule(row: dict[str, Any]) -> str:
     if row["ensemble_size"] == 1:
         return "alone"
     if row["schedule"] == "cascade":
-        return "cascade " + ("↑" if row["cascade_order"] == "ascending" else "↓")
+        return "casc" + ("↑" if row["cascade_order"] == "ascending" else "↓")
     return SCHEDULE_SHORT.get(row["schedule"], row["schedule"])
+
+
+def _unit(row: dict[str, Any]) -> str:
+    """e.g. 'bitfusion 64×16 128K b2': PE rows×cols, activation buffer, brick bits."""
+    p = dict(row["unit_params"])
+    text = row["unit"]
+    if "array.rows" in p and "array.cols" in p:
+        text += f" {p.pop('array.rows')}×{p.pop('array.cols')}"
+    if "arrays.rows_scale" in p:
+        text += f" rows×{p.pop('arrays.rows_scale'):g}"
+    if "sram.act_kb" in p:
+        text += f" {p.pop('sram.act_kb'):g}K"
+    if "brick_bits" in p:
+        text += f" b{p.pop('brick_bits')}"
+    return text + "".join(f" {k.split('.')[-1]}={v:g}" for k, v in p.items())
 
 
 def print_table(console: Console, rows: list[dict[str, Any]], ctx: SearchContext, limit=25) -> None:
@@ -232,14 +247,14 @@ def print_table(console: Console, rows: list[dict[str, Any]], ctx: SearchContext
         title=f"Pareto-optimal deployments: trust measured on {ctx.model}, cost modelled for "
         f"{ctx.shape_label} on each row's unit",
         caption="bits: the ensemble's precisions (16 = dense); vote: maj(ority) or w(eigh)t(ed); "
-        "cascade ↑ cheapest member first, ↓ most precise first",
+        "schedule: seq(uential), part(itioned), sh(a)r(e)d-fetch, casc(ade) ↑ cheapest member "
+        "first, ↓ most precise first; unit: PE rows×cols, activation buffer, brick bits",
     )
     for col in ("#", "bits", "vote", "schedule", "unit", "trust", "MMLU"):
-        table.add_column(col)
+        table.add_column(col, overflow="fold")
     for col in ("ms", "mJ", "mm²", "GB"):
-        table.add_column(col, justify="right")
+        table.add_column(col, justify="right", no_wrap=True)
     for row in rows[:limit]:
-        params = ",".join(f"{k.split('.')[-1]}={v:g}" for k, v in row["unit_params"].items())
         table.add_row(
             str(row["n"]),
             _ensemble(row),
@@ -247,7 +262,7 @@ def print_table(console: Console, rows: list[dict[str, Any]], ctx: SearchContext
             if row["ensemble_size"] > 1
             else "–",
             _schedule(row),
-            row["unit"] + (f" {params}" if params else ""),
+            _unit(row),
             _num(row["trust"], ".1f"),
             _num(row.get(ctx.mmlu_suite or "mmlu_ll"), ".1f"),
             _num(row["latency_ms"], ".3g"),
