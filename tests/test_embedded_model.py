@@ -33,9 +33,9 @@ def test_embedded_model_quantizes_profiles_evaluates_and_lists(store_url):
         "--bits",
         "4",
         "--calib-samples",
-        "4",
+        "2",
         "--calib-seq-len",
-        "128",
+        "64",
     )
     first = _cli(*quantize, store_url=store_url)
     assert "group size 128 does not divide layer width 576; using 64" in first.stdout
