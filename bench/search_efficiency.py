@@ -15,7 +15,7 @@ log10 (they span GPUs and edge arrays), each scaled to [0, 1] over the feasible 
 of the enumerated space, reference point 1.1. Each sampler runs in an in-memory study (this
 measures sampling efficiency, not storage); medians over ``--seeds`` seeds (GP, 3 to 7 s a
 trial on a busy 2-core CPU, over ``--gp-seeds``, default 1).
-Run: ``python bench/search_efficiency.py [--seeds 3] [--store URL]``.
+Run: ``python bench/search_efficiency.py [--seeds 5] [--store URL]``.
 """
 
 from __future__ import annotations
@@ -46,14 +46,13 @@ SPACE = dict(
 LOG_COLUMNS = [1, 2, 3]  # latency, energy, area
 
 
-def _store(url: str | None, items: int) -> tuple[Store, str]:
+def _store(url: str | None, items: int, folder: str) -> tuple[Store, str]:
     if url:
         return Store(url, create=False), f"real predictions in {url}"
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from tests.search.conftest import build_synthetic_store
 
-    path = Path(tempfile.mkdtemp(prefix="codesign-bench-")) / "store.db"
-    store = build_synthetic_store(f"sqlite:///{path}", limit=items)
+    store = build_synthetic_store(f"sqlite:///{Path(folder) / 'store.db'}", limit=items)
     return store, f"synthetic store (seeded labels on real suite items, {items} per setting)"
 
 
@@ -96,11 +95,15 @@ def main() -> int:
         help="synthetic items per suite setting, as the search measures by default (20)",
     )
     p.add_argument("--samplers", default="tpe,nsga2,gp,random")
-    p.add_argument("--seeds", type=int, default=3, help="seeds per sampler (default: 3)")
+    p.add_argument("--seeds", type=int, default=5, help="seeds per sampler (default: 5)")
     p.add_argument("--gp-seeds", type=int, default=1, help="seeds for gp (default: 1)")
     args = p.parse_args()
     optuna.logging.set_verbosity(optuna.logging.ERROR)
-    store, origin = _store(args.store, args.items)
+    with tempfile.TemporaryDirectory(prefix="codesign-bench-") as folder:
+        return _bench(args, *_store(args.store, args.items, folder))
+
+
+def _bench(args: argparse.Namespace, store: Store, origin: str) -> int:
     ctx = build_context(Settings(store=store.url, **SPACE), store)
     t0 = time.perf_counter()
     truth, total, n_feasible = exhaustive(ctx)

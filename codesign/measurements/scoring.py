@@ -138,7 +138,7 @@ def variant_scores(preds: StoredPredictions) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _weights(preds: StoredPredictions) -> np.ndarray | None:
+def vote_weights(preds: StoredPredictions) -> np.ndarray | None:
     """Weighted voting weighs each member by its MMLU log-likelihood accuracy: a measure of
     capability taken on another task, so no trust label leaks into its own vote."""
     sl = preds.suites.get("mmlu_ll")
@@ -183,7 +183,7 @@ def ensemble_scores(
     bits = preds.bits
     rows = []
     for rule in vote_rules:
-        weights = _weights(preds) if rule == "weighted" else None
+        weights = vote_weights(preds) if rule == "weighted" else None
         if rule == "weighted" and weights is None:
             continue
         per_suite: dict[str, tuple] = {

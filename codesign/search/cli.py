@@ -34,6 +34,7 @@ from codesign.search.study import (
     SAMPLERS,
     completed,
     enqueue_missing,
+    exhaustive_configs,
     finished,
     make_sampler,
     open_storage,
@@ -280,9 +281,10 @@ def _nothing_feasible(study: optuna.Study, ctx: SearchContext) -> NoFeasibleConf
 def _search(args: argparse.Namespace, ctx: SearchContext, name: str) -> optuna.Study:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     sampler = "random" if args.exhaustive else args.sampler
+    configs = exhaustive_configs(ctx) if args.exhaustive else []
     study = open_study(open_storage(args.store), name, ctx, make_sampler(sampler, args.seed))
     if args.exhaustive:
-        todo = enqueue_missing(study, ctx)
+        todo = enqueue_missing(study, configs)
         console.print(f"--exhaustive: {todo} configurations to run, {finished(study)} done")
     else:
         todo = max(0, args.n_trials - finished(study))

@@ -31,7 +31,7 @@ from codesign.search.space import enumerate_space
 
 DONE = (TrialState.COMPLETE, TrialState.PRUNED)
 SIGNATURE_ATTR = "codesign"
-MAX_EXHAUSTIVE = 50_000
+MAX_EXHAUSTIVE = 5_000  # about ten minutes of trials on a SQLite store
 
 SAMPLERS: Registry[Callable[[int | None], BaseSampler]] = Registry("sampler")
 DEFAULT_SAMPLER = "tpe"
@@ -155,8 +155,8 @@ def _params_key(params: dict[str, Any]) -> str:
     return json.dumps(params, sort_keys=True, default=str)
 
 
-def enqueue_missing(study: optuna.Study, ctx: SearchContext) -> int:
-    """`--exhaustive`: queue every configuration the study has not run yet; returns how many."""
+def exhaustive_configs(ctx: SearchContext) -> list[dict[str, Any]]:
+    """`--exhaustive`: every configuration's trial parameters; refuses a space too large."""
     configs = []
     for params, _ in enumerate_space(ctx.space):
         configs.append(params)
@@ -165,6 +165,11 @@ def enqueue_missing(study: optuna.Study, ctx: SearchContext) -> int:
                 f"the space has more than {MAX_EXHAUSTIVE:,} configurations: narrow it for "
                 "--exhaustive (--units, --methods, --schedules, --unit-params fixed)"
             )
+    return configs
+
+
+def enqueue_missing(study: optuna.Study, configs: list[dict[str, Any]]) -> int:
+    """Queue every configuration the study has not run yet; returns how many."""
     seen = set()
     for t in study.get_trials(deepcopy=False):
         if t.state in (*DONE, TrialState.RUNNING, TrialState.WAITING):

@@ -25,8 +25,8 @@ from codesign.measurements.scoring import (
     SuiteLabels,
     ensemble_scores,
     provenance,
+    vote_weights,
 )
-from codesign.measurements.scoring import _weights as vote_weights
 from codesign.measurements.suites import TRUST_PERSPECTIVES
 from codesign.measurements.voting import encode_labels, subset_masks
 from codesign.measurements.voting_cascade import ascending_precision_order, cascade_runs
