@@ -110,3 +110,11 @@ def test_llmcompressor_refuses_widths_the_group_does_not_divide(tiny_llama, stor
         ensure_variant(
             store, model, VariantSpec("awq", 8, group_size=512), CALIB, backend_name="llmcompressor"
         )
+
+
+def test_gptq_8bit_loads_the_real_int8_kernel_on_cpu(tiny_llama, store_url):
+    store = Store(store_url)
+    model = resolve_model(str(tiny_llama))
+    row = ensure_variant(store, model, VariantSpec("gptq", 8), CALIB).row
+    loaded = QUANTIZERS.get(row.backend).load(Path(row.path), "cpu")
+    assert loaded.real_low_bit and "int8" in loaded.kernel, loaded.kernel

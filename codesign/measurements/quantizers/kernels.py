@@ -38,7 +38,8 @@ def describe_kernels(model) -> tuple[str, bool]:
             continue
         cls = type(module).__name__
         is_linear = isinstance(module, torch.nn.Linear) or "Linear" in cls
-        if not is_linear or any(True for _ in module.children()):
+        # A known kernel counts even with submodules (TorchInt8Linear wraps its packed weight).
+        if not is_linear or (cls not in _KNOWN and any(True for _ in module.children())):
             continue
         desc, low_bit = _KNOWN.get(cls, (cls, False))
         counts[desc] += 1
