@@ -17,7 +17,7 @@ def _cli(*args: str, store_url: str) -> subprocess.CompletedProcess:
         [sys.executable, "-m", "codesign.measurements", *args, "--store", store_url],
         capture_output=True,
         text=True,
-        timeout=1800,
+        timeout=3600,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     return proc
