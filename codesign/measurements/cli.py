@@ -13,7 +13,7 @@ from codesign.cli_common import add_store_option, console, make_parser, run_cli
 from codesign.errors import CodesignError
 from codesign.measurements.calibration import OFFLINE_DEFAULT, CalibrationSpec
 from codesign.measurements.models import DEFAULT_MODEL, MODEL_ALIASES
-from codesign.measurements.variants import AUTO_GROUP, parse_list
+from codesign.measurements.variants import AUTO_GROUP, member_label, parse_list
 
 DESCRIPTION = """\
 Measure quantized variants of a model and keep every measurement in one store.
@@ -259,7 +259,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
     with _progress() as progress:
         task = progress.add_task("profiling", total=len(jobs))
         for v, m, w in jobs:
-            label = "dense" if v.method == "dense" else f"{v.method}-w{v.bits}"
+            label = member_label(v.method, v.bits, v.seed)
             progress.update(task, description=f"{m.name} {label} batch {w.batch_size}")
             result = profile_variant(v.backend, v.path, device, w)
             if result["device"] != where:

@@ -9,7 +9,7 @@ from rich.table import Table
 
 from codesign.cli_common import console
 from codesign.errors import CodesignError
-from codesign.measurements.variants import parse_list
+from codesign.measurements.variants import member_label, parse_list
 
 
 def add_evaluate_parser(sub, add_common) -> None:
@@ -86,7 +86,6 @@ def cmd_evaluate(args: argparse.Namespace, variants_from_args) -> int:
     store, device, rows = variants_from_args(args)
     from codesign.measurements.cli import _progress
 
-    total = 0
     runners = [VariantRunner(store, v, device) for v in rows]
     pending = {
         (r.variant.id, s.name): len(r.pending(s, data[s.name])) for r in runners for s in suites
@@ -102,11 +101,7 @@ def cmd_evaluate(args: argparse.Namespace, variants_from_args) -> int:
             for s in suites:
                 if not pending[(r.variant.id, s.name)]:
                     continue
-                label = (
-                    "dense"
-                    if r.variant.method == "dense"
-                    else f"{r.variant.method}-w{r.variant.bits}"
-                )
+                label = member_label(r.variant.method, r.variant.bits, r.variant.seed)
                 progress.update(task, description=f"{label} {s.name}")
                 r.run(
                     s,

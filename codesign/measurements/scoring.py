@@ -17,6 +17,7 @@ from codesign.errors import CodesignError
 from codesign.measurements.evaluate import suite_item_from_stored
 from codesign.measurements.store import Store
 from codesign.measurements.suites import SUITES, TRUST_PERSPECTIVES, Suite, SuiteItem
+from codesign.measurements.variants import member_label
 from codesign.measurements.voting import (
     decode_labels,
     encode_labels,
@@ -60,12 +61,6 @@ class StoredPredictions:
     @property
     def bits(self) -> np.ndarray:
         return np.array([m.bits for m in self.members])
-
-
-def member_label(method: str, bits: int, seed: int) -> str:
-    if method == "dense":
-        return "dense"
-    return f"{method}-w{bits}" + (f"-s{seed}" if seed else "")
 
 
 def load_predictions(store: Store, model: str | None = None) -> StoredPredictions:

@@ -32,6 +32,13 @@ class VariantSpec:
 DENSE = VariantSpec("dense", 16, None)
 
 
+def member_label(method: str, bits: int, seed: int = 0) -> str:
+    """How a stored variant is named in progress lines, tables and ensembles."""
+    if method == "dense":
+        return "dense"
+    return f"{method}-w{bits}" + (f"-s{seed}" if seed else "")
+
+
 def parse_list(text: str, what: str, cast=str) -> list:
     """Split a comma list (``gptq,awq`` or ``3,4,8``) with a one-line error on bad items."""
     items = [t.strip() for t in str(text).split(",") if t.strip()]
