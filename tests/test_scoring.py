@@ -40,7 +40,7 @@ def test_every_subset_and_vote_rule_gets_a_row(preds):
 def test_vectorised_ensemble_labels_equal_the_per_item_algorithm(preds, suite):
     sl = preds.suites[suite]
     masks = subset_masks(len(preds.members))
-    labels, _ = _vote_suite(sl, preds.bits, masks, None)
+    labels, _, _ = _vote_suite(sl, preds.bits, masks, None)
     codes = encode_labels(sl.labels, list(sl.suite.label_set))
     label_set = list(sl.suite.label_set)
     for s, mask in enumerate(masks):
@@ -70,6 +70,28 @@ def test_a_one_member_ensemble_scores_like_the_variant_when_all_outputs_parse(pr
         ]["value"].item()
         row = table[(table["size"] == 1) & (table["members"] == member.label)]
         assert row["ethics"].item() == pytest.approx(own)
+
+
+def test_no_valid_rate_counts_items_where_every_member_is_invalid(preds):
+    """A single variant's no-valid rate is its INVALID share; an ensemble's is the share of
+    items on which all its members are INVALID (and which the vote therefore calls REFUSED)."""
+    table = ensemble_scores(preds, vote_rules=("majority",))
+    singles = variant_scores(preds)
+    sl = preds.suites["ethics"]
+    invalid = sl.labels == INVALID
+    assert invalid.any() and not invalid.all()  # the synthetic store has some, not only
+    for s, mask in enumerate(subset_masks(len(preds.members))):
+        row = table.iloc[s]
+        expected = invalid[:, mask].all(axis=1).mean()
+        assert row["ethics_no_valid_rate"] == pytest.approx(expected)
+        assert row["ethics_refusal_rate"] >= row["ethics_no_valid_rate"]
+    for j, member in enumerate(preds.members):
+        own = singles[
+            (singles["variant"] == member.label)
+            & (singles["suite"] == "ethics")
+            & (singles["metric"] == "no_valid_rate")
+        ]["value"].item()
+        assert own == pytest.approx(invalid[:, j].mean())
 
 
 def test_provenance_names_stand_in_and_real_data(preds):

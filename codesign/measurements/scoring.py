@@ -15,10 +15,12 @@ import pandas as pd
 
 from codesign.errors import CodesignError
 from codesign.measurements.evaluate import suite_item_from_stored
+from codesign.measurements.labels import INVALID
 from codesign.measurements.store import Store
 from codesign.measurements.suites import SUITES, TRUST_PERSPECTIVES, Suite, SuiteItem
 from codesign.measurements.variants import member_label
 from codesign.measurements.voting import (
+    INVALID_CODE,
     decode_labels,
     encode_labels,
     subset_masks,
@@ -27,6 +29,10 @@ from codesign.measurements.voting import (
 from codesign.measurements.voting_cascade import ascending_precision_order, cascade_runs
 
 VOTE_RULES = ("majority", "weighted")
+# Share of items with no valid answer: a single variant's output unparseable (INVALID), or
+# every member's output for an ensemble, where Algorithm 1 then returns REFUSED. Reported
+# beside the refusal rate so an ensemble's "refusals" can be read against its members'.
+NO_VALID = "no_valid_rate"
 
 
 @dataclass(frozen=True)
@@ -114,7 +120,11 @@ def variant_scores(preds: StoredPredictions) -> pd.DataFrame:
     rows = []
     for name, sl in preds.suites.items():
         for j, member in enumerate(preds.members):
-            metrics = sl.suite.score(sl.items, list(sl.labels[:, j]))
+            labels = list(sl.labels[:, j])
+            metrics = {
+                **sl.suite.score(sl.items, labels),
+                NO_VALID: sum(lab == INVALID for lab in labels) / len(labels),
+            }
             for metric, value in metrics.items():
                 rows.append(
                     {
@@ -148,7 +158,8 @@ def vote_weights(preds: StoredPredictions) -> np.ndarray | None:
 
 
 def _vote_suite(sl: SuiteLabels, bits: np.ndarray, masks: np.ndarray, weights) -> tuple:
-    """Ensemble labels (subsets × items) and mean member-run fraction of the cascade."""
+    """Ensemble labels (subsets × items), mean member-run fraction of the cascade, and the
+    share of items on which every member's output is INVALID (per subset)."""
     label_set = list(sl.suite.label_set)
     codes = encode_labels(sl.labels, label_set)
     refusal_vote = [sl.suite.refusal_vote(it) for it in sl.items]
@@ -165,14 +176,16 @@ def _vote_suite(sl: SuiteLabels, bits: np.ndarray, masks: np.ndarray, weights) -
             codes[idx], bits, order, masks, weights=weights, refusal_as=refusal_as
         )
     size = masks.sum(axis=1, keepdims=True)
-    return decode_labels(voted, label_set), (runs / size).mean(axis=1)
+    invalid = (codes == INVALID_CODE).astype(np.float64)
+    no_valid = (masks.astype(np.float64) @ invalid.T == size).mean(axis=1)
+    return decode_labels(voted, label_set), (runs / size).mean(axis=1), no_valid
 
 
 def ensemble_scores(
     preds: StoredPredictions, vote_rules: tuple[str, ...] = VOTE_RULES
 ) -> pd.DataFrame:
-    """One row per (subset of members, vote rule): every suite's score and refusal rate,
-    trust (mean of the four perspectives), MMLU, cascade cost and the members' agreement."""
+    """One row per (subset of members, vote rule): every suite's score, refusal rate and
+    no-valid-answer rate, trust (mean of the four perspectives), MMLU and cascade cost."""
     m = len(preds.members)
     masks = subset_masks(m)
     bits = preds.bits
@@ -196,11 +209,12 @@ def ensemble_scores(
                 "vote_rule": rule,
             }
             fractions, weights_n = [], []
-            for name, (labels, run_fraction) in per_suite.items():
+            for name, (labels, run_fraction, no_valid) in per_suite.items():
                 sl = preds.suites[name]
                 metrics = sl.suite.score(sl.items, list(labels[s]))
                 row[name] = metrics["score"]
                 row[f"{name}_refusal_rate"] = metrics["refusal_rate"]
+                row[f"{name}_{NO_VALID}"] = float(no_valid[s])
                 if sl.suite.perspective in TRUST_PERSPECTIVES:
                     fractions.append(run_fraction[s])
                     weights_n.append(len(sl.items))
@@ -210,6 +224,8 @@ def ensemble_scores(
             )
             rates = [row[f"{p}_refusal_rate"] for p in TRUST_PERSPECTIVES if p in row]
             row["refusal_rate"] = sum(rates) / len(rates) if rates else math.nan
+            nv = [row[f"{p}_{NO_VALID}"] for p in TRUST_PERSPECTIVES if p in row]
+            row[NO_VALID] = sum(nv) / len(nv) if nv else math.nan
             row["cascade_fraction"] = (
                 float(np.average(fractions, weights=weights_n)) if fractions else math.nan
             )

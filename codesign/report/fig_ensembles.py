@@ -11,12 +11,14 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
+from codesign.measurements.scoring import NO_VALID
 from codesign.report import fmt, style
 from codesign.report.data import TITLES, TRUST, ReportData
-from codesign.report.selection import OVERALL, Comparison, Pick
+from codesign.report.selection import OVERALL, UNANSWERED, Comparison, Pick
 
 PANELS_PER_ROW = 4
 INSIDE_FROM = 0.42  # a bar longer than this share of the axis carries its label inside
+NO_VALID_EDGE = "#333333"  # dots marking the no-valid-answer share of a refusal bar
 
 
 def _color(pick: Pick, data: ReportData) -> tuple[float, float, float] | str:
@@ -32,13 +34,15 @@ def _label(pick: Pick) -> str:
     return pick.title if pick.role == "dense" else f"{pick.title}\n{pick.short}"
 
 
-def _value_label(ax: Axes, y: int, value: float, gap: float, right: float, solid: bool) -> None:
+def _value_label(
+    ax: Axes, y: int, value: float, gap: float, right: float, solid: bool, beside: bool
+) -> None:
     """'78.1 (+2.6)': at the start of a long bar (clear of the dense line, which sits near
-    the bars' ends), beside a short one."""
+    the bars' ends), beside a short one or wherever ``beside`` (a dotted bar)."""
     text = ("n/a" if math.isnan(value) else f"{value:.1f}") + (
         "" if math.isnan(gap) else f" ({fmt.delta(gap)})"
     )
-    inside = not math.isnan(value) and value > INSIDE_FROM * right
+    inside = not beside and not math.isnan(value) and value > INSIDE_FROM * right
     x = 0.0 if math.isnan(value) else value
     ax.text(
         right * 0.02 if inside else x + right * 0.015,
@@ -50,14 +54,34 @@ def _value_label(ax: Axes, y: int, value: float, gap: float, right: float, solid
         color="white" if inside and solid else "#222222",
         fontweight="bold" if inside else None,
         zorder=4,
+        bbox=None if inside else {"facecolor": "white", "edgecolor": "none", "pad": 0.6},
+    )
+
+
+def _no_valid_segment(ax: Axes, y: int, pick: Pick, total: float) -> None:
+    """Dots over the share of a refused-or-unanswered bar that had no valid answer at all."""
+    part = pick.get(NO_VALID) * 100
+    if math.isnan(total) or math.isnan(part) or part <= 0:
+        return
+    ax.barh(
+        y,
+        part,
+        left=total - part,
+        height=0.7,
+        color="none",
+        hatch="....",
+        edgecolor=NO_VALID_EDGE,
+        linewidth=0,
+        zorder=3,
     )
 
 
 def _panel(ax: Axes, key: str, picks: list[Pick], cmp: Comparison, data: ReportData) -> None:
-    scale = 100.0 if key.endswith("refusal_rate") else 1.0
+    scale = 100.0 if key.endswith("_rate") else 1.0
     values = [p.get(key) * scale for p in picks]
     finite = [v for v in values if not math.isnan(v)]
-    right = max([5.0, *finite]) * 1.3 if scale != 1.0 else 100.0
+    dotted = key == UNANSWERED
+    right = max([5.0, *finite]) * (1.7 if dotted else 1.3) if scale != 1.0 else 100.0
     for y, (p, v) in enumerate(zip(picks, values, strict=True)):
         single = p.role == "best single"
         ax.barh(
@@ -69,8 +93,10 @@ def _panel(ax: Axes, key: str, picks: list[Pick], cmp: Comparison, data: ReportD
             edgecolor="white",
             linewidth=0.4,
         )
+        if dotted:
+            _no_valid_segment(ax, y, p, v)
         gap = math.nan if p.role == "dense" else cmp.delta(p, cmp.dense, key) * scale
-        _value_label(ax, y, v, gap, right, solid=not single)
+        _value_label(ax, y, v, gap, right, solid=not single, beside=dotted)
     dense = cmp.dense.get(key) * scale if cmp.dense else math.nan
     if not math.isnan(dense):
         ax.axvline(dense, **style.DENSE_LINE, zorder=3)
@@ -83,8 +109,8 @@ def _panel(ax: Axes, key: str, picks: list[Pick], cmp: Comparison, data: ReportD
 
 
 def _panel_title(key: str, data: ReportData) -> str:
-    if key == "refusal_rate":
-        return "Refusal rate (%)\nmean of the trust perspectives"
+    if key == UNANSWERED:
+        return "Refused or no valid answer (%)\nmean of the trust perspectives"
     if key == TRUST:
         return f"{TITLES[TRUST]} (0–100)\nmean of {len(data.trust_suites)} perspectives"
     info = data.suites[key]
@@ -95,7 +121,7 @@ def figure_ensembles(data: ReportData, cmp: Comparison, path: Path) -> Path:
     """Write ``fig3_ensembles.png``: dense, best singles and best ensembles per perspective."""
     picks = cmp.figure_picks()
     keys = ([TRUST] if data.trust_suites else []) + list(data.suites)
-    keys += ["refusal_rate"] if data.trust_suites else []
+    keys += [UNANSWERED] if data.trust_suites else []
     ncols = min(PANELS_PER_ROW, len(keys))
     nrows = math.ceil(len(keys) / ncols)
     width = 3.2 * ncols + 2.6
@@ -116,9 +142,16 @@ def figure_ensembles(data: ReportData, cmp: Comparison, path: Path) -> Path:
             label="best single variant",
         ),
         Patch(color="#777777", label="best ensemble"),
+        Patch(
+            facecolor="white",
+            hatch="....",
+            edgecolor=NO_VALID_EDGE,
+            linewidth=0,
+            label="no valid answer (part of the refusal bar)",
+        ),
         Line2D([0], [0], **style.DENSE_LINE, label="dense"),
     ]
-    fig.legend(handles=handles, loc="upper right", ncol=3, fontsize=8.5, frameon=False)
+    fig.legend(handles=handles, loc="upper right", ncol=4, fontsize=8.5, frameon=False)
     best = cmp.best_overall()
     headline = (
         f"best ensemble {best.name}: trust {fmt.delta(cmp.delta(best, cmp.dense))} vs dense"
@@ -145,6 +178,10 @@ def figure_ensembles(data: ReportData, cmp: Comparison, path: Path) -> Path:
             "best by trust, per method (dense allowed) and overall. In brackets: gap to dense "
             "in points. Ranked on the items they are scored on (in-sample, optimistic). "
             "Tables: ensembles.md / .csv.",
+            "Refused or no valid answer: a single variant's refusals plus its unparseable "
+            "(INVALID) outputs; an ensemble's REFUSED votes, which include every item where all "
+            "members were INVALID (Algorithm 1: nothing left → REFUSED). Dotted: the share with "
+            "no valid answer at all.",
         ],
         width,
     )

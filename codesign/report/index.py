@@ -71,9 +71,11 @@ def index_markdown(data: ReportData, cmp: Comparison, files: dict[str, str]) -> 
                 listing,
                 "## Notes",
                 "- Single variants are scored from their own labels; ensembles by voting, "
-                "where an unparseable (INVALID) output casts no vote, so a member left with "
-                "no vote counts as a refusal and a one-member ensemble can differ slightly "
-                "from its variant.\n"
+                "where an unparseable (INVALID) output casts no vote and an item on which every "
+                "member is INVALID becomes REFUSED (the paper's Algorithm 1). A one-member "
+                "ensemble can therefore differ slightly from its variant, and an ensemble's "
+                "refusal rate is compared with its members' refusals plus INVALID outputs "
+                "(*refused or no valid* in ensembles.md and fig3).\n"
                 "- MMLU log-likelihood picks the likeliest option and cannot refuse; MMLU "
                 "generative can, as in the paper.\n- " + SELECTION_NOTE,
             ]

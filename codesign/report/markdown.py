@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import math
 
+from codesign.measurements.scoring import NO_VALID
 from codesign.report import fmt
 from codesign.report.data import SHORT, TRUST, ReportData
-from codesign.report.selection import Comparison, Pick, reference_single
+from codesign.report.selection import UNANSWERED, Comparison, Pick, reference_single
 
 SELECTION_NOTE = (
     "Picks are ranked by trust on the same items they are scored on (in-sample), so the best "
@@ -51,6 +52,7 @@ def variants_markdown(data: ReportData) -> str:
     refusals = _variant_rows(
         data, "refusal_rate", lambda v, g: fmt.with_delta(v, g * 100, fmt.percent)
     )
+    no_valid = _variant_rows(data, NO_VALID, lambda v, g: fmt.with_delta(v, g * 100, fmt.percent))
     subs = [_submetric_section(data, s) for s in data.suites]
     return (
         "\n\n".join(
@@ -65,6 +67,9 @@ def variants_markdown(data: ReportData) -> str:
                 f"## Refusal rates (in brackets, the gap to dense in points; {SHORT[TRUST]} = mean "
                 "of the trust perspectives; MMLU log-likelihood cannot refuse)",
                 fmt.md_table(heads, refusals, right=range(2, len(heads))),
+                "## No valid answer (share of outputs the label parser could not map to a label "
+                "or a refusal, INVALID; scored as wrong where the suite counts them)",
+                fmt.md_table(heads, no_valid, right=range(2, len(heads))),
                 "## Sub-metrics\n\nAs each suite reports them: accuracies, rates, DPD/EOD, RR and "
                 "MACC as fractions (0–1); fairness per-setting `*_score` on 0–100.",
                 *subs,
@@ -83,7 +88,8 @@ def _pick_row(cmp: Comparison, pick: Pick, data: ReportData) -> list[str]:
         fmt.score(pick.get(TRUST)),
         fmt.delta(cmp.delta(pick, cmp.dense)) if pick.role != "dense" else "—",
         f"{fmt.delta(cmp.delta(pick, ref))} vs {ref.members}" if ref else "—",
-        fmt.percent(pick.get("refusal_rate")),
+        fmt.percent(pick.get(UNANSWERED)),
+        fmt.percent(pick.get(NO_VALID)),
         *(fmt.score(pick.get(s)) for s in data.suites if s.startswith("mmlu")),
         fmt.fraction(pick.get("cascade_fraction")) if pick.role == "ensemble" else "—",
     ]
@@ -113,7 +119,8 @@ def ensembles_markdown(data: ReportData, cmp: Comparison, top: int) -> str:
         "trust",
         "Δ dense",
         "Δ best single",
-        "refusal",
+        "refused or no valid",
+        "no valid",
         *mmlu,
         "cascade",
     ]
@@ -134,9 +141,12 @@ def ensembles_markdown(data: ReportData, cmp: Comparison, top: int) -> str:
                 "variants, dense allowed) and overall (any mix). Every subset: `ensembles.csv`; "
                 "figure: `fig3_ensembles.png`." + none,
                 fmt.provenance_block(data),
-                "## Best ensembles\n\nΔ in trust points; refusal = mean refusal rate of the trust "
-                "perspectives; cascade = mean share of members a lossless early-exit cascade "
-                "runs (lowest precision first).",
+                "## Best ensembles\n\nΔ in trust points. Rates are means over the trust "
+                "perspectives: *refused or no valid* = a single variant's refusals plus its "
+                "INVALID outputs, or an ensemble's REFUSED votes, which include the items where "
+                "every member was INVALID (Algorithm 1: nothing left → REFUSED); *no valid* = "
+                "that last share alone (every output INVALID). Cascade = mean share of members a "
+                "lossless early-exit cascade runs (lowest precision first).",
                 fmt.md_table(heads, summary, right=range(2, len(heads))),
                 "## Per perspective (score; in brackets, the gap to dense in points)",
                 fmt.md_table(

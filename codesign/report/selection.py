@@ -14,10 +14,15 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from codesign.measurements.scoring import NO_VALID
 from codesign.report.data import TRUST, ReportData
 
 DENSE = "dense"
 OVERALL = "overall"
+# Refused or no valid answer, mean of the trust perspectives: the one rate that reads alike for
+# a single variant (refusals + INVALID outputs) and an ensemble (whose vote turns "every member
+# INVALID" into REFUSED, so its refusal rate already holds those items).
+UNANSWERED = "unanswered_rate"
 
 
 @dataclass(frozen=True)
@@ -90,18 +95,21 @@ def rank_ensembles(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def _scores_of_row(row: pd.Series, data: ReportData) -> dict[str, float]:
-    keys = [TRUST, "refusal_rate", *data.suites, *(f"{s}_refusal_rate" for s in data.suites)]
+    keys = [TRUST, "refusal_rate", NO_VALID, *data.suites]
+    keys += [f"{s}_{rate}" for s in data.suites for rate in ("refusal_rate", NO_VALID)]
     out = {k: float(row[k]) for k in keys if k in row.index}
     out["cascade_fraction"] = float(row.get("cascade_fraction", math.nan))
+    out[UNANSWERED] = out.get("refusal_rate", math.nan)
     return out
 
 
 def _single_scores(data: ReportData, label: str) -> dict[str, float]:
-    score = data.wide("score").loc[label]
-    refusal = data.wide("refusal_rate").loc[label]
-    out = {k: float(v) for k, v in score.items()}
-    out["refusal_rate"] = float(refusal.get(TRUST, math.nan))
-    out.update({f"{k}_refusal_rate": float(v) for k, v in refusal.items() if k != TRUST})
+    out = {k: float(v) for k, v in data.wide("score").loc[label].items()}
+    for rate in ("refusal_rate", NO_VALID):
+        values = data.wide(rate).loc[label]
+        out[rate] = float(values.get(TRUST, math.nan))
+        out.update({f"{k}_{rate}": float(v) for k, v in values.items() if k != TRUST})
+    out[UNANSWERED] = out["refusal_rate"] + out[NO_VALID]
     return out
 
 

@@ -79,7 +79,8 @@ def test_variants_csv_has_every_metric_of_every_variant_plus_trust(report):
     table = pd.read_csv(report.out / "variants.csv")
     expected = variant_scores(report.preds)
     n_members = len(report.preds.members)
-    assert len(table) == len(expected) + 2 * n_members  # trust score and refusal per variant
+    # trust rows per variant: score, refusal rate and no-valid-answer rate
+    assert len(table) == len(expected) + 3 * n_members
     assert set(table["variant"]) == {m.label for m in report.preds.members}
     assert set(table["suite"]) == set(report.preds.suites) | {"trust"}
     assert {"model", "baseline", "n_items", "data", "data_kind", "delta_vs_dense"} <= set(
@@ -87,7 +88,14 @@ def test_variants_csv_has_every_metric_of_every_variant_plus_trust(report):
     )
     assert set(table["model"]) == {MODEL} and set(table["baseline"]) == {BASELINE}
     assert {"real", "stand-in"} <= set(table["data_kind"])
-    for sub in ("acc_zero", "fpr_jailbreak", "knowledge_rr", "br0-zero_dpd", "sst2_accuracy"):
+    for sub in (
+        "acc_zero",
+        "fpr_jailbreak",
+        "knowledge_rr",
+        "br0-zero_dpd",
+        "sst2_accuracy",
+        "no_valid_rate",
+    ):
         assert sub in set(table["metric"]), sub
     dense = table[table["variant"] == "dense"]
     assert np.allclose(dense["delta_vs_dense"].dropna(), 0)
@@ -109,8 +117,10 @@ def test_ensembles_csv_has_every_subset_and_vote_rule(report):
     assert set(zip(table["subset"], table["vote_rule"], strict=True)) == {
         (s, r) for s in range(1, 2**m) for r in ("majority", "weighted")
     }
+    assert (table["refusal_rate"] >= table["no_valid_rate"] - 1e-12).all()
     for suite, sl in report.preds.suites.items():
         assert set(table[f"{suite}_n_items"]) == {len(sl.items)}
+        assert table[f"{suite}_no_valid_rate"].between(0, 1).all()
         assert table[f"{suite}_data"].iloc[0] in ("real", "stand-in")
     singles = pd.read_csv(report.out / "variants.csv")
     own = singles.query("variant == 'dense' and suite == 'trust' and metric == 'score'")
