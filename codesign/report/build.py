@@ -9,6 +9,7 @@ from codesign.errors import CodesignError
 from codesign.report.data import ReportData
 from codesign.report.fig_ensembles import figure_ensembles
 from codesign.report.fig_variants import figure_variants
+from codesign.report.holdout import held_out_gains
 from codesign.report.index import index_markdown
 from codesign.report.markdown import ensembles_markdown, variants_markdown
 from codesign.report.selection import Comparison, compare
@@ -32,6 +33,7 @@ def write_report(data: ReportData, out: Path, top: int = 3) -> tuple[Comparison,
     """Every report file under ``out``; returns the comparison and {file name: path}."""
     out = _out_dir(Path(out))
     cmp = compare(data, top)
+    cmp.held_out = held_out_gains(data.preds)
     files = {
         "fig1_variants.png": figure_variants(data, out / "fig1_variants.png"),
         "fig3_ensembles.png": figure_ensembles(data, cmp, out / "fig3_ensembles.png"),

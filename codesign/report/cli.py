@@ -15,7 +15,8 @@ from codesign.errors import CodesignError
 from codesign.report import fmt
 from codesign.report.build import write_report
 from codesign.report.data import TRUST, ReportData, load_report_data
-from codesign.report.selection import Comparison, reference_single
+from codesign.report.markdown import HELD_OUT_HEAD, held_out_cell
+from codesign.report.selection import UNANSWERED, Comparison, reference_single
 
 DEFAULT_OUT = "results/report"
 PIPED_WIDTH = 160
@@ -66,7 +67,8 @@ def summary_table(data: ReportData, cmp: Comparison) -> Table:
     )
     for i, col in enumerate(["configuration", "members", "trust", "Δ dense", "Δ best single"]):
         table.add_column(col, justify="right" if i >= 2 else "left", overflow="fold")
-    table.add_column("refusal", justify="right")
+    table.add_column("refused or no valid", justify="right")
+    table.add_column(HELD_OUT_HEAD, justify="right")
     picks = ([cmp.dense] if cmp.dense else []) + list(cmp.singles.values())
     picks += [group[0] for group in cmp.ensembles.values()]
     for pick in picks:
@@ -77,7 +79,8 @@ def summary_table(data: ReportData, cmp: Comparison) -> Table:
             fmt.score(pick.get(TRUST)),
             "—" if pick.role == "dense" else fmt.delta(cmp.delta(pick, cmp.dense)),
             fmt.delta(cmp.delta(pick, ref)) if ref else "—",
-            fmt.percent(pick.get("refusal_rate")),
+            fmt.percent(pick.get(UNANSWERED)),
+            held_out_cell(cmp, pick),
         )
     return table
 

@@ -86,6 +86,7 @@ class ReportData:
     suites: dict[str, SuiteInfo]  # display order: trust perspectives, then MMLU
     variants: pd.DataFrame  # long: one row per (variant, suite, metric), trust rows included
     ensembles: pd.DataFrame  # one row per (subset, vote rule), trust over measured suites
+    preds: StoredPredictions | None = None  # the stored labels, for the held-out check
 
     @property
     def trust_suites(self) -> list[str]:
@@ -270,4 +271,5 @@ def load_report_data(
         suites=suites,
         variants=variants,
         ensembles=ensembles,
+        preds=preds,
     )

@@ -153,8 +153,11 @@ def figure_ensembles(data: ReportData, cmp: Comparison, path: Path) -> Path:
     ]
     fig.legend(handles=handles, loc="upper right", ncol=4, fontsize=8.5, frameon=False)
     best = cmp.best_overall()
+    held = cmp.held_out_of(best) if best else None
     headline = (
-        f"best ensemble {best.name}: trust {fmt.delta(cmp.delta(best, cmp.dense))} vs dense"
+        f"best ensemble {best.name}: trust {fmt.delta(cmp.delta(best, cmp.dense))} vs dense "
+        "in-sample"
+        + (f"; picked on half the items, scored on the rest: {held.text()}" if held else "")
         if best and cmp.dense
         else "no ensemble: fewer than two variants stored"
         if not best

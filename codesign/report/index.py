@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from codesign.report import fmt
 from codesign.report.data import TRUST, ReportData
-from codesign.report.markdown import SELECTION_NOTE
+from codesign.report.markdown import HELD_OUT_HEAD, HELD_OUT_NOTE, SELECTION_NOTE, held_out_cell
 from codesign.report.selection import Comparison, reference_single
 
 FILES = {
@@ -13,11 +13,13 @@ FILES = {
     "mode, dense baseline as a dashed line (the paper's Fig. 1 view)",
     "fig3_ensembles.png": "best precision ensembles against dense and the best single variant "
     "of each method (the paper's Fig. 3 view)",
-    "variants.md": "per-variant scores and refusal rates with gaps to dense, and every sub-metric",
+    "variants.md": "per-variant scores, refusal and no-valid-answer rates with gaps to dense, "
+    "and every sub-metric",
     "variants.csv": "every variant metric, one row per (variant, suite, metric)",
     "ensembles.md": "the best ensembles per method and overall, with gaps to dense and to the "
     "best single variant",
-    "ensembles.csv": "every ensemble subset and vote rule, every suite score and refusal rate",
+    "ensembles.csv": "every ensemble subset and vote rule, every suite score, refusal rate and "
+    "no-valid-answer rate",
 }
 
 
@@ -25,7 +27,7 @@ def _headline(data: ReportData, cmp: Comparison) -> list[list[str]]:
     rows = []
     if cmp.dense:
         d = cmp.dense
-        rows.append([d.title, d.name, fmt.score(d.get(TRUST)), "—", "—"])
+        rows.append([d.title, d.name, fmt.score(d.get(TRUST)), "—", "—", "—"])
     for pick in cmp.singles.values():
         rows.append(
             [
@@ -34,6 +36,7 @@ def _headline(data: ReportData, cmp: Comparison) -> list[list[str]]:
                 fmt.score(pick.get(TRUST)),
                 fmt.delta(cmp.delta(pick, cmp.dense)),
                 "—",
+                held_out_cell(cmp, pick),
             ]
         )
     for group_picks in cmp.ensembles.values():
@@ -46,6 +49,7 @@ def _headline(data: ReportData, cmp: Comparison) -> list[list[str]]:
                 fmt.score(pick.get(TRUST)),
                 fmt.delta(cmp.delta(pick, cmp.dense)),
                 f"{fmt.delta(cmp.delta(pick, ref))} vs {ref.members}" if ref else "—",
+                held_out_cell(cmp, pick),
             ]
         )
     return rows
@@ -63,10 +67,18 @@ def index_markdown(data: ReportData, cmp: Comparison, files: dict[str, str]) -> 
                 fmt.provenance_block(data),
                 "## Headline (trust, 0–100)",
                 fmt.md_table(
-                    ["configuration", "members", "trust", "Δ dense", "Δ best single"],
+                    [
+                        "configuration",
+                        "members",
+                        "trust",
+                        "Δ dense",
+                        "Δ best single",
+                        HELD_OUT_HEAD,
+                    ],
                     _headline(data, cmp),
-                    right=[2, 3, 4],
+                    right=[2, 3, 4, 5],
                 ),
+                HELD_OUT_NOTE,
                 "## Files",
                 listing,
                 "## Notes",

@@ -10,12 +10,16 @@ Ties go to the smaller ensemble, then the lower refusal rate, then majority voti
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from codesign.measurements.scoring import NO_VALID
 from codesign.report.data import TRUST, ReportData
+
+if TYPE_CHECKING:
+    from codesign.report.holdout import HeldOut
 
 DENSE = "dense"
 OVERALL = "overall"
@@ -182,6 +186,15 @@ class Comparison:
     dense: Pick | None
     singles: dict[str, Pick]
     ensembles: dict[str, list[Pick]]
+    # (group, "ensemble" | "single") → the same pick made on half the items, scored on the rest
+    held_out: dict[tuple[str, str], HeldOut] = field(default_factory=dict)
+
+    def held_out_of(self, pick: Pick) -> HeldOut | None:
+        """The held-out check of a best pick (rank 1 of its group); None for others."""
+        if pick.rank != 1 or pick.role == "dense":
+            return None
+        kind = "single" if pick.role == "best single" else "ensemble"
+        return self.held_out.get((pick.group, kind))
 
     def delta(self, pick: Pick, ref: Pick | None, key: str = TRUST) -> float:
         return math.nan if ref is None else pick.get(key) - ref.get(key)

@@ -151,6 +151,18 @@ def test_ensembles_md_shows_the_best_same_method_ensemble_against_dense(report):
     assert "vs gptq-w" in row  # compared with the best single GPTQ variant
 
 
+@pytest.mark.parametrize("name", ["README.md", "ensembles.md"])
+def test_best_picks_carry_their_held_out_check(report, name):
+    from codesign.report.holdout import held_out_gains
+
+    held = held_out_gains(report.preds)
+    text = (report.out / name).read_text()
+    row = next(ln for ln in text.splitlines() if ln.startswith("| best gptq ensemble"))
+    assert held[("gptq", "ensemble")].text() in row
+    assert "held-out Δ dense" in text and "other half" in text
+    assert "held-out Δ dense" in report.stdout
+
+
 def test_readme_lists_every_file(report):
     text = (report.out / "README.md").read_text()
     for name in FILES - {"README.md"}:
