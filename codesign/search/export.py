@@ -50,7 +50,10 @@ def pareto_rows(trials: list[FrozenTrial], ctx: SearchContext) -> list[dict[str,
         config, metrics = t.user_attrs["config"], t.user_attrs["metrics"]
         spec = ctx.unit_design(config["unit"], config["unit_params"])
         row: dict[str, Any] = {"n": n, "trial": t.number, **config}
-        row |= {k: metrics.get(k) for k in ("trust", *TRUST_PERSPECTIVES, "refusal_rate")}
+        row |= {
+            k: metrics.get(k)
+            for k in ("trust", *TRUST_PERSPECTIVES, "refusal_rate", "no_valid_rate")
+        }
         row |= {k: metrics.get(k) for k in ("mmlu_ll", "mmlu_gen")}
         row |= {k: metrics.get(k) for k in ("latency_ms", "energy_mj", "area_mm2", "memory_gb")}
         row |= {k: metrics.get(k) for k in ("prefill_ms", "decode_ms_per_token")}
@@ -181,7 +184,7 @@ def deployment(row: dict[str, Any], ctx: SearchContext, paths: dict[str, Any]) -
                 "trust": {"value": row["trust"], "source": row["trust_source"]},
                 **{
                     p: {"value": row[p], "source": row["trust_source"]}
-                    for p in (*TRUST_PERSPECTIVES, "refusal_rate")
+                    for p in (*TRUST_PERSPECTIVES, "refusal_rate", "no_valid_rate")
                 },
                 "mmlu_ll": {"value": row["mmlu_ll"], "source": "measured (mmlu_ll)"},
                 "mmlu_gen": {"value": row["mmlu_gen"], "source": "measured (mmlu_gen)"},

@@ -62,6 +62,8 @@ def evaluate_config(ctx: SearchContext, config: Config) -> Outcome:
     metrics |= {
         "trust": row["trust"],
         "refusal_rate": row["refusal_rate"],
+        # the share of those refusals where every member's output was unparseable
+        "no_valid_rate": row.get("no_valid_rate", math.nan),
         "mmlu_ll": row.get("mmlu_ll", math.nan),
         "mmlu_gen": row.get("mmlu_gen", math.nan),
     }

@@ -32,7 +32,7 @@ from codesign.measurements.voting import encode_labels, subset_masks
 from codesign.measurements.voting_cascade import ascending_precision_order, cascade_runs
 from codesign.paths import cache_dir
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: rows carry no_valid_rate
 CASCADE_ORDERS = ("ascending", "descending")  # cheapest member first, or most precise first
 MMLU_SUITE = "mmlu_ll"  # log-likelihood MMLU cannot refuse: the floor's measure by default
 
