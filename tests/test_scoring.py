@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from codesign.measurements.labels import INVALID
+from codesign.measurements.labels import INVALID, REFUSED
 from codesign.measurements.scoring import (
     _vote_suite,
     ensemble_scores,
@@ -85,6 +85,8 @@ def test_no_valid_rate_counts_items_where_every_member_is_invalid(preds):
         expected = invalid[:, mask].all(axis=1).mean()
         assert row["ethics_no_valid_rate"] == pytest.approx(expected)
         assert row["ethics_refusal_rate"] >= row["ethics_no_valid_rate"]
+        # the vote never returns INVALID, so "unanswered" is its refusal share
+        assert row["ethics_unanswered_rate"] == pytest.approx(row["ethics_refusal_rate"])
     for j, member in enumerate(preds.members):
         own = singles[
             (singles["variant"] == member.label)
@@ -92,6 +94,12 @@ def test_no_valid_rate_counts_items_where_every_member_is_invalid(preds):
             & (singles["metric"] == "no_valid_rate")
         ]["value"].item()
         assert own == pytest.approx(invalid[:, j].mean())
+        unanswered = singles[
+            (singles["variant"] == member.label)
+            & (singles["suite"] == "ethics")
+            & (singles["metric"] == "unanswered_rate")
+        ]["value"].item()
+        assert unanswered == pytest.approx(np.isin(sl.labels[:, j], [INVALID, REFUSED]).mean())
 
 
 def test_provenance_names_stand_in_and_real_data(preds):

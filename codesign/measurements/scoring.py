@@ -15,7 +15,7 @@ import pandas as pd
 
 from codesign.errors import CodesignError
 from codesign.measurements.evaluate import suite_item_from_stored
-from codesign.measurements.labels import INVALID
+from codesign.measurements.labels import INVALID, REFUSED
 from codesign.measurements.store import Store
 from codesign.measurements.suites import SUITES, TRUST_PERSPECTIVES, Suite, SuiteItem
 from codesign.measurements.variants import member_label
@@ -33,6 +33,16 @@ VOTE_RULES = ("majority", "weighted")
 # every member's output for an ensemble, where Algorithm 1 then returns REFUSED. Reported
 # beside the refusal rate so an ensemble's "refusals" can be read against its members'.
 NO_VALID = "no_valid_rate"
+# Share of outputs (a variant's own, or an ensemble's vote) that are REFUSED or INVALID: the one
+# rate that reads alike for both, since the vote never returns INVALID. Suites' own refusal
+# rates differ (fairness counts every non-yes/no answer, as DecodingTrust does; others only
+# REFUSED).
+UNANSWERED = "unanswered_rate"
+
+
+def unanswered_share(labels) -> float:
+    labels = np.asarray(labels, dtype=object)
+    return float(np.isin(labels, [REFUSED, INVALID]).mean()) if labels.size else math.nan
 
 
 @dataclass(frozen=True)
@@ -124,6 +134,7 @@ def variant_scores(preds: StoredPredictions) -> pd.DataFrame:
             metrics = {
                 **sl.suite.score(sl.items, labels),
                 NO_VALID: sum(lab == INVALID for lab in labels) / len(labels),
+                UNANSWERED: unanswered_share(labels),
             }
             for metric, value in metrics.items():
                 rows.append(
@@ -184,8 +195,9 @@ def _vote_suite(sl: SuiteLabels, bits: np.ndarray, masks: np.ndarray, weights) -
 def ensemble_scores(
     preds: StoredPredictions, vote_rules: tuple[str, ...] = VOTE_RULES
 ) -> pd.DataFrame:
-    """One row per (subset of members, vote rule): every suite's score, refusal rate and
-    no-valid-answer rate, trust (mean of the four perspectives), MMLU and cascade cost."""
+    """One row per (subset of members, vote rule): every suite's score, refusal rate,
+    no-valid-answer and unanswered rates, trust (mean of the four perspectives), MMLU and
+    cascade cost."""
     m = len(preds.members)
     masks = subset_masks(m)
     bits = preds.bits
@@ -215,6 +227,7 @@ def ensemble_scores(
                 row[name] = metrics["score"]
                 row[f"{name}_refusal_rate"] = metrics["refusal_rate"]
                 row[f"{name}_{NO_VALID}"] = float(no_valid[s])
+                row[f"{name}_{UNANSWERED}"] = unanswered_share(labels[s])
                 if sl.suite.perspective in TRUST_PERSPECTIVES:
                     fractions.append(run_fraction[s])
                     weights_n.append(len(sl.items))
@@ -224,8 +237,9 @@ def ensemble_scores(
             )
             rates = [row[f"{p}_refusal_rate"] for p in TRUST_PERSPECTIVES if p in row]
             row["refusal_rate"] = sum(rates) / len(rates) if rates else math.nan
-            nv = [row[f"{p}_{NO_VALID}"] for p in TRUST_PERSPECTIVES if p in row]
-            row[NO_VALID] = sum(nv) / len(nv) if nv else math.nan
+            for rate in (NO_VALID, UNANSWERED):
+                vals = [row[f"{p}_{rate}"] for p in TRUST_PERSPECTIVES if p in row]
+                row[rate] = sum(vals) / len(vals) if vals else math.nan
             row["cascade_fraction"] = (
                 float(np.average(fractions, weights=weights_n)) if fractions else math.nan
             )

@@ -12,11 +12,12 @@ from rich.table import Table
 
 from codesign.cli_common import add_store_option, console, make_parser, run_cli
 from codesign.errors import CodesignError
+from codesign.measurements.scoring import UNANSWERED
 from codesign.report import fmt
 from codesign.report.build import write_report
 from codesign.report.data import TRUST, ReportData, load_report_data
 from codesign.report.markdown import HELD_OUT_HEAD, held_out_cell
-from codesign.report.selection import UNANSWERED, Comparison, reference_single
+from codesign.report.selection import Comparison, reference_single
 
 DEFAULT_OUT = "results/report"
 PIPED_WIDTH = 160

@@ -21,6 +21,7 @@ from codesign.errors import CodesignError
 from codesign.measurements.datasets.base import REAL, STAND_IN
 from codesign.measurements.scoring import (
     NO_VALID,
+    UNANSWERED,
     Member,
     StoredPredictions,
     ensemble_scores,
@@ -187,15 +188,15 @@ def _mean_or_nan(values: list[float]) -> float:
 
 
 def _trust_rows(long: pd.DataFrame, trust_suites: list[str]) -> pd.DataFrame:
-    """Per variant: trust (mean perspective score), the mean perspective refusal rate and the
-    mean no-valid-answer rate."""
+    """Per variant: trust (mean perspective score) and the mean perspective refusal,
+    no-valid-answer and unanswered rates."""
     rows = []
     if not trust_suites:
         return pd.DataFrame(rows)
     sub = long[long["suite"].isin(trust_suites)]
     for _, g in sub.groupby("variant", sort=False):
         first = g.iloc[0]
-        for metric in ("score", "refusal_rate", NO_VALID):
+        for metric in ("score", "refusal_rate", NO_VALID, UNANSWERED):
             vals = g[g["metric"] == metric].set_index("suite")["value"]
             rows.append(
                 {
@@ -238,7 +239,8 @@ def _ensembles(preds: StoredPredictions, suites: dict[str, SuiteInfo]) -> pd.Dat
     if trust_suites:  # mean over what is measured (equals ensemble_scores' when all four are)
         table["trust"] = table[trust_suites].mean(axis=1, skipna=False)
         table["refusal_rate"] = table[[f"{s}_refusal_rate" for s in trust_suites]].mean(axis=1)
-        table[NO_VALID] = table[[f"{s}_{NO_VALID}" for s in trust_suites]].mean(axis=1)
+        for rate in (NO_VALID, UNANSWERED):
+            table[rate] = table[[f"{s}_{rate}" for s in trust_suites]].mean(axis=1)
     table.insert(0, "model", preds.model)
     table.insert(1, "baseline", preds.baseline)
     for name, info in suites.items():

@@ -11,10 +11,10 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from codesign.measurements.scoring import NO_VALID
+from codesign.measurements.scoring import NO_VALID, UNANSWERED
 from codesign.report import fmt, style
 from codesign.report.data import TITLES, TRUST, ReportData
-from codesign.report.selection import OVERALL, UNANSWERED, Comparison, Pick
+from codesign.report.selection import OVERALL, Comparison, Pick
 
 PANELS_PER_ROW = 4
 INSIDE_FROM = 0.42  # a bar longer than this share of the axis carries its label inside
@@ -181,10 +181,10 @@ def figure_ensembles(data: ReportData, cmp: Comparison, path: Path) -> Path:
             "best by trust, per method (dense allowed) and overall. In brackets: gap to dense "
             "in points. Ranked on the items they are scored on (in-sample, optimistic). "
             "Tables: ensembles.md / .csv.",
-            "Refused or no valid answer: a single variant's refusals plus its unparseable "
-            "(INVALID) outputs; an ensemble's REFUSED votes, which include every item where all "
-            "members were INVALID (Algorithm 1: nothing left → REFUSED). Dotted: the share with "
-            "no valid answer at all.",
+            "Refused or no valid answer: the share of outputs that are REFUSED or unparseable "
+            "(INVALID), a variant's own or an ensemble's vote, which is REFUSED where every "
+            "member was INVALID (Algorithm 1: nothing left → REFUSED). Dotted: the share where "
+            "every output was INVALID.",
         ],
         width,
     )

@@ -86,8 +86,8 @@ def index_markdown(data: ReportData, cmp: Comparison, files: dict[str, str]) -> 
                 "where an unparseable (INVALID) output casts no vote and an item on which every "
                 "member is INVALID becomes REFUSED (the paper's Algorithm 1). A one-member "
                 "ensemble can therefore differ slightly from its variant, and an ensemble's "
-                "refusal rate is compared with its members' refusals plus INVALID outputs "
-                "(*refused or no valid* in ensembles.md and fig3).\n"
+                "refusals are compared with its members' on the share of outputs that are "
+                "REFUSED or INVALID (*refused or no valid* in ensembles.md and fig3).\n"
                 "- MMLU log-likelihood picks the likeliest option and cannot refuse; MMLU "
                 "generative can, as in the paper.\n- " + SELECTION_NOTE,
             ]

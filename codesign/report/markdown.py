@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import math
 
-from codesign.measurements.scoring import NO_VALID
+from codesign.measurements.scoring import NO_VALID, UNANSWERED
 from codesign.report import fmt
 from codesign.report.data import SHORT, TRUST, ReportData
 from codesign.report.holdout import HOLDOUT_SEED, HOLDOUT_SPLITS
-from codesign.report.selection import UNANSWERED, Comparison, Pick, reference_single
+from codesign.report.selection import Comparison, Pick, reference_single
 
 SELECTION_NOTE = (
     "Picks are ranked by trust on the same items they are scored on (in-sample), so the best "
@@ -169,11 +169,13 @@ def ensembles_markdown(data: ReportData, cmp: Comparison, top: int) -> str:
                 "figure: `fig3_ensembles.png`." + none,
                 fmt.provenance_block(data),
                 "## Best ensembles\n\nΔ in trust points. Rates are means over the trust "
-                "perspectives: *refused or no valid* = a single variant's refusals plus its "
-                "INVALID outputs, or an ensemble's REFUSED votes, which include the items where "
-                "every member was INVALID (Algorithm 1: nothing left → REFUSED); *no valid* = "
-                "that last share alone (every output INVALID). Cascade = mean share of members a "
-                "lossless early-exit cascade runs (lowest precision first).",
+                "perspectives: *refused or no valid* = the share of outputs that are REFUSED or "
+                "INVALID, a variant's own or an ensemble's vote, which is REFUSED where every "
+                "member was INVALID (Algorithm 1: nothing left → REFUSED); *no valid* = the share "
+                "where every output was INVALID. Suites' own refusal rates (variants.md) differ: "
+                "fairness counts every answer other than yes/no, as DecodingTrust does. Cascade = "
+                "mean share of members a lossless early-exit cascade runs (lowest precision "
+                "first).",
                 fmt.md_table(heads, summary, right=range(2, len(heads))),
                 HELD_OUT_NOTE + _most_picked(cmp),
                 "## Per perspective (score; in brackets, the gap to dense in points)",

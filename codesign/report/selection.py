@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from codesign.measurements.scoring import NO_VALID
+from codesign.measurements.scoring import NO_VALID, UNANSWERED
 from codesign.report.data import TRUST, ReportData
 
 if TYPE_CHECKING:
@@ -23,10 +23,7 @@ if TYPE_CHECKING:
 
 DENSE = "dense"
 OVERALL = "overall"
-# Refused or no valid answer, mean of the trust perspectives: the one rate that reads alike for
-# a single variant (refusals + INVALID outputs) and an ensemble (whose vote turns "every member
-# INVALID" into REFUSED, so its refusal rate already holds those items).
-UNANSWERED = "unanswered_rate"
+RATES = ("refusal_rate", NO_VALID, UNANSWERED)
 
 
 @dataclass(frozen=True)
@@ -99,21 +96,19 @@ def rank_ensembles(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def _scores_of_row(row: pd.Series, data: ReportData) -> dict[str, float]:
-    keys = [TRUST, "refusal_rate", NO_VALID, *data.suites]
-    keys += [f"{s}_{rate}" for s in data.suites for rate in ("refusal_rate", NO_VALID)]
+    keys = [TRUST, *RATES, *data.suites]
+    keys += [f"{s}_{rate}" for s in data.suites for rate in RATES]
     out = {k: float(row[k]) for k in keys if k in row.index}
     out["cascade_fraction"] = float(row.get("cascade_fraction", math.nan))
-    out[UNANSWERED] = out.get("refusal_rate", math.nan)
     return out
 
 
 def _single_scores(data: ReportData, label: str) -> dict[str, float]:
     out = {k: float(v) for k, v in data.wide("score").loc[label].items()}
-    for rate in ("refusal_rate", NO_VALID):
+    for rate in RATES:
         values = data.wide(rate).loc[label]
         out[rate] = float(values.get(TRUST, math.nan))
         out.update({f"{k}_{rate}": float(v) for k, v in values.items() if k != TRUST})
-    out[UNANSWERED] = out["refusal_rate"] + out[NO_VALID]
     return out
 
 

@@ -79,8 +79,8 @@ def test_variants_csv_has_every_metric_of_every_variant_plus_trust(report):
     table = pd.read_csv(report.out / "variants.csv")
     expected = variant_scores(report.preds)
     n_members = len(report.preds.members)
-    # trust rows per variant: score, refusal rate and no-valid-answer rate
-    assert len(table) == len(expected) + 3 * n_members
+    # trust rows per variant: score, refusal, no-valid-answer and unanswered rates
+    assert len(table) == len(expected) + 4 * n_members
     assert set(table["variant"]) == {m.label for m in report.preds.members}
     assert set(table["suite"]) == set(report.preds.suites) | {"trust"}
     assert {"model", "baseline", "n_items", "data", "data_kind", "delta_vs_dense"} <= set(
@@ -95,6 +95,7 @@ def test_variants_csv_has_every_metric_of_every_variant_plus_trust(report):
         "br0-zero_dpd",
         "sst2_accuracy",
         "no_valid_rate",
+        "unanswered_rate",
     ):
         assert sub in set(table["metric"]), sub
     dense = table[table["variant"] == "dense"]
@@ -118,6 +119,7 @@ def test_ensembles_csv_has_every_subset_and_vote_rule(report):
         (s, r) for s in range(1, 2**m) for r in ("majority", "weighted")
     }
     assert (table["refusal_rate"] >= table["no_valid_rate"] - 1e-12).all()
+    assert (table["unanswered_rate"] >= table["no_valid_rate"] - 1e-12).all()
     for suite, sl in report.preds.suites.items():
         assert set(table[f"{suite}_n_items"]) == {len(sl.items)}
         assert table[f"{suite}_no_valid_rate"].between(0, 1).all()
