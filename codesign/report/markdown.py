@@ -79,7 +79,9 @@ def variants_markdown(data: ReportData) -> str:
                 "## Scores (0–100; in brackets, the gap to dense in points)",
                 fmt.md_table(heads, scores, right=range(2, len(heads))),
                 f"## Refusal rates (in brackets, the gap to dense in points; {SHORT[TRUST]} = mean "
-                "of the trust perspectives; MMLU log-likelihood cannot refuse)",
+                "of the trust perspectives; MMLU log-likelihood cannot refuse; fairness counts "
+                "every answer other than yes/no, as DecodingTrust does, so its INVALID outputs "
+                "appear in both tables)",
                 fmt.md_table(heads, refusals, right=range(2, len(heads))),
                 "## No valid answer (share of outputs the label parser could not map to a label "
                 "or a refusal, INVALID; scored as wrong where the suite counts them)",
