@@ -141,10 +141,8 @@ def _summary(store, suite_names: list[str], provenance: dict[str, str]) -> None:
             cells.append(f"{score:.1f} / {rr:.0%}")
         table.add_row(*cells)
     console.print(table)
-    frame = store.predictions_frame()
-    runtimes = frame.groupby("variant_key")["extra"].last().map(lambda e: (e or {}).get("runtime"))
     for member in preds.members:  # how each variant ran: real kernels or float32 copies
-        console.print(f"{member.label} ran as: {runtimes.get(member.key) or 'not recorded'}")
+        console.print(f"{member.label} ran as: {preds.runtimes.get(member.key) or 'not recorded'}")
     for name in suite_names:
         if name in preds.suites:
             console.print(

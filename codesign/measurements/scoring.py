@@ -8,6 +8,7 @@ so all rows of one table score the same items.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -38,11 +39,14 @@ NO_VALID = "no_valid_rate"
 # rates differ (fairness counts every non-yes/no answer, as DecodingTrust does; others only
 # REFUSED).
 UNANSWERED = "unanswered_rate"
+# The rates every row carries per suite and, averaged over the trust perspectives, overall.
+RATES = ("refusal_rate", NO_VALID, UNANSWERED)
 
 
-def unanswered_share(labels) -> float:
+def label_share(labels: Sequence[str] | np.ndarray, *values: str) -> float:
+    """Share of ``labels`` equal to one of ``values`` (NaN when there are none)."""
     labels = np.asarray(labels, dtype=object)
-    return float(np.isin(labels, [REFUSED, INVALID]).mean()) if labels.size else math.nan
+    return float(np.isin(labels, list(values)).mean()) if labels.size else math.nan
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,7 @@ class StoredPredictions:
     baseline: str
     members: list[Member]
     suites: dict[str, SuiteLabels] = field(default_factory=dict)
+    runtimes: dict[str, str] = field(default_factory=dict)  # variant key → how it last ran
 
     @property
     def bits(self) -> np.ndarray:
@@ -107,6 +112,8 @@ def load_predictions(store: Store, model: str | None = None) -> StoredPrediction
         for r in keys.itertuples()
     ]
     out = StoredPredictions(model, str(keys["baseline"].iloc[0]), members)
+    last_extra = frame.groupby("variant_key")["extra"].last()
+    out.runtimes = {k: (e or {}).get("runtime") or "" for k, e in last_extra.items()}
     order = [m.key for m in members]
     for suite_name, sf in frame.groupby("suite"):
         if suite_name not in SUITES:
@@ -133,8 +140,8 @@ def variant_scores(preds: StoredPredictions) -> pd.DataFrame:
             labels = list(sl.labels[:, j])
             metrics = {
                 **sl.suite.score(sl.items, labels),
-                NO_VALID: sum(lab == INVALID for lab in labels) / len(labels),
-                UNANSWERED: unanswered_share(labels),
+                NO_VALID: label_share(labels, INVALID),
+                UNANSWERED: label_share(labels, REFUSED, INVALID),
             }
             for metric, value in metrics.items():
                 rows.append(
@@ -227,7 +234,7 @@ def ensemble_scores(
                 row[name] = metrics["score"]
                 row[f"{name}_refusal_rate"] = metrics["refusal_rate"]
                 row[f"{name}_{NO_VALID}"] = float(no_valid[s])
-                row[f"{name}_{UNANSWERED}"] = unanswered_share(labels[s])
+                row[f"{name}_{UNANSWERED}"] = label_share(labels[s], REFUSED, INVALID)
                 if sl.suite.perspective in TRUST_PERSPECTIVES:
                     fractions.append(run_fraction[s])
                     weights_n.append(len(sl.items))
@@ -235,9 +242,7 @@ def ensemble_scores(
             row["trust"] = (
                 sum(trust) / len(trust) if len(trust) == len(TRUST_PERSPECTIVES) else math.nan
             )
-            rates = [row[f"{p}_refusal_rate"] for p in TRUST_PERSPECTIVES if p in row]
-            row["refusal_rate"] = sum(rates) / len(rates) if rates else math.nan
-            for rate in (NO_VALID, UNANSWERED):
+            for rate in RATES:
                 vals = [row[f"{p}_{rate}"] for p in TRUST_PERSPECTIVES if p in row]
                 row[rate] = sum(vals) / len(vals) if vals else math.nan
             row["cascade_fraction"] = (

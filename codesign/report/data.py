@@ -20,8 +20,7 @@ from sqlalchemy.exc import ArgumentError
 from codesign.errors import CodesignError
 from codesign.measurements.datasets.base import REAL, STAND_IN
 from codesign.measurements.scoring import (
-    NO_VALID,
-    UNANSWERED,
+    RATES,
     Member,
     StoredPredictions,
     ensemble_scores,
@@ -196,7 +195,7 @@ def _trust_rows(long: pd.DataFrame, trust_suites: list[str]) -> pd.DataFrame:
     sub = long[long["suite"].isin(trust_suites)]
     for _, g in sub.groupby("variant", sort=False):
         first = g.iloc[0]
-        for metric in ("score", "refusal_rate", NO_VALID, UNANSWERED):
+        for metric in ("score", *RATES):
             vals = g[g["metric"] == metric].set_index("suite")["value"]
             rows.append(
                 {
@@ -238,8 +237,7 @@ def _ensembles(preds: StoredPredictions, suites: dict[str, SuiteInfo]) -> pd.Dat
     trust_suites = [s for s in suites if s in TRUST_PERSPECTIVES]
     if trust_suites:  # mean over what is measured (equals ensemble_scores' when all four are)
         table["trust"] = table[trust_suites].mean(axis=1, skipna=False)
-        table["refusal_rate"] = table[[f"{s}_refusal_rate" for s in trust_suites]].mean(axis=1)
-        for rate in (NO_VALID, UNANSWERED):
+        for rate in RATES:
             table[rate] = table[[f"{s}_{rate}" for s in trust_suites]].mean(axis=1)
     table.insert(0, "model", preds.model)
     table.insert(1, "baseline", preds.baseline)

@@ -27,7 +27,7 @@ from codesign.measurements.scoring import (
 )
 from codesign.measurements.suites import TRUST_PERSPECTIVES
 from codesign.report.data import TRUST
-from codesign.report.selection import OVERALL, rank_ensembles, same_method
+from codesign.report.selection import OVERALL, nan_last, rank_ensembles, same_method
 
 HOLDOUT_SPLITS = 20
 HOLDOUT_SEED = 0
@@ -156,10 +156,6 @@ def held_out_gains(
                 )
             cands = [m.label for m in quantized if _in_group(m.method, group)]
             if cands:
-                best_single = max(cands, key=lambda c: _finite(train_single[c]))
+                best_single = max(cands, key=lambda c: nan_last(train_single[c]))
                 out[(group, "single")].add(best_single, test_single[best_single] - base)
     return {k: v for k, v in out.items() if v.gaps or v.unscored}
-
-
-def _finite(x: float) -> float:
-    return -math.inf if math.isnan(x) else x

@@ -18,8 +18,8 @@ FILES = {
     "variants.csv": "every variant metric, one row per (variant, suite, metric)",
     "ensembles.md": "the best ensembles per method and overall, with gaps to dense and to the "
     "best single variant",
-    "ensembles.csv": "every ensemble subset and vote rule, every suite score, refusal rate and "
-    "no-valid-answer rate",
+    "ensembles.csv": "every ensemble subset and vote rule, every suite score, refusal, "
+    "no-valid-answer and unanswered rates",
 }
 
 

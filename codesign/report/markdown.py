@@ -63,10 +63,12 @@ def variants_markdown(data: ReportData) -> str:
     cols = list(data.wide("score").columns)
     heads = ["variant", "method", "bits", *(SHORT.get(c, c) for c in cols)]
     scores = _variant_rows(data, "score", lambda v, g: fmt.with_delta(v, g))
-    refusals = _variant_rows(
-        data, "refusal_rate", lambda v, g: fmt.with_delta(v, g * 100, fmt.percent)
-    )
-    no_valid = _variant_rows(data, NO_VALID, lambda v, g: fmt.with_delta(v, g * 100, fmt.percent))
+
+    def percent(v: float, g: float) -> str:
+        return fmt.with_delta(v, g * 100, fmt.percent)
+
+    refusals = _variant_rows(data, "refusal_rate", percent)
+    no_valid = _variant_rows(data, NO_VALID, percent)
     subs = [_submetric_section(data, s) for s in data.suites]
     return (
         "\n\n".join(

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from codesign.measurements.scoring import NO_VALID, UNANSWERED
+from codesign.measurements.scoring import RATES
 from codesign.report.data import TRUST, ReportData
 
 if TYPE_CHECKING:
@@ -23,7 +23,6 @@ if TYPE_CHECKING:
 
 DENSE = "dense"
 OVERALL = "overall"
-RATES = ("refusal_rate", NO_VALID, UNANSWERED)
 
 
 @dataclass(frozen=True)
@@ -167,10 +166,11 @@ def reference_single(singles: dict[str, Pick], group: str) -> Pick | None:
         return singles[group]
     if not singles:
         return None
-    return max(singles.values(), key=lambda p: (_finite(p.get(TRUST)), -p.get("refusal_rate")))
+    return max(singles.values(), key=lambda p: (nan_last(p.get(TRUST)), -p.get("refusal_rate")))
 
 
-def _finite(x: float) -> float:
+def nan_last(x: float) -> float:
+    """A sort key that ranks NaN below every number."""
     return -math.inf if math.isnan(x) else x
 
 
