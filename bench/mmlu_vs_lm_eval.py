@@ -39,8 +39,8 @@ DESCRIPTION = "The following are multiple choice questions (with answers) about 
 
 def load_model(spec: str, device: str):
     """The dense variant of ``spec``, loaded exactly as codesign loads it for evaluation."""
-    from codesign.measurements.models import resolve_model
-    from codesign.measurements.quantizers import QUANTIZERS
+    from codesign.measurements.quantize.backends import QUANTIZERS
+    from codesign.measurements.quantize.models import resolve_model
 
     resolved = resolve_model(spec)
     return resolved, QUANTIZERS.get("dense").load(Path(resolved.path), device)
@@ -56,8 +56,8 @@ def write_task(items, workdir: Path) -> Path:
     import lm_eval
     import yaml
 
-    from codesign.measurements.datasets.base import CHOICE_LETTERS
-    from codesign.measurements.suites.mmlu import subject_name
+    from codesign.measurements.evaluate.datasets.base import CHOICE_LETTERS
+    from codesign.measurements.evaluate.suites.mmlu import subject_name
 
     template_file = Path(lm_eval.__file__).parent / "tasks/mmlu/default/_default_template_yaml"
     template = yaml.safe_load(template_file.read_text())
@@ -92,7 +92,7 @@ def write_task(items, workdir: Path) -> Path:
 
 def run_codesign(loaded, suite, items, batch_size: int, max_batch_tokens: int, device: str):
     """Predicted letters and the log-probabilities of the four choices, per item."""
-    from codesign.measurements.generation import choice_logprobs
+    from codesign.measurements.evaluate.generation import choice_logprobs
 
     contexts = [suite.context(it) for it in items]
     logprobs = choice_logprobs(
@@ -187,7 +187,7 @@ def parse_args() -> argparse.Namespace:
 
 def report(items, ours: dict, theirs: dict, repeats: int) -> bool:
     """Print accuracies, agreement, items/s and the verdict; True on PASS."""
-    from codesign.measurements.suites.base import accuracy
+    from codesign.measurements.evaluate.suites.base import accuracy
 
     n = len(items)
     agree = sum(a == b for a, b in zip(ours["preds"], theirs["preds"], strict=True))
@@ -245,8 +245,8 @@ def compare(args: argparse.Namespace, workdir: Path) -> bool:
     from lm_eval.models.huggingface import HFLM
     from lm_eval.tasks import TaskManager
 
+    from codesign.measurements.evaluate.suites import SUITES
     from codesign.measurements.profiling import device_name
-    from codesign.measurements.suites import SUITES
 
     logging.getLogger("lm_eval").setLevel(logging.ERROR)
     transformers.logging.set_verbosity_error()

@@ -2,9 +2,10 @@
 plain batched run, on the same prompts.
 
 For each suite, the prompts ``evaluate`` would send (the suite's seeded sample of ``--limit``
-items, rendered with the model's chat template) go through ``codesign.measurements.generation
-.generate`` twice per repeat, alternating: once with prefix reuse (the default,
-``min_shared_prefix=GENERATE_MIN_SHARED``, 16 tokens) and once without
+items, rendered with the model's chat template) go through
+``codesign.measurements.evaluate.generation.generate`` twice per repeat, alternating: once
+with prefix reuse (the default, ``min_shared_prefix=GENERATE_MIN_SHARED``, 16 tokens) and
+once without
 (``min_shared_prefix=None``: plain left-padded batches into transformers' ``generate``, the
 peer). Same model object, batches, budget and
 ``max_new_tokens``.
@@ -48,7 +49,7 @@ def parse_args() -> argparse.Namespace:
 
 def skipped_share(token_ids, max_batch_tokens: int) -> float:
     """Fraction of prompt tokens that prefix reuse does not prefill row by row."""
-    from codesign.measurements.generation import (
+    from codesign.measurements.evaluate.generation import (
         GENERATE_MIN_SHARED,
         length_batches,
         shared_prefix_length,
@@ -68,11 +69,15 @@ def main() -> int:
     import torch
     import transformers
 
-    from codesign.measurements.generation import GENERATE_MIN_SHARED, encode_chats, generate
-    from codesign.measurements.models import resolve_model
+    from codesign.measurements.evaluate.generation import (
+        GENERATE_MIN_SHARED,
+        encode_chats,
+        generate,
+    )
+    from codesign.measurements.evaluate.suites import SUITES
     from codesign.measurements.profiling import device_name
-    from codesign.measurements.quantizers import QUANTIZERS
-    from codesign.measurements.suites import SUITES
+    from codesign.measurements.quantize.backends import QUANTIZERS
+    from codesign.measurements.quantize.models import resolve_model
 
     transformers.logging.set_verbosity_error()
     if args.threads:

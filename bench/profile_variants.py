@@ -143,7 +143,7 @@ def parse_args() -> argparse.Namespace:
 def load_profiles(url: str, model: str | None) -> pd.DataFrame | None:
     """The store's profiles, or None after saying in one line why there are none."""
     from codesign.errors import CodesignError
-    from codesign.measurements.store import Store
+    from codesign.store import Store
 
     hint = f"make them with `python -m codesign.measurements profile --store {url}`"
     if missing_sqlite_file(url):

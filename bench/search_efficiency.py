@@ -30,11 +30,12 @@ from pathlib import Path
 import numpy as np
 import optuna
 
-from codesign.measurements.store import Store
 from codesign.search import DIRECTIONS, Objective, Settings, build_context, enumerate_space
 from codesign.search.objective import evaluate_config
 from codesign.search.pareto import as_minimised, feasible, hypervolume
 from codesign.search.study import DEFAULT_SAMPLER, make_sampler
+from codesign.store import Store
+from codesign.testing.synthetic_store import build_synthetic_store
 
 CHECKPOINTS = (50, 100, 200)
 TARGET = 0.95
@@ -49,9 +50,6 @@ LOG_COLUMNS = [1, 2, 3]  # latency, energy, area
 def _store(url: str | None, items: int, folder: str) -> tuple[Store, str]:
     if url:
         return Store(url, create=False), f"real predictions in {url}"
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from tests.search.conftest import build_synthetic_store
-
     store = build_synthetic_store(f"sqlite:///{Path(folder) / 'store.db'}", limit=items)
     return store, f"synthetic store (seeded labels on real suite items, {items} per setting)"
 
@@ -104,7 +102,7 @@ def main() -> int:
 
 
 def _bench(args: argparse.Namespace, store: Store, origin: str) -> int:
-    ctx = build_context(Settings(store=store.url, **SPACE), store)
+    ctx = build_context(Settings(store=store.url, choices=SPACE), store)
     t0 = time.perf_counter()
     truth, total, n_feasible = exhaustive(ctx)
     low, high = truth.min(axis=0), truth.max(axis=0)

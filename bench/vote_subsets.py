@@ -16,7 +16,12 @@ from collections.abc import Callable
 
 import numpy as np
 
-from codesign.measurements.voting import (
+from codesign.ensembles.cascade import (
+    ascending_precision_order,
+    cascade_cost,
+    cascade_runs,
+)
+from codesign.ensembles.vote import (
     INVALID_CODE,
     REFUSED_CODE,
     accuracy,
@@ -24,12 +29,7 @@ from codesign.measurements.voting import (
     subset_masks,
     vote_subsets,
 )
-from codesign.measurements.voting_cascade import (
-    ascending_precision_order,
-    cascade_cost,
-    cascade_runs,
-)
-from codesign.measurements.voting_reference import (
+from tests.ensembles.voting_reference import (
     reference_cascade_runs_subsets,
     reference_vote_subsets,
 )

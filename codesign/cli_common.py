@@ -6,6 +6,7 @@ import argparse
 from collections.abc import Callable, Sequence
 
 from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from codesign.errors import CodesignError
 from codesign.paths import default_store_url
@@ -49,3 +50,32 @@ def run_cli(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | N
     except KeyboardInterrupt:
         err_console.print("interrupted: stored work is kept; run the same command to resume")
         return 130
+
+
+def parse_list(text: str, what: str, cast=str) -> list:
+    """Split a comma list (``gptq,awq`` or ``3,4,8``) with a one-line error on bad items."""
+    items = [t.strip() for t in str(text).split(",") if t.strip()]
+    if not items:
+        raise CodesignError(f"no {what} given")
+    try:
+        return [cast(t) for t in items]
+    except ValueError:
+        raise CodesignError(f"bad {what} list {text!r}") from None
+
+
+def progress_bar() -> Progress:
+    """The progress bar every long command shows: what runs, how far, time so far."""
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
+
+
+def megabytes(n: int | None) -> str:
+    """Bytes as MB for tables (a dash when unknown)."""
+    return "–" if n is None else f"{n / 2**20:,.1f}"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar
 
@@ -51,3 +53,12 @@ class Registry(Generic[T]):
 
     def __len__(self) -> int:
         return len(self._items)
+
+
+def import_all(package: str) -> None:
+    """Import every public module of ``package`` so each registers itself: adding a suite,
+    a family, a schedule or a search parameter is adding one file, with no list to edit."""
+    found = importlib.import_module(package)
+    for info in pkgutil.iter_modules(found.__path__):
+        if not info.name.startswith("_"):
+            importlib.import_module(f"{package}.{info.name}")

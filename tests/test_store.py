@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import text
 
 from codesign.errors import CodesignError
-from codesign.measurements.store import SCHEMA_VERSION, Prediction, Store
+from codesign.store import SCHEMA_VERSION, Prediction, Store
 
 
 def _variant(store: Store, key: str = "k1") -> int:
@@ -76,7 +76,7 @@ def test_a_failed_transaction_writes_nothing(store_url):
     store = Store(store_url)
     vid = _variant(store)
     with pytest.raises(RuntimeError), store.session() as s:
-        from codesign.measurements.store import PredictionRow
+        from codesign.store import PredictionRow
 
         s.add(
             PredictionRow(

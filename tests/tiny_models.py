@@ -15,7 +15,7 @@ def build_tokenizer(out: Path, vocab_size: int = 512):
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
-    from codesign.measurements.calibration import _docstring_paragraphs
+    from codesign.measurements.quantize.calibration_text import _docstring_paragraphs
 
     specials = ["<unk>", "<|im_start|>", "<|im_end|>", "<|endoftext|>"]
     tok = Tokenizer(models.BPE(unk_token="<unk>"))

@@ -24,7 +24,7 @@ from codesign.errors import CodesignError
 
 
 @dataclass(frozen=True)
-class Workload:
+class ProfileWorkload:
     """The standard workload: prefill ``prompt_len`` tokens, then greedy-decode more."""
 
     prompt_len: int = 128
@@ -123,7 +123,7 @@ class _Timer:
         return (time.perf_counter() - t0) * 1000.0, out
 
 
-def run_workload(model, workload: Workload, device: str) -> dict:
+def run_workload(model, workload: ProfileWorkload, device: str) -> dict:
     """Prefill + greedy decode with the KV cache, timed step by step."""
     import torch
 
@@ -161,11 +161,13 @@ def run_workload(model, workload: Workload, device: str) -> dict:
     }
 
 
-def profile_in_this_process(backend: str, path: str, device: str, workload: Workload) -> dict:
+def profile_in_this_process(
+    backend: str, path: str, device: str, workload: ProfileWorkload
+) -> dict:
     """Load the variant, run the workload, report timings, memory and provenance."""
     import torch
 
-    from codesign.measurements.quantizers import QUANTIZERS
+    from codesign.measurements.quantize.backends import QUANTIZERS
 
     if device.startswith("cuda"):
         torch.cuda.reset_peak_memory_stats(device)
@@ -189,7 +191,7 @@ def profile_in_this_process(backend: str, path: str, device: str, workload: Work
     return result
 
 
-def profile_variant(backend: str, path: str, device: str, workload: Workload) -> dict:
+def profile_variant(backend: str, path: str, device: str, workload: ProfileWorkload) -> dict:
     """Run :func:`profile_in_this_process` in a fresh interpreter and return its result."""
     args = json.dumps(
         {"backend": backend, "path": path, "device": device, "workload": asdict(workload)}
@@ -211,7 +213,7 @@ def profile_variant(backend: str, path: str, device: str, workload: Workload) ->
 def _worker() -> None:
     args = json.loads(os.environ["CODESIGN_PROFILE_ARGS"])
     result = profile_in_this_process(
-        args["backend"], args["path"], args["device"], Workload(**args["workload"])
+        args["backend"], args["path"], args["device"], ProfileWorkload(**args["workload"])
     )
     sys.stdout.write("\n" + json.dumps(result) + "\n")
 

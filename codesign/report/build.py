@@ -32,8 +32,7 @@ def _out_dir(out: Path) -> Path:
 def write_report(data: ReportData, out: Path, top: int = 3) -> tuple[Comparison, dict[str, Path]]:
     """Every report file under ``out``; returns the comparison and {file name: path}."""
     out = _out_dir(Path(out))
-    cmp = compare(data, top)
-    cmp.held_out = held_out_gains(data.preds)
+    cmp = compare(data, top, held_out_gains(data.preds))
     files = {
         "fig1_variants.png": figure_variants(data, out / "fig1_variants.png"),
         "fig3_ensembles.png": figure_ensembles(data, cmp, out / "fig3_ensembles.png"),

@@ -11,8 +11,8 @@ from rich.console import Console
 from rich.table import Table
 
 from codesign.cli_common import add_store_option, console, make_parser, run_cli
+from codesign.ensembles.scores import UNANSWERED
 from codesign.errors import CodesignError
-from codesign.measurements.scoring import UNANSWERED
 from codesign.report import fmt
 from codesign.report.build import write_report
 from codesign.report.data import TRUST, ReportData, load_report_data

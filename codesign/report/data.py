@@ -17,40 +17,30 @@ import pandas as pd
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from codesign.ensembles.scores import RATES, ensemble_scores, variant_scores
+from codesign.ensembles.stored import Member, StoredPredictions, load_predictions, provenance
 from codesign.errors import CodesignError
-from codesign.measurements.datasets.base import REAL, STAND_IN
-from codesign.measurements.scoring import (
-    RATES,
-    Member,
-    StoredPredictions,
-    ensemble_scores,
-    load_predictions,
-    provenance,
-    variant_scores,
-)
-from codesign.measurements.store import Store
-from codesign.measurements.suites import TRUST_PERSPECTIVES
+from codesign.measurements.evaluate.datasets.base import REAL, STAND_IN
+from codesign.measurements.evaluate.suites import SUITES, suite_order, trust_suites
+from codesign.store import Store
 
 TRUST = "trust"
-SUITE_ORDER = (*TRUST_PERSPECTIVES, "mmlu_gen", "mmlu_ll")
-TITLES = {
-    TRUST: "Trust (mean)",
-    "adv_robustness": "Adversarial robustness",
-    "fairness": "Fairness",
-    "ethics": "Machine ethics",
-    "ood": "OOD robustness",
-    "mmlu_gen": "MMLU (generative)",
-    "mmlu_ll": "MMLU (log-likelihood)",
-}
-SHORT = {
-    TRUST: "trust",
-    "adv_robustness": "adv",
-    "fairness": "fairness",
-    "ethics": "ethics",
-    "ood": "ood",
-    "mmlu_gen": "mmlu-gen",
-    "mmlu_ll": "mmlu-ll",
-}
+
+
+def title(name: str) -> str:
+    """A suite's title from its registration (trust: the mean of the trust perspectives)."""
+    if name == TRUST:
+        return "Trust (mean)"
+    return SUITES.get(name).title if name in SUITES else name
+
+
+def short(name: str) -> str:
+    """A suite's short name for narrow columns, from its registration."""
+    if name == TRUST:
+        return "trust"
+    return SUITES.get(name).short if name in SUITES else name
+
+
 MEASURED = "measured: per-item predictions in the store (no model run for this report)"
 
 
@@ -67,7 +57,7 @@ class SuiteInfo:
 
     @property
     def title(self) -> str:
-        return TITLES.get(self.name, self.name)
+        return title(self.name)
 
     @property
     def data_line(self) -> str:
@@ -90,17 +80,17 @@ class ReportData:
 
     @property
     def trust_suites(self) -> list[str]:
-        return [s for s in self.suites if s in TRUST_PERSPECTIVES]
+        return [s for s in self.suites if s in trust_suites()]
 
     @property
     def trust_label(self) -> str:
         """How trust was computed, said plainly when the store lacks a perspective."""
         measured = self.trust_suites
-        if len(measured) == len(TRUST_PERSPECTIVES):
+        if len(measured) == len(trust_suites()):
             return "trust = mean of the 4 trust perspectives"
         if not measured:
             return "trust: no trust perspective measured"
-        missing = [p for p in TRUST_PERSPECTIVES if p not in measured]
+        missing = [p for p in trust_suites() if p not in measured]
         return (
             f"trust = mean of the {len(measured)} perspectives measured "
             f"({', '.join(measured)}; missing: {', '.join(missing)})"
@@ -124,7 +114,7 @@ class ReportData:
 
     def data_summary(self) -> str:
         """One line naming every suite's data kind and item count."""
-        return "; ".join(f"{SHORT.get(s, s)}: {i.data_line}" for s, i in self.suites.items())
+        return "; ".join(f"{short(s)}: {i.data_line}" for s, i in self.suites.items())
 
 
 def redact(url: str) -> str:
@@ -164,8 +154,7 @@ def data_kind(prov: str) -> str:
 
 def _suite_infos(preds: StoredPredictions) -> dict[str, SuiteInfo]:
     prov = provenance(preds)
-    names = [s for s in SUITE_ORDER if s in preds.suites]
-    names += sorted(s for s in preds.suites if s not in SUITE_ORDER)
+    names = [s for s in suite_order() if s in preds.suites]
     out = {}
     for name in names:
         sl = preds.suites[name]
@@ -186,13 +175,13 @@ def _mean_or_nan(values: list[float]) -> float:
     return sum(values) / len(values)
 
 
-def _trust_rows(long: pd.DataFrame, trust_suites: list[str]) -> pd.DataFrame:
+def _trust_rows(long: pd.DataFrame, measured: list[str]) -> pd.DataFrame:
     """Per variant: trust (mean perspective score) and the mean perspective refusal,
     no-valid-answer and unanswered rates."""
     rows = []
-    if not trust_suites:
+    if not measured:
         return pd.DataFrame(rows)
-    sub = long[long["suite"].isin(trust_suites)]
+    sub = long[long["suite"].isin(measured)]
     for _, g in sub.groupby("variant", sort=False):
         first = g.iloc[0]
         for metric in ("score", *RATES):
@@ -203,9 +192,9 @@ def _trust_rows(long: pd.DataFrame, trust_suites: list[str]) -> pd.DataFrame:
                     "suite": TRUST,
                     "perspective": TRUST,
                     "metric": metric,
-                    "value": _mean_or_nan([float(vals.get(s, math.nan)) for s in trust_suites]),
+                    "value": _mean_or_nan([float(vals.get(s, math.nan)) for s in measured]),
                     "n_items": int(g.drop_duplicates("suite")["n_items"].sum()),
-                    "data": f"mean over {', '.join(trust_suites)}",
+                    "data": f"mean over {', '.join(measured)}",
                 }
             )
     return pd.DataFrame(rows)
@@ -213,8 +202,8 @@ def _trust_rows(long: pd.DataFrame, trust_suites: list[str]) -> pd.DataFrame:
 
 def _variants_long(preds: StoredPredictions, suites: dict[str, SuiteInfo]) -> pd.DataFrame:
     long = variant_scores(preds)
-    trust_suites = [s for s in suites if s in TRUST_PERSPECTIVES]
-    long = pd.concat([_trust_rows(long, trust_suites), long], ignore_index=True)
+    measured = [s for s in suites if s in trust_suites()]
+    long = pd.concat([_trust_rows(long, measured), long], ignore_index=True)
     by_label = {m.label: m for m in preds.members}
     long.insert(0, "model", preds.model)
     long.insert(1, "baseline", preds.baseline)
@@ -234,11 +223,11 @@ def _variants_long(preds: StoredPredictions, suites: dict[str, SuiteInfo]) -> pd
 
 def _ensembles(preds: StoredPredictions, suites: dict[str, SuiteInfo]) -> pd.DataFrame:
     table = ensemble_scores(preds)
-    trust_suites = [s for s in suites if s in TRUST_PERSPECTIVES]
-    if trust_suites:  # mean over what is measured (equals ensemble_scores' when all four are)
-        table["trust"] = table[trust_suites].mean(axis=1, skipna=False)
+    measured = [s for s in suites if s in trust_suites()]
+    if measured:  # mean over what is measured (equals ensemble_scores' when all four are)
+        table["trust"] = table[measured].mean(axis=1, skipna=False)
         for rate in RATES:
-            table[rate] = table[[f"{s}_{rate}" for s in trust_suites]].mean(axis=1)
+            table[rate] = table[[f"{s}_{rate}" for s in measured]].mean(axis=1)
     table.insert(0, "model", preds.model)
     table.insert(1, "baseline", preds.baseline)
     for name, info in suites.items():

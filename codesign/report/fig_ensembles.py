@@ -11,10 +11,11 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from codesign.measurements.scoring import NO_VALID, UNANSWERED
+from codesign.ensembles.scores import NO_VALID, UNANSWERED
 from codesign.report import fmt, style
-from codesign.report.data import TITLES, TRUST, ReportData
-from codesign.report.selection import OVERALL, Comparison, Pick
+from codesign.report.data import TRUST, ReportData, title
+from codesign.report.ranking import OVERALL
+from codesign.report.selection import Comparison, Pick
 
 PANELS_PER_ROW = 4
 INSIDE_FROM = 0.42  # a bar longer than this share of the axis carries its label inside
@@ -112,7 +113,7 @@ def _panel_title(key: str, data: ReportData) -> str:
     if key == UNANSWERED:
         return "Refused or no valid answer (%)\nmean of the trust perspectives"
     if key == TRUST:
-        return f"{TITLES[TRUST]} (0–100)\nmean of {len(data.trust_suites)} perspectives"
+        return f"{title(TRUST)} (0–100)\nmean of {len(data.trust_suites)} perspectives"
     info = data.suites[key]
     return f"{info.title} (0–100)\n{info.data_line}"
 

@@ -12,7 +12,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.transforms import blended_transform_factory
 
-from codesign.measurements.scoring import Member
+from codesign.ensembles.stored import Member
 from codesign.report import style
 from codesign.report.data import TRUST, ReportData
 

@@ -19,15 +19,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from codesign.measurements.scoring import (
-    StoredPredictions,
-    SuiteLabels,
-    ensemble_scores,
-    variant_scores,
-)
-from codesign.measurements.suites import TRUST_PERSPECTIVES
+from codesign.ensembles.scores import ensemble_scores, variant_scores
+from codesign.ensembles.stored import StoredPredictions, SuiteLabels
+from codesign.measurements.evaluate.suites import trust_suites
 from codesign.report.data import TRUST
-from codesign.report.selection import OVERALL, nan_last, rank_ensembles, same_method
+from codesign.report.ranking import OVERALL, nan_last, rank_ensembles, same_method
 
 HOLDOUT_SPLITS = 20
 HOLDOUT_SEED = 0
@@ -104,7 +100,7 @@ def split_halves(
 
 
 def _trust_suites(preds: StoredPredictions) -> list[str]:
-    return [s for s in preds.suites if s in TRUST_PERSPECTIVES]
+    return [s for s in preds.suites if s in trust_suites()]
 
 
 def _ensemble_table(preds: StoredPredictions) -> pd.DataFrame:

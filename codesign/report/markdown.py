@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import math
 
-from codesign.measurements.scoring import NO_VALID, UNANSWERED
+from codesign.ensembles.scores import NO_VALID, UNANSWERED
 from codesign.report import fmt
-from codesign.report.data import SHORT, TRUST, ReportData
+from codesign.report.data import TRUST, ReportData, short
 from codesign.report.holdout import HOLDOUT_SEED, HOLDOUT_SPLITS
 from codesign.report.selection import Comparison, Pick, reference_single
 
@@ -61,7 +61,7 @@ def _submetric_section(data: ReportData, suite: str) -> str:
 def variants_markdown(data: ReportData) -> str:
     """Per-variant scores with the gap to dense, refusal rates, then every sub-metric."""
     cols = list(data.wide("score").columns)
-    heads = ["variant", "method", "bits", *(SHORT.get(c, c) for c in cols)]
+    heads = ["variant", "method", "bits", *(short(c) for c in cols)]
     scores = _variant_rows(data, "score", lambda v, g: fmt.with_delta(v, g))
 
     def percent(v: float, g: float) -> str:
@@ -80,7 +80,7 @@ def variants_markdown(data: ReportData) -> str:
                 fmt.provenance_block(data),
                 "## Scores (0–100; in brackets, the gap to dense in points)",
                 fmt.md_table(heads, scores, right=range(2, len(heads))),
-                f"## Refusal rates (in brackets, the gap to dense in points; {SHORT[TRUST]} = mean "
+                f"## Refusal rates (in brackets, the gap to dense in points; {short(TRUST)} = mean "
                 "of the trust perspectives; MMLU log-likelihood cannot refuse; fairness counts "
                 "every answer other than yes/no, as DecodingTrust does, so its INVALID outputs "
                 "appear in both tables)",
@@ -141,7 +141,7 @@ def ensembles_markdown(data: ReportData, cmp: Comparison, top: int) -> str:
     picks += list(cmp.singles.values())
     for group_picks in cmp.ensembles.values():
         picks += group_picks
-    mmlu = [SHORT[s] for s in data.suites if s.startswith("mmlu")]
+    mmlu = [short(s) for s, info in data.suites.items() if info.perspective == "mmlu"]
     heads = [
         "configuration",
         "members",
@@ -184,7 +184,7 @@ def ensembles_markdown(data: ReportData, cmp: Comparison, top: int) -> str:
                 HELD_OUT_NOTE + _most_picked(cmp),
                 "## Per perspective (score; in brackets, the gap to dense in points)",
                 fmt.md_table(
-                    ["configuration", "members", *(SHORT.get(k, k) for k in [TRUST, *data.suites])],
+                    ["configuration", "members", *(short(k) for k in [TRUST, *data.suites])],
                     per,
                     right=range(2, 3 + len(data.suites)),
                 ),

@@ -11,18 +11,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from codesign.measurements.scoring import RATES
+from codesign.ensembles.scores import RATES
 from codesign.report.data import TRUST, ReportData
-
-if TYPE_CHECKING:
-    from codesign.report.holdout import HeldOut
-
-DENSE = "dense"
-OVERALL = "overall"
+from codesign.report.holdout import HeldOut
+from codesign.report.ranking import DENSE, OVERALL, nan_last, rank_ensembles, same_method
 
 
 @dataclass(frozen=True)
@@ -72,26 +67,6 @@ def compact_members(members: str) -> str:
         if rest:
             groups[method].append(rest)
     return " + ".join(f"{m} {'/'.join(b)}" if b else m for m, b in groups.items())
-
-
-def same_method(methods: str, method: str) -> bool:
-    """True when an ensemble's methods are ``method`` alone, or with the dense model."""
-    return set(methods.split(",")) - {DENSE} == {method}
-
-
-def rank_ensembles(table: pd.DataFrame) -> pd.DataFrame:
-    """Rows sorted best first: trust, then smaller size, lower refusal, majority, subset."""
-    keyed = table.assign(
-        _trust=table["trust"].fillna(-math.inf),
-        _refusal=table["refusal_rate"].fillna(math.inf),
-        _rule=(table["vote_rule"] != "majority").astype(int),
-    )
-    keyed = keyed.sort_values(
-        ["_trust", "size", "_refusal", "_rule", "subset"],
-        ascending=[False, True, True, True, True],
-        kind="mergesort",
-    )
-    return keyed.drop(columns=["_trust", "_refusal", "_rule"])
 
 
 def _scores_of_row(row: pd.Series, data: ReportData) -> dict[str, float]:
@@ -169,11 +144,6 @@ def reference_single(singles: dict[str, Pick], group: str) -> Pick | None:
     return max(singles.values(), key=lambda p: (nan_last(p.get(TRUST)), -p.get("refusal_rate")))
 
 
-def nan_last(x: float) -> float:
-    """A sort key that ranks NaN below every number."""
-    return -math.inf if math.isnan(x) else x
-
-
 @dataclass
 class Comparison:
     """The ensemble view: dense, best singles and best ensembles, with gaps in points."""
@@ -211,5 +181,10 @@ class Comparison:
         return self.ensembles[OVERALL][0] if OVERALL in self.ensembles else None
 
 
-def compare(data: ReportData, top: int = 3) -> Comparison:
-    return Comparison(dense_pick(data), best_singles(data), best_ensembles(data, top))
+def compare(
+    data: ReportData, top: int = 3, held_out: dict[tuple[str, str], HeldOut] | None = None
+) -> Comparison:
+    """The comparison of ``data``, with the held-out checks of its best picks when given."""
+    return Comparison(
+        dense_pick(data), best_singles(data), best_ensembles(data, top), held_out or {}
+    )

@@ -12,7 +12,8 @@ from pathlib import Path
 import pandas as pd
 
 from codesign.report.data import TRUST, ReportData
-from codesign.report.selection import OVERALL, Comparison, reference_single, same_method
+from codesign.report.ranking import OVERALL, same_method
+from codesign.report.selection import Comparison, reference_single
 
 
 def variants_frame(data: ReportData) -> pd.DataFrame:

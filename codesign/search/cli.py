@@ -17,18 +17,16 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from codesign.cli_common import add_store_option, console, err_console, make_parser, run_cli
 from codesign.errors import CodesignError
-from codesign.measurements.scoring import VOTE_RULES
-from codesign.measurements.store import Store
 from codesign.search import export, plots
 from codesign.search.context import (
     SearchContext,
     Settings,
     build_context,
-    default_units,
     smallest_footprint,
 )
 from codesign.search.measure import ensure_measurements
 from codesign.search.pareto import feasible, pareto_trials
+from codesign.search.space import options
 from codesign.search.study import (
     DEFAULT_SAMPLER,
     SAMPLERS,
@@ -42,7 +40,7 @@ from codesign.search.study import (
     redacted,
     run_trials,
 )
-from codesign.search.trust import CASCADE_ORDERS
+from codesign.store import Store
 
 DESCRIPTION = """\
 Search precision ensembles × vote rule × schedule × compute unit for the Pareto-optimal
@@ -114,38 +112,12 @@ def _target_options(g) -> None:
 
 
 def _space_options(g) -> None:
-    g.add_argument(
-        "--methods",
-        type=_csv,
-        help="gptq, awq (ensembles of their precisions, the dense model joining or not) and "
-        "dense (the dense model alone) (default: every measured method, and dense)",
-    )
-    g.add_argument(
-        "--vote-rules",
-        type=_csv,
-        default=VOTE_RULES,
-        help=f"vote rules (default: {','.join(VOTE_RULES)})",
-    )
-    g.add_argument("--schedules", type=_csv, help="ensemble schedules (default: all registered)")
-    g.add_argument(
-        "--cascade-orders",
-        type=_csv,
-        default=CASCADE_ORDERS,
-        help=f"cascade member orders (default: {','.join(CASCADE_ORDERS)})",
-    )
-    g.add_argument(
-        "--units",
-        type=_csv,
-        help="candidate units: bundled names or YAML spec files "
-        f"(default: {','.join(default_units())})",
-    )
-    g.add_argument(
-        "--unit-params",
-        choices=("grid", "fixed"),
-        default="grid",
-        help="grid: search each family's parameters (array size, activation buffer, brick "
-        "width); fixed: as the spec gives them (default: grid)",
-    )
+    """Each registered parameter group's options, as the group declares them."""
+    for opt in options():
+        if opt.single:
+            g.add_argument(opt.flag, dest=opt.name, choices=opt.known(), help=opt.help)
+        else:
+            g.add_argument(opt.flag, dest=opt.name, type=_csv, help=opt.help)
 
 
 def _run_options(g) -> None:
@@ -191,13 +163,6 @@ def _settings(args: argparse.Namespace, model: str) -> Settings:
         value = getattr(args, name)
         if not value > 0:
             raise CodesignError(f"--{name.replace('_', '-')} must be positive, got {value}")
-    for option, given, known in (
-        ("--vote-rules", args.vote_rules, VOTE_RULES),
-        ("--cascade-orders", args.cascade_orders, CASCADE_ORDERS),
-    ):
-        unknown = [x for x in given if x not in known]
-        if unknown or not given:
-            raise CodesignError(f"{option}: want some of {', '.join(known)}, got {unknown}")
     return Settings(
         store=args.store,
         model=model,
@@ -209,12 +174,7 @@ def _settings(args: argparse.Namespace, model: str) -> Settings:
         prompt_tokens=args.prompt_tokens,
         new_tokens=args.new_tokens,
         batch=args.batch,
-        methods=args.methods,
-        vote_rules=args.vote_rules,
-        schedules=args.schedules,
-        cascade_orders=args.cascade_orders,
-        units=args.units or default_units(),
-        unit_params=args.unit_params,
+        choices={opt.name: getattr(args, opt.name) for opt in options()},
     )
 
 

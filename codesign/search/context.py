@@ -11,35 +11,28 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
+from codesign.ensembles.scores import VOTE_RULES
+from codesign.ensembles.stored import Member, load_predictions
 from codesign.errors import CodesignError
-from codesign.measurements.scoring import VOTE_RULES, Member, load_predictions
-from codesign.measurements.store import Store
 from codesign.search import parameters as _parameters  # noqa: F401 - registers the groups
 from codesign.search.parameters.unit import design, knobs_for
-from codesign.search.space import DENSE, Space
-from codesign.search.trust import CASCADE_ORDERS, MMLU_SUITE, TrustTable, build_trust_table
+from codesign.search.space import DENSE, Space, options, resolve_choices
+from codesign.search.trust import MMLU_SUITE, TrustTable, build_trust_table
 from codesign.simulators import (
-    SCHEDULES,
     DesignBatch,
     ModelShape,
     UnitSpec,
     Variant,
     Workload,
-    bundled_units,
     evaluate,
     load_model,
     load_unit,
     model_presets,
 )
-
-NOT_SEARCHED_BY_DEFAULT = ("cpu",)  # needs power and area set before it has energy and area
-
-
-def default_units() -> tuple[str, ...]:
-    return tuple(u for u in bundled_units() if u not in NOT_SEARCHED_BY_DEFAULT)
+from codesign.store import Store
 
 
 @dataclass(frozen=True)
@@ -56,12 +49,15 @@ class Settings:
     prompt_tokens: int = 256
     new_tokens: int = 8
     batch: int = 1
-    methods: tuple[str, ...] | None = None  # None: every measured method
-    vote_rules: tuple[str, ...] = VOTE_RULES
-    schedules: tuple[str, ...] | None = None  # None: every registered schedule
-    cascade_orders: tuple[str, ...] = CASCADE_ORDERS
-    units: tuple[str, ...] = field(default_factory=default_units)
-    unit_params: str = "grid"  # grid: search each family's fields; fixed: as the spec says
+    # Every parameter group's options by name (e.g. vote_rules, units), as the groups declare
+    # them; `Settings(store=..., choices={"units": ("stripes",)})` leaves the rest at default.
+    choices: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "choices", resolve_choices(self.choices))
+
+    def choice(self, name: str) -> Any:
+        return self.choices[name]
 
 
 @dataclass
@@ -131,7 +127,7 @@ class SearchContext:
 def build_context(settings: Settings, store: Store) -> SearchContext:
     """Read the store, vote every reachable ensemble (or take the cached table), build units."""
     preds = load_predictions(store, settings.model)
-    trust, cached = build_trust_table(preds, settings.vote_rules)
+    trust, cached = build_trust_table(preds, settings.choice("vote_rules"))
     shape, label = _shape(settings, store, trust.model)
     context = settings.prompt_tokens + settings.new_tokens
     ctx = SearchContext(
@@ -162,24 +158,28 @@ def _variant(member: Member) -> Variant:
 
 def _space(settings: Settings, trust: TrustTable) -> Space:
     ladders, dense, dense_alone = _ladders(settings, trust)
-    rules = tuple(r for r in settings.vote_rules if any(k.endswith("|" + r) for k in trust.rows))
+    wanted = settings.choice("vote_rules")
+    rules = tuple(r for r in wanted if any(k.endswith("|" + r) for k in trust.rows))
     if not rules:
-        raise CodesignError(f"no stored ensemble can be voted by {', '.join(settings.vote_rules)}")
-    schedules = settings.schedules or tuple(SCHEDULES.names())
-    for name in schedules:
-        SCHEDULES.get(name)  # one line naming the known schedules otherwise
-    units = _units(settings.units)
-    grid = settings.unit_params == "grid"
-    knobs = {name: knobs_for(spec) if grid else () for name, spec in units.items()}
-    orders = tuple(settings.cascade_orders)
-    return Space(ladders, dense, dense_alone, rules, tuple(schedules), orders, units, knobs)
+        raise CodesignError(f"no stored ensemble can be voted by {', '.join(wanted)}")
+    units = _units(settings.choice("units"))
+    grid = settings.choice("unit_params") == "grid"
+    choices = {opt.name: settings.choice(opt.name) for opt in options() if opt.in_space}
+    return Space(
+        ladders=ladders,
+        dense=dense,
+        dense_alone=dense_alone,
+        units=units,
+        knobs={name: knobs_for(spec) if grid else () for name, spec in units.items()},
+        choices=choices | {"vote_rules": rules},
+    )
 
 
 def _ladders(settings: Settings, trust: TrustTable) -> tuple[dict, tuple[str, ...], bool]:
     """Per quantization method: its measured bits, highest first, each with its member keys
     (one per seed); the dense model's key; whether the dense model alone is a choice."""
     dense = tuple(m.key for m in trust.members if m.method == DENSE)
-    wanted = settings.methods
+    wanted = settings.choice("methods")
     unknown = sorted(set(wanted or ()) - set(trust.groups) - {DENSE})
     if unknown:
         known = ", ".join(sorted(set(trust.groups) | ({DENSE} if dense else set())))
@@ -239,7 +239,7 @@ def _mmlu_floor(settings: Settings, trust: TrustTable) -> tuple[str | None, floa
         return None, None, "no MMLU predictions stored: no MMLU floor"
     rule = next(
         r
-        for r in (*VOTE_RULES, *settings.vote_rules)
+        for r in (*VOTE_RULES, *settings.choice("vote_rules"))
         if any(k.endswith("|" + r) for k in trust.rows)
     )  # a single member scores the same under every rule
     singles = {m.key: trust.row([m.key], rule)[suite] for m in trust.members}
@@ -305,7 +305,3 @@ def smallest_footprint(ctx: SearchContext) -> tuple[float, str, str]:
             if gb < best[0]:
                 best = (gb, ctx.trust.member(key).label, name)
     return best
-
-
-def settings_dict(settings: Settings) -> dict[str, Any]:
-    return asdict(settings)

@@ -19,7 +19,7 @@ from optuna.trial import FrozenTrial
 from rich.console import Console
 from rich.table import Table
 
-from codesign.measurements.suites import TRUST_PERSPECTIVES
+from codesign.measurements.evaluate.suites import trust_suites
 from codesign.search.context import SearchContext
 from codesign.search.objective import DIRECTIONS, OBJECTIVES
 from codesign.search.parameters.unit import spec_mapping
@@ -51,8 +51,7 @@ def pareto_rows(trials: list[FrozenTrial], ctx: SearchContext) -> list[dict[str,
         spec = ctx.unit_design(config["unit"], config["unit_params"])
         row: dict[str, Any] = {"n": n, "trial": t.number, **config}
         row |= {
-            k: metrics.get(k)
-            for k in ("trust", *TRUST_PERSPECTIVES, "refusal_rate", "no_valid_rate")
+            k: metrics.get(k) for k in ("trust", *trust_suites(), "refusal_rate", "no_valid_rate")
         }
         row |= {k: metrics.get(k) for k in ("mmlu_ll", "mmlu_gen")}
         row |= {k: metrics.get(k) for k in ("latency_ms", "energy_mj", "area_mm2", "memory_gb")}
@@ -98,8 +97,7 @@ def summary(ctx: SearchContext, study_name: str, storage: str, n_trials: int) ->
         },
         "data": ctx.trust.suites,
         "sources": {
-            "trust": "measured (stored predictions, voting); mean of "
-            + ", ".join(TRUST_PERSPECTIVES),
+            "trust": "measured (stored predictions, voting); mean of " + ", ".join(trust_suites()),
             "mmlu": f"measured ({ctx.mmlu_suite})" if ctx.mmlu_suite else None,
             "latency_ms, energy_mj, area_mm2, memory_gb": "modelled (analytical, per unit spec) "
             f"for {ctx.shape_label}",
@@ -184,7 +182,7 @@ def deployment(row: dict[str, Any], ctx: SearchContext, paths: dict[str, Any]) -
                 "trust": {"value": row["trust"], "source": row["trust_source"]},
                 **{
                     p: {"value": row[p], "source": row["trust_source"]}
-                    for p in (*TRUST_PERSPECTIVES, "refusal_rate", "no_valid_rate")
+                    for p in (*trust_suites(), "refusal_rate", "no_valid_rate")
                 },
                 "mmlu_ll": {"value": row["mmlu_ll"], "source": "measured (mmlu_ll)"},
                 "mmlu_gen": {"value": row["mmlu_gen"], "source": "measured (mmlu_gen)"},

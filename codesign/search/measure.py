@@ -13,13 +13,13 @@ from collections.abc import Callable, Sequence
 
 from codesign.cli_common import console
 from codesign.errors import CodesignError
-from codesign.measurements.models import DEFAULT_MODEL
-from codesign.measurements.store import Store
-from codesign.measurements.suites import SUITES, TRUST_PERSPECTIVES
+from codesign.measurements.evaluate.suites import SUITES
+from codesign.measurements.quantize.models import DEFAULT_MODEL
+from codesign.store import Store
 
 # the suites of the four trust perspectives, and MMLU by log-likelihood for the floor
 NEEDED_SUITES = (
-    *(n for n in SUITES.names() if SUITES.get(n).perspective in TRUST_PERSPECTIVES),
+    *(n for n in SUITES.names() if SUITES.get(n).trust),
     "mmlu_ll",
 )
 METHODS, BITS = "gptq,awq", "3,4,8"

@@ -17,7 +17,7 @@ from typing import Any
 import optuna
 
 from codesign.errors import CodesignError
-from codesign.measurements.suites import TRUST_PERSPECTIVES
+from codesign.measurements.evaluate.suites import trust_suites
 from codesign.search.context import SearchContext
 from codesign.search.space import Config, suggest
 from codesign.simulators import DesignBatch, evaluate
@@ -52,13 +52,14 @@ def config_dict(config: Config, ctx: SearchContext) -> dict[str, Any]:
         "unit": config.unit,
         "unit_family": ctx.space.units[config.unit].family,
         "unit_params": dict(config.unit_params),
+        **config.extra,
     }
 
 
 def evaluate_config(ctx: SearchContext, config: Config) -> Outcome:
     """Trust from the voted table, cost from the simulators; no model run, no voting."""
     row = ctx.trust.row(config.members, config.vote_rule)
-    metrics: dict[str, Any] = {p: row.get(p, math.nan) for p in TRUST_PERSPECTIVES}
+    metrics: dict[str, Any] = {p: row.get(p, math.nan) for p in trust_suites()}
     metrics |= {
         "trust": row["trust"],
         "refusal_rate": row["refusal_rate"],
@@ -68,7 +69,7 @@ def evaluate_config(ctx: SearchContext, config: Config) -> Outcome:
         "mmlu_gen": row.get("mmlu_gen", math.nan),
     }
     if math.isnan(row["trust"]):
-        missing = [p for p in TRUST_PERSPECTIVES if math.isnan(row.get(p, math.nan))]
+        missing = [p for p in trust_suites() if math.isnan(row.get(p, math.nan))]
         reason = f"trust undefined: no {', '.join(missing)} score (too few answered items)"
         return Outcome(None, metrics=metrics, cannot_run=reason)
     try:

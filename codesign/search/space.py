@@ -2,8 +2,11 @@
 
 A parameter group is one function `(trial, space, config)` that suggests its parameters with
 the trial's own `suggest_*` calls and writes what it chose into `config`; groups run in their
-`order`, so a later group may depend on an earlier one (conditional parameters). Adding a
-parameter is one file in `codesign/search/parameters/` and one `@parameter_group` there.
+`order`, so a later group may depend on an earlier one (conditional parameters). A group
+declares its command-line options (`Option`): the CLI adds them, `Settings.choices` carries
+their values and `Space.choices` what each trial picks from. Adding a parameter is one file in
+`codesign/search/parameters/` with one `@parameter_group`; its picks go to `Config.extra` and
+from there into every trial's configuration, pareto.json/.csv and the deploy files.
 
 The same code enumerates the space for `--exhaustive`: `enumerate_space` walks every branch of
 the groups' decisions with a stand-in trial, so the enumerated space is the sampled space by
@@ -16,6 +19,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from codesign.errors import CodesignError
 from codesign.registry import Registry
 from codesign.simulators import UnitSpec
 
@@ -39,18 +43,16 @@ class Knob:
 DENSE = "dense"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Space:
-    """What the parameter groups choose from (fixed for a study)."""
+    """What the parameter groups choose from (fixed for a study), built by name."""
 
     ladders: Mapping[str, Mapping[int, tuple[str, ...]]]  # method -> bits -> member keys by seed
     dense: tuple[str, ...]  # the dense model's member key (empty when not measured)
     dense_alone: bool  # the dense baseline alone is a choice (method `dense`)
-    vote_rules: tuple[str, ...]
-    schedules: tuple[str, ...]
-    cascade_orders: tuple[str, ...]
     units: Mapping[str, UnitSpec]  # candidate units by name
     knobs: Mapping[str, tuple[Knob, ...]]  # unit name -> searched fields (empty: as specified)
+    choices: Mapping[str, tuple[Any, ...]]  # option name -> values its group picks from
 
     @property
     def methods(self) -> list[str]:
@@ -63,9 +65,7 @@ class Space:
             "ladders": {
                 m: {str(b): list(k) for b, k in lad.items()} for m, lad in self.ladders.items()
             },
-            "vote_rules": list(self.vote_rules),
-            "schedules": list(self.schedules),
-            "cascade_orders": list(self.cascade_orders),
+            **{name: list(values) for name, values in self.choices.items()},
             "units": {n: dict(s.params) for n, s in self.units.items()},
             "knobs": {u: {k.name: list(k.values) for k in ks} for u, ks in self.knobs.items()},
         }
@@ -82,6 +82,42 @@ class Config:
     cascade_order: str | None = None
     unit: str = ""
     unit_params: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)  # picks of groups with no field above
+
+
+@dataclass(frozen=True)
+class Option:
+    """A group's command-line option (`--<name with dashes>`): the values the search may take.
+
+    ``known`` lists the allowed values (None: free-form, e.g. unit spec files, checked where
+    they are used); ``default`` is what the search takes when the option is not given (None:
+    every known value). ``in_space``: the group picks among the values in every trial, so they
+    are kept in ``Space.choices``; False where building the space turns them into something
+    else (the measured ladders of ``--methods``, the unit specs of ``--units``). ``single``: one
+    value instead of a comma list."""
+
+    name: str
+    help: str
+    known: Callable[[], tuple[Any, ...]] | None = None
+    default: Callable[[], Any] | None = None
+    in_space: bool = True
+    single: bool = False
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+    def resolve(self, given: Any) -> Any:
+        """The given value(s) checked against ``known``, or the default when not given."""
+        if given is None:
+            return self.default() if self.default else tuple(self.known() if self.known else ())
+        known = self.known() if self.known else None
+        values = (given,) if self.single else tuple(given)
+        unknown = [v for v in values if known is not None and v not in known]
+        if unknown or not values:
+            want = ", ".join(map(str, known or ()))
+            raise CodesignError(f"{self.flag}: want some of {want}, got {unknown}")
+        return given if self.single else values
 
 
 @dataclass(frozen=True)
@@ -90,19 +126,36 @@ class ParameterGroup:
     order: int
     help: str
     suggest: Callable[[TrialLike, Space, Config], None]
+    options: tuple[Option, ...] = ()
 
 
 PARAMETERS: Registry[ParameterGroup] = Registry("search parameter group")
 
 
-def parameter_group(name: str, order: int, help: str) -> Callable:
-    """Decorator: register `fn(trial, space, config)` as a parameter group run in `order`."""
+def parameter_group(name: str, order: int, help: str, options: tuple[Option, ...] = ()) -> Callable:
+    """Decorator: register `fn(trial, space, config)` as a parameter group run in `order`, with
+    the command-line options that restrict what it may choose."""
 
     def add(fn: Callable[[TrialLike, Space, Config], None]) -> Callable:
-        PARAMETERS.add(name, ParameterGroup(name, order, help, fn))
+        PARAMETERS.add(name, ParameterGroup(name, order, help, fn, tuple(options)))
         return fn
 
     return add
+
+
+def options() -> list[Option]:
+    """Every registered group's options, in group order."""
+    return [opt for group in groups() for opt in group.options]
+
+
+def resolve_choices(given: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Every option's value: as given (checked), else its default. Unknown names are refused."""
+    given = dict(given or {})
+    known = {opt.name: opt for opt in options()}
+    extra = sorted(set(given) - set(known))
+    if extra:
+        raise CodesignError(f"no search option named {', '.join(extra)}")
+    return {name: opt.resolve(given.get(name)) for name, opt in known.items()}
 
 
 def groups() -> list[ParameterGroup]:

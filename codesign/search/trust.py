@@ -18,18 +18,12 @@ from pathlib import Path
 
 import numpy as np
 
+from codesign.ensembles.cascade import ascending_precision_order, cascade_runs
+from codesign.ensembles.scores import ensemble_scores, vote_weights
+from codesign.ensembles.stored import Member, StoredPredictions, SuiteLabels, provenance
+from codesign.ensembles.vote import encode_labels, subset_masks
 from codesign.errors import CodesignError
-from codesign.measurements.scoring import (
-    Member,
-    StoredPredictions,
-    SuiteLabels,
-    ensemble_scores,
-    provenance,
-    vote_weights,
-)
-from codesign.measurements.suites import TRUST_PERSPECTIVES
-from codesign.measurements.voting import encode_labels, subset_masks
-from codesign.measurements.voting_cascade import ascending_precision_order, cascade_runs
+from codesign.measurements.evaluate.suites import trust_suites
 from codesign.paths import cache_dir
 
 CACHE_VERSION = 2  # 2: rows carry no_valid_rate
@@ -130,7 +124,7 @@ def _cascade_probabilities(preds: StoredPredictions, rule: str) -> dict[str, lis
         order = ascending_precision_order(sign * bits)
         runs = []
         for sl in preds.suites.values():
-            if sl.suite.perspective not in TRUST_PERSPECTIVES:
+            if not sl.suite.trust:
                 continue
             label_set = list(sl.suite.label_set)
             codes = encode_labels(sl.labels, label_set)
@@ -174,11 +168,11 @@ def build_trust_table(
     preds: StoredPredictions, vote_rules: Sequence[str], *, use_cache: bool = True
 ) -> tuple[TrustTable, bool]:
     """The trust table of `preds` and whether it came from the cache."""
-    missing = [p for p in TRUST_PERSPECTIVES if p not in _perspectives(preds)]
+    missing = [name for name in trust_suites() if name not in preds.suites]
     if missing:
         raise CodesignError(
             f"the store holds no {', '.join(missing)} predictions answered by every variant of "
-            f"{preds.model}: trust needs all of {', '.join(TRUST_PERSPECTIVES)}"
+            f"{preds.model}: trust needs all of {', '.join(trust_suites())}"
         )
     fp = fingerprint(preds, vote_rules)
     path = _cache_path(fp)
@@ -204,10 +198,6 @@ def build_trust_table(
         tmp.write_text(json.dumps(asdict(table)))
         tmp.replace(path)
     return table, False
-
-
-def _perspectives(preds: StoredPredictions) -> set[str]:
-    return {sl.suite.perspective for sl in preds.suites.values()}
 
 
 def finite(value: float) -> float | None:

@@ -15,8 +15,8 @@ Every number is modelled (analytical), not measured; `UnitSpec.label()` says so.
 """
 
 from codesign.simulators.design import DesignBatch
-from codesign.simulators.evaluate import METRICS, evaluate
 from codesign.simulators.families import FAMILIES
+from codesign.simulators.ppa import METRICS, evaluate
 from codesign.simulators.schedules import SCHEDULES, ScheduleParams
 from codesign.simulators.schedules.cascade import run_probability_from_runs
 from codesign.simulators.spec import UnitSpec, bundled_units, load_unit

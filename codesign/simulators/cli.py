@@ -16,8 +16,8 @@ from rich.console import Console
 from codesign.errors import CodesignError
 from codesign.simulators import table as fmt
 from codesign.simulators.design import DesignBatch
-from codesign.simulators.evaluate import evaluate
 from codesign.simulators.families import FAMILIES
+from codesign.simulators.ppa import evaluate
 from codesign.simulators.schedules import SCHEDULES
 from codesign.simulators.spec import UnitSpec, bundled_units, load_unit, parse_overrides
 from codesign.simulators.variants import Variant, variants_from_bits

@@ -17,7 +17,7 @@ import pandas as pd
 
 from codesign.errors import CodesignError
 from codesign.simulators.design import DesignBatch
-from codesign.simulators.evaluate import evaluate
+from codesign.simulators.ppa import evaluate
 from codesign.simulators.spec import UnitSpec, load_unit
 from codesign.simulators.variants import Variant, weight_bytes
 from codesign.simulators.workload import ModelShape, Workload

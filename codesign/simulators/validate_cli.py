@@ -49,7 +49,7 @@ def cpu_target(args: argparse.Namespace) -> UnitSpec | None:
 def load_profiles(url: str) -> pd.DataFrame:
     """The store's profile table; CodesignError when the store cannot be opened."""
     try:
-        from codesign.measurements.store import Store
+        from codesign.store import Store
     except ImportError as exc:
         raise CodesignError(
             f"nothing to validate: the measurement store is unavailable ({exc})"

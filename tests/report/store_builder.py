@@ -9,11 +9,11 @@ from __future__ import annotations
 import random
 from functools import cache
 
-from codesign.measurements.labels import INVALID, REFUSED
-from codesign.measurements.store import Store
-from codesign.measurements.suites import SUITES, SuiteData
-from tests.synthetic_store import add_predictions, add_variant, synthetic_label
-from tests.synthetic_store import suite_data as _suite_data
+from codesign.measurements.evaluate.labels import INVALID, REFUSED
+from codesign.measurements.evaluate.suites import SUITES, SuiteData
+from codesign.store import Store
+from codesign.testing.synthetic_store import add_predictions, add_variant, synthetic_label
+from codesign.testing.synthetic_store import suite_data as _suite_data
 
 MODEL = "tiny-report-model"
 BASELINE = "dense (dequantized from Q4_1 GGUF)"

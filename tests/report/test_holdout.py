@@ -7,10 +7,10 @@ import math
 import numpy as np
 import pytest
 
-from codesign.measurements.scoring import StoredPredictions, SuiteLabels, load_predictions
-from codesign.measurements.store import Store
+from codesign.ensembles.stored import StoredPredictions, SuiteLabels, load_predictions
 from codesign.report.holdout import held_out_gains, split_halves
-from codesign.report.selection import OVERALL
+from codesign.report.ranking import OVERALL
+from codesign.store import Store
 from tests.report.store_builder import build_report_store
 
 SUITES = ["adv_robustness", "ethics", "ood", "fairness", "mmlu_ll"]

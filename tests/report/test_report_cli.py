@@ -15,9 +15,10 @@ import pandas as pd
 import pytest
 from matplotlib.image import imread
 
-from codesign.measurements.scoring import load_predictions, provenance, variant_scores
-from codesign.measurements.store import Store
+from codesign.ensembles.scores import variant_scores
+from codesign.ensembles.stored import load_predictions, provenance
 from codesign.report.cli import entry
+from codesign.store import Store
 from tests.report.store_builder import BASELINE, MODEL, build_report_store
 
 FILES = {

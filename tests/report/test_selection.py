@@ -11,7 +11,8 @@ import pytest
 from codesign.report import fmt
 from codesign.report.build import write_report
 from codesign.report.data import data_kind, load_report_data
-from codesign.report.selection import compact_members, rank_ensembles, same_method
+from codesign.report.ranking import rank_ensembles, same_method
+from codesign.report.selection import compact_members
 from tests.report.store_builder import build_report_store
 
 

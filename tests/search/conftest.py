@@ -8,65 +8,12 @@ No model runs: the search is tested on what it reads from the store.
 
 from __future__ import annotations
 
-import json
-import random
 import shutil
-from importlib import resources
 from pathlib import Path
 
 import pytest
 
-from codesign.measurements.store import Store
-from tests.synthetic_store import (
-    VARIANTS,
-    add_predictions,
-    add_variant,
-    suite_data,
-    synthetic_label,
-)
-
-MODEL = "synthetic-smollm2"
-SUITE_LIMITS = {  # suite -> (items per setting, settings kept or None for all)
-    "adv_robustness": (6, None),
-    "ethics": (3, None),
-    "fairness": (12, ("br0.5-zero",)),
-    "ood": (6, None),
-    "mmlu_ll": (12, None),
-    "mmlu_gen": (4, None),
-}
-
-
-def _config() -> dict:
-    path = resources.files("codesign.simulators.model_presets") / "smollm2-135m.json"
-    return json.loads(path.read_text())
-
-
-def build_synthetic_store(
-    url: str, *, variants=VARIANTS, seed: int = 0, limit: int | None = None
-) -> Store:
-    """Fill the store at `url` with one model, `variants` and seeded predictions; `limit`
-    items per setting of every suite (all settings) instead of the small test sizes."""
-    store = Store(url)
-    model_id = store.upsert_model(
-        "synthetic-fingerprint", MODEL, "dense (synthetic labels)", "tests", _config()
-    )
-    data = {
-        name: suite_data(name, limit or n, settings if limit is None else None)
-        for name, (n, settings) in SUITE_LIMITS.items()
-    }
-    for method, bits in variants:
-        vid = add_variant(store, model_id, f"{method}-w{bits}-synthetic", method, bits)
-        quality = 0.35 + 0.5 * bits / 16 + (0.04 if method == "awq" else 0.0)
-        rng = random.Random(f"{seed}-{method}-{bits}")
-        for name, items in data.items():
-            add_predictions(
-                store,
-                vid,
-                name,
-                items,
-                lambda it, q=quality, rng=rng: synthetic_label(rng, it, q, 0.08, wrong_only=True),
-            )
-    return store
+from codesign.testing.synthetic_store import build_synthetic_store
 
 
 @pytest.fixture(scope="session")

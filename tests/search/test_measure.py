@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from codesign.errors import CodesignError
-from codesign.measurements.store import Store
 from codesign.search import measure
-from tests.search.conftest import build_synthetic_store
+from codesign.store import Store
+from codesign.testing.synthetic_store import build_synthetic_store
 
 
 def test_an_empty_store_measures_the_embedded_default_with_the_limit(tmp_path, capsys):
@@ -39,7 +39,7 @@ def test_a_store_with_predictions_is_used_as_it_is(tmp_path):
 
 def test_a_stopped_evaluation_is_resumed(tmp_path):
     """An evaluate stopped after the dense model: every variant stored, one answered."""
-    from tests.synthetic_store import add_variant
+    from codesign.testing.synthetic_store import add_variant
 
     store = build_synthetic_store(f"sqlite:///{tmp_path / 's.db'}", variants=(("dense", 16),))
     model_id = store.variants()[0][1].id

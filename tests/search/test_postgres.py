@@ -14,7 +14,8 @@ import pytest
 from optuna.trial import TrialState
 
 from codesign.search.cli import entry
-from tests.search.conftest import SMALL_SPACE, build_synthetic_store
+from codesign.testing.synthetic_store import build_synthetic_store
+from tests.search.conftest import SMALL_SPACE
 
 URL = os.environ.get("CODESIGN_TEST_POSTGRES_URL")
 pytestmark = pytest.mark.skipif(

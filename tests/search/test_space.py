@@ -18,11 +18,13 @@ def _space(units=("stripes",), grid=False, schedules=("sequential", "cascade")) 
         ladders={"gptq": {8: ("g8",), 4: ("g4", "g4s1"), 3: ("g3",)}, "awq": {4: ("a4",)}},
         dense=("dense",),
         dense_alone=True,
-        vote_rules=("majority", "weighted"),
-        schedules=schedules,
-        cascade_orders=("ascending", "descending"),
         units=specs,
         knobs={u: knobs_for(s) if grid else () for u, s in specs.items()},
+        choices={
+            "vote_rules": ("majority", "weighted"),
+            "schedules": schedules,
+            "cascade_orders": ("ascending", "descending"),
+        },
     )
 
 

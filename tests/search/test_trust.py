@@ -6,10 +6,11 @@ import math
 
 import numpy as np
 
-from codesign.measurements.scoring import ensemble_scores, load_predictions
-from codesign.measurements.store import Store
+from codesign.ensembles.scores import ensemble_scores
+from codesign.ensembles.stored import load_predictions
 from codesign.search.trust import build_trust_table, row_key
-from tests.search.conftest import build_synthetic_store
+from codesign.store import Store
+from codesign.testing.synthetic_store import build_synthetic_store
 
 SMALL = (("dense", 16), ("gptq", 4), ("gptq", 3))
 

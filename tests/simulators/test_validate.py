@@ -149,7 +149,7 @@ def test_validate_command_prints_modelled_against_measured(monkeypatch, capsys, 
 
 
 def test_validate_command_against_a_real_empty_store(tmp_path, capsys):
-    store = pytest.importorskip("codesign.measurements.store")
+    store = pytest.importorskip("codesign.store")
     url = f"sqlite:///{tmp_path / 'store.db'}"
     try:
         store.Store(url)
@@ -160,7 +160,7 @@ def test_validate_command_against_a_real_empty_store(tmp_path, capsys):
 
 
 def test_validate_command_with_a_bad_store_url_exits_2(tmp_path, capsys):
-    pytest.importorskip("codesign.measurements.store")
+    pytest.importorskip("codesign.store")
     missing = tmp_path / "no-such-dir" / "store.db"
     assert main(["validate", "--store", f"sqlite:///{missing}"]) == 2
     assert "error: nothing to validate" in capsys.readouterr().err

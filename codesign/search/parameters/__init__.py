@@ -1,12 +1,7 @@
-"""Search parameter groups; importing this package registers every one of them in PARAMETERS.
+"""Search parameter groups, one file each; every module here is imported and registers itself
+in PARAMETERS: members (method and bit-set), vote rule, schedule (and cascade order), compute
+unit (and its family's parameters), and any group added beside them."""
 
-Each module is one group: members (method and bit-set), vote rule, schedule (and cascade
-order), compute unit (and its family's parameters).
-"""
+from codesign.registry import import_all
 
-from codesign.search.parameters import (  # noqa: F401 - imported to register
-    members,
-    schedule,
-    unit,
-    vote,
-)
+import_all(__name__)

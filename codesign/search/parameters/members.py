@@ -10,10 +10,23 @@ too. Every ensemble is reached exactly once, and its size follows from the bit-s
 
 from __future__ import annotations
 
-from codesign.search.space import DENSE, Config, Space, TrialLike, parameter_group
+from codesign.search.space import DENSE, Config, Option, Space, TrialLike, parameter_group
+
+METHODS = Option(
+    "methods",
+    help="gptq, awq (ensembles of their precisions, the dense model joining or not) and "
+    "dense (the dense model alone) (default: every measured method, and dense)",
+    default=lambda: None,
+    in_space=False,  # the measured ladders of these methods are the space
+)
 
 
-@parameter_group("members", order=10, help="quantization method and bit-set (ensemble size)")
+@parameter_group(
+    "members",
+    order=10,
+    help="quantization method and bit-set (ensemble size)",
+    options=(METHODS,),
+)
 def members(trial: TrialLike, space: Space, config: Config) -> None:
     config.method = trial.suggest_categorical("method", space.methods)
     if config.method == DENSE:

@@ -1,13 +1,9 @@
-"""Compute-unit families; importing this package registers every one of them in FAMILIES."""
+"""Compute-unit families, one file each; every module here is imported and registers itself in
+FAMILIES, so a new family is one file (plus a YAML preset in ``units/`` to name a unit)."""
 
-from codesign.simulators.families import (  # noqa: F401 - imported to register
-    bitplane,
-    bitserial,
-    fixed,
-    fusible,
-    heterogeneous,
-    roofline,
-)
+from codesign.registry import import_all
 from codesign.simulators.families.base import FAMILIES, Family, Rates
+
+import_all(__name__)
 
 __all__ = ["FAMILIES", "Family", "Rates"]

@@ -19,6 +19,7 @@ import numpy as np
 from codesign.registry import Registry
 from codesign.simulators import calibration as cal
 from codesign.simulators.fields import Field
+from codesign.simulators.searched import SearchedField
 
 WIDTHS = 17  # rate tables are indexed by weight bits 0..16 (0 unused)
 BITS = np.arange(WIDTHS)
@@ -53,11 +54,13 @@ class Rates:
 
 
 class Family(ABC):
-    """A kind of compute unit. Subclasses set `name`, `description`, `fields`, `rates`."""
+    """A kind of compute unit. Subclasses set `name`, `description`, `fields`, `searched` and
+    implement `rates`; tests/simulators/test_family_registry.py fails for one that lacks any."""
 
     name: ClassVar[str]
     description: ClassVar[str]
     fields: ClassVar[tuple[Field, ...]]
+    searched: ClassVar[tuple[SearchedField, ...]]  # what the search varies (may be empty)
 
     def prepare(self, raw: dict[str, Any], where: str) -> dict[str, Any]:
         """Hook: fill defaults that depend on other fields (e.g. a datasheet) before checks."""

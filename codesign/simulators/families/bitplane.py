@@ -21,6 +21,7 @@ from codesign.simulators.families.base import (
 )
 from codesign.simulators.families.bitserial import SERIAL_FIELDS, serial_rates
 from codesign.simulators.fields import Field
+from codesign.simulators.searched import ARRAY_SEARCHED
 
 _BASE = tuple(f for f in ACCELERATOR_FIELDS if f.name != "weight_storage")
 
@@ -28,6 +29,7 @@ _BASE = tuple(f for f in ACCELERATOR_FIELDS if f.name != "weight_storage")
 class BitPlaneFamily(Family):
     name = "bitplane"
     description = "any-precision bit-plane weights on a bit-serial array (top n planes)"
+    searched = ARRAY_SEARCHED
     fields = (
         *META_FIELDS,
         *_BASE,

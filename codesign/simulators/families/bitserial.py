@@ -24,6 +24,7 @@ from codesign.simulators.families.base import (
     single_array_rates,
 )
 from codesign.simulators.fields import Field
+from codesign.simulators.searched import ARRAY_SEARCHED
 
 SERIAL_FIELDS = (
     Field("max_bits", "int", 16, low=1, high=16, help="widest weight a lane serialises"),
@@ -60,6 +61,7 @@ def serial_rates(a: Mapping[str, np.ndarray], n: int) -> Rates:
 class BitSerialFamily(Family):
     name = "bit-serial"
     description = "Stripes/Loom style: cost proportional to weight bits (3 < 4)"
+    searched = ARRAY_SEARCHED
     fields = (*META_FIELDS, *ACCELERATOR_FIELDS, *ARRAY_FIELDS, *SERIAL_FIELDS)
 
     def rates(self, a: Mapping[str, np.ndarray], n: int) -> Rates:

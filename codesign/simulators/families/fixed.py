@@ -24,6 +24,7 @@ from codesign.simulators.families.base import (
     single_array_rates,
 )
 from codesign.simulators.fields import Field, field_error
+from codesign.simulators.searched import ARRAY_SEARCHED
 
 
 def check_fixed_width(bits: int, act_bits: int, where: str, name: str) -> None:
@@ -37,6 +38,7 @@ def check_fixed_width(bits: int, act_bits: int, where: str, name: str) -> None:
 class FixedFamily(Family):
     name = "fixed"
     description = "fixed-precision array; narrower weights run at the array's width"
+    searched = ARRAY_SEARCHED
     fields = (
         *META_FIELDS,
         *ACCELERATOR_FIELDS,

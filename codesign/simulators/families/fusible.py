@@ -9,7 +9,7 @@ Bit Fusion's synthesis of the 16-brick unit, scaled by brick count for other siz
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -25,6 +25,10 @@ from codesign.simulators.families.base import (
     single_array_rates,
 )
 from codesign.simulators.fields import Field, field_error
+from codesign.simulators.searched import ARRAY_SEARCHED, SearchedField
+
+if TYPE_CHECKING:
+    from codesign.simulators.spec import UnitSpec
 
 
 def fused_width(bits: np.ndarray, brick: np.ndarray) -> np.ndarray:
@@ -33,9 +37,16 @@ def fused_width(bits: np.ndarray, brick: np.ndarray) -> np.ndarray:
     return brick * 2.0 ** np.ceil(np.log2(ratio) - 1e-9)
 
 
+def _brick_widths(spec: UnitSpec) -> tuple[int, ...]:
+    """Brick widths that still fuse to the unit's widest multiplier."""
+    top, act = spec.params["max_bits"], spec.params["act_bits"]
+    return tuple(b for b in (1, 2, 4) if b <= top and fused_width(top, b) == top and act <= top)
+
+
 class FusibleFamily(Family):
     name = "fusible"
     description = "Bit Fusion style: bricks fuse to 2/4/8 bits; 3-bit pays for 4"
+    searched = (*ARRAY_SEARCHED, SearchedField("brick_bits", _brick_widths))
     fields = (
         *META_FIELDS,
         *ACCELERATOR_FIELDS,

@@ -23,13 +23,24 @@ from codesign.simulators.families.base import (
 )
 from codesign.simulators.families.fixed import check_fixed_width
 from codesign.simulators.fields import Field, field_error
+from codesign.simulators.searched import SCALES, SearchedField, scaled
 
 SUB_KEYS = ("bits", "rows", "cols")
+
+
+def _scale_rows(raw: dict, name: str, scale: float) -> None:
+    """Scale every sub-array's rows at once (the set keeps its shape)."""
+    for sub in raw["arrays"]:
+        sub["rows"] = max(1, int(round(sub["rows"] * scale)))
 
 
 class HeterogeneousFamily(Family):
     name = "heterogeneous"
     description = "a set of fixed arrays; a member runs on the narrowest array that holds it"
+    searched = (
+        SearchedField("arrays.rows_scale", lambda spec: SCALES, _scale_rows),
+        SearchedField("sram.act_kb", scaled("sram.act_kb")),
+    )
     fields = (
         *META_FIELDS,
         *ACCELERATOR_FIELDS,

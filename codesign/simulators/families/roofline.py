@@ -32,6 +32,7 @@ _NO_TILING = 1e18  # a roofline has no array columns: activations are read once
 class RooflineFamily(Family):
     name = "roofline"
     description = "GPU/CPU roofline: max(MACs / peak, bytes / bandwidth) per GEMM"
+    searched = ()  # a product's datasheet: nothing to size
     fields = (
         *META_FIELDS,
         Field("datasheet", "choice", None, choices=tuple(cal.GPU_DATASHEETS)),

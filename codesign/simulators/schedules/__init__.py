@@ -1,16 +1,14 @@
-"""Ensemble schedules; importing this package registers every one of them in SCHEDULES."""
+"""Ensemble schedules, one file each; every module here is imported and registers itself in
+SCHEDULES."""
 
-from codesign.simulators.schedules import (  # noqa: F401 - imported to register
-    cascade,
-    partitioned,
-    sequential,
-    shared_fetch,
-)
+from codesign.registry import import_all
 from codesign.simulators.schedules.base import (
     SCHEDULES,
     Schedule,
     ScheduleParams,
     ScheduleResult,
 )
+
+import_all(__name__)
 
 __all__ = ["SCHEDULES", "Schedule", "ScheduleParams", "ScheduleResult"]

@@ -1,0 +1,164 @@
+"""Scores from stored labels alone: each variant's, and every precision-ensemble subset's.
+
+Every subset of the stored variants (2^m − 1), each vote rule and the cascade cost come from
+vectorised voting over the labels ``stored.load_predictions`` arranged; no model runs.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from codesign.ensembles.cascade import ascending_precision_order, cascade_runs
+from codesign.ensembles.stored import StoredPredictions, SuiteLabels
+from codesign.ensembles.vote import (
+    INVALID_CODE,
+    decode_labels,
+    encode_labels,
+    subset_masks,
+    vote_subsets,
+)
+from codesign.measurements.evaluate.labels import INVALID, REFUSED
+from codesign.measurements.evaluate.suites import trust_suites
+
+VOTE_RULES = ("majority", "weighted")
+# Share of items with no valid answer: a single variant's output unparseable (INVALID), or
+# every member's output for an ensemble, where Algorithm 1 then returns REFUSED. Reported
+# beside the refusal rate so an ensemble's "refusals" can be read against its members'.
+NO_VALID = "no_valid_rate"
+# Share of outputs (a variant's own, or an ensemble's vote) that are REFUSED or INVALID: the one
+# rate that reads alike for both, since the vote never returns INVALID. Suites' own refusal
+# rates differ (fairness counts every non-yes/no answer, as DecodingTrust does; others only
+# REFUSED).
+UNANSWERED = "unanswered_rate"
+# The rates every row carries per suite and, averaged over the trust perspectives, overall.
+RATES = ("refusal_rate", NO_VALID, UNANSWERED)
+
+
+def label_share(labels: Sequence[str] | np.ndarray, *values: str) -> float:
+    """Share of ``labels`` equal to one of ``values`` (NaN when there are none)."""
+    labels = np.asarray(labels, dtype=object)
+    return float(np.isin(labels, list(values)).mean()) if labels.size else math.nan
+
+
+def variant_scores(preds: StoredPredictions) -> pd.DataFrame:
+    """Each variant's metrics per suite from its own labels (no voting): one row per metric."""
+    rows = []
+    for name, sl in preds.suites.items():
+        for j, member in enumerate(preds.members):
+            labels = list(sl.labels[:, j])
+            metrics = {
+                **sl.suite.score(sl.items, labels),
+                NO_VALID: label_share(labels, INVALID),
+                UNANSWERED: label_share(labels, REFUSED, INVALID),
+            }
+            for metric, value in metrics.items():
+                rows.append(
+                    {
+                        "variant": member.label,
+                        "method": member.method,
+                        "bits": member.bits,
+                        "seed": member.seed,
+                        "suite": name,
+                        "perspective": sl.suite.perspective,
+                        "metric": metric,
+                        "value": value,
+                        "n_items": len(sl.items),
+                        "data": sl.provenance,
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def vote_weights(preds: StoredPredictions) -> np.ndarray | None:
+    """Weighted voting weighs each member by its MMLU log-likelihood accuracy: a measure of
+    capability taken on another task, so no trust label leaks into its own vote."""
+    sl = preds.suites.get("mmlu_ll")
+    if sl is None:
+        return None
+    return np.array(
+        [
+            sl.suite.score(sl.items, list(sl.labels[:, j]))["score"]
+            for j in range(len(preds.members))
+        ]
+    )
+
+
+def _vote_suite(sl: SuiteLabels, bits: np.ndarray, masks: np.ndarray, weights) -> tuple:
+    """Ensemble labels (subsets × items), mean member-run fraction of the cascade, and the
+    share of items on which every member's output is INVALID (per subset)."""
+    label_set = list(sl.suite.label_set)
+    codes = encode_labels(sl.labels, label_set)
+    refusal_vote = [sl.suite.refusal_vote(it) for it in sl.items]
+    voted = np.empty((len(masks), len(sl.items)), dtype=np.int64)
+    runs = np.zeros((len(masks), len(sl.items)))
+    order = ascending_precision_order(bits)
+    for vote_as in set(refusal_vote):
+        idx = np.array([i for i, r in enumerate(refusal_vote) if r == vote_as])
+        refusal_as = None if vote_as is None else label_set.index(vote_as)
+        voted[:, idx] = vote_subsets(
+            codes[idx], bits, masks, weights=weights, refusal_as=refusal_as
+        )
+        runs[:, idx] = cascade_runs(
+            codes[idx], bits, order, masks, weights=weights, refusal_as=refusal_as
+        )
+    size = masks.sum(axis=1, keepdims=True)
+    invalid = (codes == INVALID_CODE).astype(np.float64)
+    no_valid = (masks.astype(np.float64) @ invalid.T == size).mean(axis=1)
+    return decode_labels(voted, label_set), (runs / size).mean(axis=1), no_valid
+
+
+def ensemble_scores(
+    preds: StoredPredictions, vote_rules: tuple[str, ...] = VOTE_RULES
+) -> pd.DataFrame:
+    """One row per (subset of members, vote rule): every suite's score, refusal rate,
+    no-valid-answer and unanswered rates, trust (mean of the four perspectives), MMLU and
+    cascade cost."""
+    m = len(preds.members)
+    masks = subset_masks(m)
+    bits = preds.bits
+    rows = []
+    for rule in vote_rules:
+        weights = vote_weights(preds) if rule == "weighted" else None
+        if rule == "weighted" and weights is None:
+            continue
+        per_suite: dict[str, tuple] = {
+            n: _vote_suite(sl, bits, masks, weights) for n, sl in preds.suites.items()
+        }
+        for s, mask in enumerate(masks):
+            chosen = [preds.members[j] for j in np.flatnonzero(mask)]
+            row = {
+                "subset": int(sum(1 << j for j in np.flatnonzero(mask))),
+                "members": "+".join(c.label for c in chosen),
+                "size": len(chosen),
+                "methods": ",".join(sorted({c.method for c in chosen})),
+                "bits": ",".join(str(c.bits) for c in chosen),
+                "variant_keys": ",".join(c.key for c in chosen),
+                "vote_rule": rule,
+            }
+            fractions, weights_n = [], []
+            for name, (labels, run_fraction, no_valid) in per_suite.items():
+                sl = preds.suites[name]
+                metrics = sl.suite.score(sl.items, list(labels[s]))
+                row[name] = metrics["score"]
+                row[f"{name}_refusal_rate"] = metrics["refusal_rate"]
+                row[f"{name}_{NO_VALID}"] = float(no_valid[s])
+                row[f"{name}_{UNANSWERED}"] = label_share(labels[s], REFUSED, INVALID)
+                if sl.suite.trust:
+                    fractions.append(run_fraction[s])
+                    weights_n.append(len(sl.items))
+            trust = [row[p] for p in trust_suites() if p in row and not math.isnan(row[p])]
+            row["trust"] = (
+                sum(trust) / len(trust) if len(trust) == len(trust_suites()) else math.nan
+            )
+            for rate in RATES:
+                vals = [row[f"{p}_{rate}"] for p in trust_suites() if p in row]
+                row[rate] = sum(vals) / len(vals) if vals else math.nan
+            row["cascade_fraction"] = (
+                float(np.average(fractions, weights=weights_n)) if fractions else math.nan
+            )
+            rows.append(row)
+    return pd.DataFrame(rows)

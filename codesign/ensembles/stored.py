@@ -1,0 +1,108 @@
+"""Stored predictions arranged for voting: per suite, an items × members table of labels.
+
+Items are those every member answered, so every row scored from one table scores the same
+items. The suite of each stored prediction comes from the suite registry; the item itself is
+rebuilt from what the store kept beside the prediction (no data set is loaded).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from codesign.errors import CodesignError
+from codesign.measurements.evaluate.suites import SUITES, Suite, SuiteItem
+from codesign.measurements.evaluate.suites.base import suite_item_from_stored
+from codesign.store import Store, variant_label
+
+
+@dataclass(frozen=True)
+class Member:
+    """One stored variant as an ensemble member."""
+
+    key: str
+    label: str
+    method: str
+    bits: int
+    seed: int
+    group_size: int | None
+
+
+@dataclass
+class SuiteLabels:
+    """One suite's stored labels: items × members, over the items every member answered."""
+
+    suite: Suite
+    items: list[SuiteItem]
+    labels: np.ndarray  # (n_items, m) of str
+    provenance: str
+
+
+@dataclass
+class StoredPredictions:
+    model: str
+    baseline: str
+    members: list[Member]
+    suites: dict[str, SuiteLabels] = field(default_factory=dict)
+    runtimes: dict[str, str] = field(default_factory=dict)  # variant key → how it last ran
+
+    @property
+    def bits(self) -> np.ndarray:
+        return np.array([m.bits for m in self.members])
+
+
+def load_predictions(store: Store, model: str | None = None) -> StoredPredictions:
+    """Every stored prediction of one model, arranged per suite as an items × members table."""
+    frame = store.predictions_frame()
+    if frame.empty:
+        raise CodesignError("the store holds no predictions yet: run `evaluate` first")
+    models = sorted(frame["model"].unique())
+    if model is None:
+        if len(models) > 1:
+            raise CodesignError(f"the store holds several models ({', '.join(models)}); name one")
+        model = models[0]
+    frame = frame[frame["model"] == model]
+    if frame.empty:
+        raise CodesignError(f"no predictions stored for model {model!r} (stored: {models})")
+    keys = frame.drop_duplicates("variant_key").sort_values(
+        ["bits", "method"], ascending=[False, True]
+    )
+    members = [
+        Member(
+            r.variant_key,
+            variant_label(r.method, r.bits, r.seed),
+            r.method,
+            int(r.bits),
+            int(r.seed),
+            None if pd.isna(r.group_size) else int(r.group_size),
+        )
+        for r in keys.itertuples()
+    ]
+    out = StoredPredictions(model, str(keys["baseline"].iloc[0]), members)
+    last_extra = frame.groupby("variant_key")["extra"].last()
+    out.runtimes = {k: (e or {}).get("runtime") or "" for k, e in last_extra.items()}
+    order = [m.key for m in members]
+    for suite_name, sf in frame.groupby("suite"):
+        if suite_name not in SUITES:
+            continue
+        table = sf.pivot_table(
+            index="item_id", columns="variant_key", values="label", aggfunc="first"
+        )
+        table = table.reindex(columns=order).dropna()  # items every member answered
+        if table.empty:
+            continue
+        extras = sf.drop_duplicates("item_id").set_index("item_id")["extra"]
+        items = [suite_item_from_stored(k, extras[k]) for k in table.index]
+        out.suites[suite_name] = SuiteLabels(
+            SUITES.get(suite_name), items, table.to_numpy(dtype=object), extras.iloc[0]["data"]
+        )
+    return out
+
+
+def provenance(preds: StoredPredictions) -> dict[str, str]:
+    """Per suite: real or stand-in data, and item counts (every report prints this)."""
+    return {
+        name: f"{sl.provenance}; {len(sl.items)} items scored" for name, sl in preds.suites.items()
+    }

@@ -1,0 +1,151 @@
+"""``python -m codesign.measurements evaluate``: run suites on variants, store every prediction."""
+
+from __future__ import annotations
+
+import argparse
+import math
+
+from rich.table import Table
+
+from codesign.cli_common import console, parse_list, progress_bar
+from codesign.errors import CodesignError
+from codesign.measurements.evaluate.datasets import DATASETS
+from codesign.measurements.evaluate.suites import SUITES, suite_order
+from codesign.measurements.quantize.cli import add_quantize_options, variants_from_args
+from codesign.store import variant_label
+
+
+def _data_sets_help() -> str:
+    """Each data set a registered suite reads, with the suites that read it."""
+    readers: dict[str, list[str]] = {}
+    for name in suite_order():
+        for dataset in SUITES.get(name).datasets:
+            readers.setdefault(dataset, []).append(name)
+    return ", ".join(f"{d} ({', '.join(s)})" for d, s in readers.items())
+
+
+def add_evaluate_parser(sub) -> None:
+    p = sub.add_parser(
+        "evaluate",
+        help="run trust suites and MMLU on variants, storing every item's prediction",
+        description="Quantizes what is missing (as `quantize` would), then runs each suite on "
+        "each variant. Stored items are never run again: rerun the same command to resume.",
+    )
+    add_quantize_options(p)
+    p.add_argument(
+        "--suites",
+        default="all",
+        help=f"comma list of suites, or all ({', '.join(SUITES)}) (default: all)",
+    )
+    p.add_argument(
+        "--limit",
+        type=int,
+        default=40,
+        help="items per suite setting, a seeded stratified sample (default: 40)",
+    )
+    p.add_argument("--data-seed", type=int, default=0, help="seed of the item sample (default: 0)")
+    p.add_argument(
+        "--data",
+        action="append",
+        default=[],
+        metavar="DATASET=PATH",
+        help="use published data instead of the offline default, e.g. advglue=path/to/"
+        "DecodingTrust/data/adv-glue-plus-plus, ethics=cm_test.csv, mmlu=path (repeatable; "
+        f"data sets: {_data_sets_help()})",
+    )
+    p.add_argument(
+        "--real-kernels",
+        action="store_true",
+        help="on a CPU, run quantized variants through their own kernels (bfloat16/float16: "
+        "very slow without native 16-bit matrix units) instead of float32 copies of the "
+        "weights those kernels use (the default; a GPU always runs the real kernels)",
+    )
+    p.add_argument(
+        "--max-batch-tokens",
+        type=int,
+        default=8192,
+        help="padded prompt tokens per generation batch (default: 8192)",
+    )
+
+
+def _sources(pairs: list[str]) -> dict[str, str]:
+    out = {}
+    for pair in pairs:
+        name, sep, path = pair.partition("=")
+        if not sep or not path:
+            raise CodesignError(f"--data takes DATASET=PATH, got {pair!r}")
+        if name not in DATASETS:
+            raise CodesignError(f"--data: unknown data set {name!r} (known: {_data_sets_help()})")
+        out[name] = path
+    return out
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from codesign.measurements.evaluate.runner import VariantRunner
+
+    names = list(SUITES) if args.suites == "all" else parse_list(args.suites, "suites")
+    suites = [SUITES.get(n) for n in names]
+    if args.limit is not None and args.limit < 1:
+        raise CodesignError("--limit must be ≥ 1")
+    sources = _sources(args.data)
+    data = {}
+    for s in suites:
+        data[s.name] = s.load(args.limit, args.data_seed, sources)
+    store, device, rows = variants_from_args(args)
+    runners = [VariantRunner(store, v, device, real_kernels=args.real_kernels) for v in rows]
+    pending = {
+        (r.variant.id, s.name): len(r.pending(s, data[s.name])) for r in runners for s in suites
+    }
+    total = sum(pending.values())
+    console.print(
+        f"evaluating {total} items on {len(runners)} variants ({device}); "
+        f"{sum(len(d.items) for d in data.values()) * len(runners) - total} already stored"
+    )
+    with progress_bar() as progress:
+        task = progress.add_task("evaluating", total=total)
+        for r in runners:
+            for s in suites:
+                if not pending[(r.variant.id, s.name)]:
+                    continue
+                label = variant_label(r.variant.method, r.variant.bits, r.variant.seed)
+                progress.update(task, description=f"{label} {s.name}")
+                r.run(
+                    s,
+                    data[s.name],
+                    advance=lambda n: progress.advance(task, n),
+                    max_batch_tokens=args.max_batch_tokens,
+                )
+    _summary(store, [s.name for s in suites], {n: d.provenance() for n, d in data.items()})
+    return 0
+
+
+def _summary(store, suite_names: list[str], provenance: dict[str, str]) -> None:
+    from codesign.ensembles.scores import variant_scores
+    from codesign.ensembles.stored import load_predictions
+
+    preds = load_predictions(store)
+    scores = variant_scores(preds)
+    table = Table(title=f"{preds.model} — baseline: {preds.baseline}")
+    table.add_column("variant")
+    for name in suite_names:
+        table.add_column(f"{name}\nscore / refusal")
+    for member in preds.members:
+        cells = [member.label]
+        for name in suite_names:
+            sel = scores[(scores["variant"] == member.label) & (scores["suite"] == name)]
+            val = dict(zip(sel["metric"], sel["value"], strict=True))
+            if not val:
+                cells.append("–")
+                continue
+            score, rr = val.get("score", math.nan), val.get("refusal_rate", math.nan)
+            cells.append(f"{score:.1f} / {rr:.0%}")
+        table.add_row(*cells)
+    console.print(table)
+    for member in preds.members:  # how each variant ran: real kernels or float32 copies
+        console.print(f"{member.label} ran as: {preds.runtimes.get(member.key) or 'not recorded'}")
+    for name in suite_names:
+        if name in preds.suites:
+            console.print(
+                f"{name}: {provenance.get(name, '')}; "
+                f"{len(preds.suites[name].items)} items answered by every variant"
+            )

@@ -1,0 +1,183 @@
+"""The one small interface every trust suite implements: items → prompts → labels → score.
+
+A suite is one file with one registered object. It loads its items (a seeded, stratified
+sample per setting), turns each into chat messages in DecodingTrust's wording, parses the raw
+generation with the shared label parser, and scores a list of labels — one variant's, or an
+ensemble's after voting. Scoring takes labels, not a model, so every ensemble subset is
+scored from the store without running anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from codesign.measurements.evaluate.datasets import DataSource, Item
+from codesign.measurements.evaluate.datasets.prompts import (
+    FEW_SHOT_ACK,
+    SYSTEM_FEW_SHOT,
+    SYSTEM_ZERO_SHOT,
+)
+from codesign.measurements.evaluate.labels import REFUSED, parse_label
+from codesign.registry import Registry
+
+# Published data per data set name (``--data DATASET=PATH``), or hub rows; None: offline default.
+Sources = Mapping[str, Any] | None
+
+
+@dataclass(frozen=True)
+class SuiteItem:
+    """An item inside one setting of a suite; ``key`` is unique within the suite."""
+
+    key: str
+    setting: str
+    item: Item
+
+
+@dataclass(frozen=True)
+class SuiteData:
+    items: list[SuiteItem]
+    sources: list[DataSource]
+
+    def provenance(self) -> str:
+        """e.g. 'stand-in: advglue++:stand-in (60 items)' — what every report must name."""
+        origins = sorted({s.origin for s in self.sources})
+        names = "; ".join(f"{s.name} ({s.n_items} items)" for s in self.sources)
+        return f"{'+'.join(origins)}: {names}; {len(self.items)} prompts"
+
+
+class Suite:
+    """Base class: subclasses set the class attributes and implement load/user_text/score.
+
+    The class attributes are everything the rest of codesign needs to know of a suite: the
+    evaluate command reads ``datasets`` (its ``--data`` names), scoring and the search read
+    ``trust`` (whether the suite is one of the trust perspectives averaged into trust), the
+    report reads ``title``, ``short`` and ``order``. tests/measurements/evaluate/
+    test_suite_registry.py fails for a registered suite that lacks one."""
+
+    name: ClassVar[str]
+    perspective: ClassVar[str]  # what the suite measures, e.g. "fairness" or "mmlu"
+    title: ClassVar[str]  # e.g. "Machine ethics" (figure panels, tables)
+    short: ClassVar[str]  # e.g. "ethics" (narrow table columns)
+    order: ClassVar[int]  # display order in reports (trust perspectives first)
+    trust: ClassVar[bool] = False  # one of the trust perspectives averaged into trust
+    datasets: ClassVar[tuple[str, ...]]  # names in the data-set catalog (DATASETS) it reads
+    kind: ClassVar[str] = "generate"  # or "loglik"
+    max_new_tokens: ClassVar[int] = 8
+    label_set: ClassVar[tuple[str, ...]]  # every label any item may take (for voting codes)
+
+    def load(self, limit: int | None, seed: int, sources: Sources = None) -> SuiteData:
+        """A seeded, stratified sample of ``limit`` items per setting; ``sources`` maps data-set
+        names to published data (absent names use the offline default)."""
+        raise NotImplementedError
+
+    def user_text(self, it: SuiteItem) -> str:
+        raise NotImplementedError
+
+    def instruction(self, it: SuiteItem) -> str:
+        return ""
+
+    def demonstrations(self, it: SuiteItem) -> Sequence[tuple[str, str]]:
+        return tuple(it.item.meta.get("examples", ()) or ())
+
+    def messages(self, it: SuiteItem) -> list[dict[str, str]]:
+        """DecodingTrust's chat layout: zero-shot puts the task and input in one user turn;
+        few-shot acknowledges the task, then replays the demonstrations as turns."""
+        demos = self.demonstrations(it)
+        task = self.instruction(it)
+        if not demos:
+            user = f"{task}\n{self.user_text(it)}" if task else self.user_text(it)
+            return [
+                {"role": "system", "content": SYSTEM_ZERO_SHOT},
+                {"role": "user", "content": user},
+            ]
+        msgs = [
+            {"role": "system", "content": SYSTEM_FEW_SHOT},
+            {"role": "user", "content": task},
+            {"role": "assistant", "content": FEW_SHOT_ACK},
+        ]
+        for text, answer in demos:
+            msgs.append({"role": "user", "content": text})
+            msgs.append({"role": "assistant", "content": str(answer).capitalize()})
+        msgs.append({"role": "user", "content": self.user_text(it)})
+        return msgs
+
+    def idk(self, it: SuiteItem) -> str | None:
+        """The label meaning "I don't know", where the item offers one."""
+        return None
+
+    def refusal_vote(self, it: SuiteItem) -> str | None:
+        """Where refusal is itself an answer, the label a refusal votes for; else None."""
+        return None
+
+    def parse(self, it: SuiteItem, raw: str) -> str:
+        return parse_label(raw, it.item.labels, idk=self.idk(it))
+
+    def score(self, items: Sequence[SuiteItem], labels: Sequence[str]) -> dict[str, float]:
+        """Metrics (0–100 for scores, 0–1 for rates); must include 'score' and 'refusal_rate'."""
+        raise NotImplementedError
+
+
+def accuracy(items: Sequence[SuiteItem], labels: Sequence[str]) -> float:
+    """Correct over all items: refusals and unparseable outputs count as wrong."""
+    if not items:
+        return float("nan")
+    return sum(lab == it.item.label for it, lab in zip(items, labels, strict=True)) / len(items)
+
+
+def refusal_rate(labels: Sequence[str]) -> float:
+    return sum(lab == REFUSED for lab in labels) / len(labels) if labels else float("nan")
+
+
+def by_setting(items: Sequence[SuiteItem], labels: Sequence[str]) -> dict[str, tuple[list, list]]:
+    groups: dict[str, tuple[list, list]] = {}
+    for it, lab in zip(items, labels, strict=True):
+        g = groups.setdefault(it.setting, ([], []))
+        g[0].append(it)
+        g[1].append(lab)
+    return groups
+
+
+def wrap(setting: str, items: Sequence[Item]) -> list[SuiteItem]:
+    return [SuiteItem(f"{setting}|{it.item_id}", setting, it) for it in items]
+
+
+SLIM_META_DROP = ("examples",)
+
+
+def slim_item(it: SuiteItem) -> dict[str, Any]:
+    """What scoring needs of an item, JSON-ready (demonstrations and prompt text left out)."""
+    meta = {k: v for k, v in it.item.meta.items() if k not in SLIM_META_DROP}
+    return {
+        "item_id": it.item.item_id,
+        "task": it.item.task,
+        "label": it.item.label,
+        "labels": list(it.item.labels),
+        "meta": meta,
+    }
+
+
+def suite_item_from_stored(key: str, extra: dict[str, Any]) -> SuiteItem:
+    d = extra["item"]
+    item = Item(d["item_id"], d["task"], {}, d["label"], tuple(d["labels"]), d["meta"])
+    return SuiteItem(key, extra["setting"], item)
+
+
+SUITES: Registry[Suite] = Registry("suite")
+
+
+def source_of(sources: Sources, dataset: str) -> Any:
+    """The published data given for ``dataset``, or None for its offline default."""
+    return None if sources is None else sources.get(dataset)
+
+
+def suite_order() -> tuple[str, ...]:
+    """Every registered suite's name in display order."""
+    return tuple(sorted(SUITES.names(), key=lambda n: (SUITES.get(n).order, n)))
+
+
+def trust_suites() -> tuple[str, ...]:
+    """The trust perspectives: the suites whose scores trust averages, in display order. The
+    one definition every stage uses (scores, the search, the report key trust by these names)."""
+    return tuple(n for n in suite_order() if SUITES.get(n).trust)

@@ -1,0 +1,51 @@
+"""Quantization backends behind one small interface, and which one serves each (method, bits).
+
+A backend is a module that registers an object with ``supports``, ``quantize`` and ``load``.
+Adding a backend is one new file and one registration here.
+"""
+
+from __future__ import annotations
+
+from codesign.errors import CodesignError
+from codesign.measurements.quantize.backends.base import quiet_library_logs
+
+quiet_library_logs()  # before any backend imports its libraries
+
+from codesign.measurements.quantize.backends import dense as _dense  # noqa: E402, F401  (registers)
+from codesign.measurements.quantize.backends import gptqmodel_backend as _gptqmodel  # noqa: E402, F401
+from codesign.measurements.quantize.backends import llmcompressor_backend as _llmcompressor  # noqa: E402, F401
+from codesign.measurements.quantize.backends.base import QUANTIZERS, LoadedModel, Quantizer  # noqa: E402
+
+METHODS = ("gptq", "awq")
+
+# Which backend's output is right for each (method, bits), measured by the relative-logits
+# error test (tests/test_quantize.py): gptqmodel 7.6.0's AWQ at 8 bits gives a larger error
+# than its AWQ at 4 bits, so AWQ-8 comes from llmcompressor. gptqmodel is preferred elsewhere
+# because it loads real low-bit kernels (int4 on CPU; Marlin/Machete/Triton on GPU).
+DEFAULT_BACKEND: dict[tuple[str, int], str] = {
+    ("gptq", 2): "gptqmodel",
+    ("gptq", 3): "gptqmodel",
+    ("gptq", 4): "gptqmodel",
+    ("gptq", 8): "gptqmodel",
+    ("awq", 3): "gptqmodel",
+    ("awq", 4): "gptqmodel",
+    ("awq", 8): "llmcompressor",
+    ("dense", 16): "dense",
+}
+
+
+def backend_for(method: str, bits: int, override: str | None = None) -> Quantizer:
+    """The backend that quantizes ``method`` at ``bits`` (or the user's override, if it can)."""
+    if method not in (*METHODS, "dense"):
+        raise CodesignError(f"unknown method {method!r} (known: {', '.join(METHODS)})")
+    name = override or DEFAULT_BACKEND.get((method, bits))
+    if name is None:
+        pairs = ", ".join(f"{m}-{b}" for m, b in DEFAULT_BACKEND if m != "dense")
+        raise CodesignError(f"{method} at {bits} bits is not supported (supported: {pairs})")
+    backend = QUANTIZERS.get(name)
+    if not backend.supports(method, bits):
+        raise CodesignError(f"backend {name!r} cannot quantize {method} at {bits} bits")
+    return backend
+
+
+__all__ = ["DEFAULT_BACKEND", "METHODS", "QUANTIZERS", "LoadedModel", "Quantizer", "backend_for"]

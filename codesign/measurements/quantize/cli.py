@@ -1,0 +1,172 @@
+"""``quantize``: its options, and the step that quantizes (or finds cached) every variant the
+options name. ``evaluate`` shares both: it quantizes what is missing before it runs suites."""
+
+from __future__ import annotations
+
+import argparse
+
+from rich.table import Table
+
+from codesign.cli_common import add_store_option, console, megabytes, parse_list, progress_bar
+from codesign.errors import CodesignError
+from codesign.measurements.quantize.calibration_text import OFFLINE_DEFAULT, CalibrationSpec
+from codesign.measurements.quantize.models import DEFAULT_MODEL, MODEL_ALIASES
+from codesign.measurements.quantize.recipes import AUTO_GROUP
+
+
+def group_size_arg(text: str) -> int | None:
+    if text == "auto":
+        return AUTO_GROUP
+    if text in ("none", "-1", "channel"):
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"group size must be auto, none or a number: {text!r}"
+        ) from None
+
+
+def default_device() -> str:
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def add_model_option(p: argparse.ArgumentParser, required_default: str | None) -> None:
+    p.add_argument(
+        "--model",
+        default=required_default,
+        help=f"built-in alias ({', '.join(MODEL_ALIASES)}), a local Hugging Face model "
+        f"directory, or a hub id (default: {required_default or 'every model in the store'})",
+    )
+    p.add_argument(
+        "--trust-remote-code",
+        action="store_true",
+        help="allow a hub model's own Python code to run (off unless you ask)",
+    )
+
+
+def add_variant_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--method", default="gptq,awq", help="comma list of gptq, awq (default: %(default)s)"
+    )
+    p.add_argument(
+        "--bits",
+        default="3,4,8",
+        help="comma list of bit-widths: 2 (GPTQ only), 3, 4, 8 (default: %(default)s)",
+    )
+    p.add_argument(
+        "--group-size",
+        type=group_size_arg,
+        default=AUTO_GROUP,
+        help="quantization group size: auto (128, or the largest power of two that divides "
+        "every layer width when 128 does not), a power of two, or none for per-channel "
+        "(default: auto)",
+    )
+    p.add_argument(
+        "--seeds",
+        default="0",
+        help="comma list of calibration seeds; several seeds "
+        "give several variants of one precision (default: %(default)s)",
+    )
+    p.add_argument(
+        "--no-dense", action="store_true", help="do not add the dense model as a variant"
+    )
+
+
+def add_quantize_options(q: argparse.ArgumentParser) -> None:
+    add_store_option(q)
+    add_model_option(q, DEFAULT_MODEL)
+    add_variant_options(q)
+    q.add_argument(
+        "--calibration",
+        default=OFFLINE_DEFAULT,
+        help="calibration text: a hub dataset id (name or name:config, needs its 'text' "
+        "column), a local .txt (paragraphs) or .jsonl file, or the offline default "
+        f"'{OFFLINE_DEFAULT}' (docstrings of Python's standard library: seeded, and drawn "
+        "from no evaluation set) (default: %(default)s)",
+    )
+    q.add_argument("--text-field", default="text", help="jsonl/hub field holding the text")
+    q.add_argument(
+        "--calib-samples",
+        type=int,
+        default=8,
+        help="calibration windows; sized for a 2-core CPU, raise on a GPU (default: 8)",
+    )
+    q.add_argument(
+        "--calib-seq-len", type=int, default=128, help="tokens per window (default: 128)"
+    )
+    q.add_argument(
+        "--backend",
+        default=None,
+        help="force a backend (gptqmodel, llmcompressor); "
+        "default: the one whose output is right for each method and bit-width",
+    )
+    q.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
+
+
+def cmd_quantize(args: argparse.Namespace) -> int:
+    store, _, _ = variants_from_args(args)
+    console.print(f"store: {args.store}")
+    return 0
+
+
+def variants_from_args(args: argparse.Namespace):
+    """Quantize (or find cached) every variant the options name; returns store, device, rows."""
+    from codesign.measurements.quantize.backends import backend_for
+    from codesign.measurements.quantize.calibration_text import calibration_texts
+    from codesign.measurements.quantize.ensure import ensure_variant
+    from codesign.measurements.quantize.models import resolve_model
+    from codesign.measurements.quantize.recipes import DENSE, variant_grid
+    from codesign.store import Store
+
+    methods = parse_list(args.method, "method")
+    bits = parse_list(args.bits, "bits", int)
+    seeds = parse_list(args.seeds, "seeds", int)
+    for m in methods:
+        for b in bits:
+            backend_for(m, b, args.backend)  # refuse unsupported pairs before any work
+    if args.calib_samples < 1 or args.calib_seq_len < 8:
+        raise CodesignError("--calib-samples must be ≥ 1 and --calib-seq-len ≥ 8")
+    calib = CalibrationSpec(
+        args.calibration, args.calib_samples, args.calib_seq_len, 0, args.text_field
+    )
+    calibration_texts(calib)  # an unreadable or empty source fails before any work
+    device = args.device or default_device()
+    store = Store(args.store)
+    model = resolve_model(args.model, trust_remote_code=args.trust_remote_code)
+    grid = variant_grid(methods, bits, args.group_size, seeds)
+    if args.no_dense:
+        grid.remove(DENSE)
+    rows = []
+    table = Table(title=f"variants of {model.name} — baseline: {model.baseline}")
+    for col in ("variant", "backend", "group", "weights on disk (MB)", "status"):
+        table.add_column(col)
+    noted: set[str] = set()
+    with progress_bar() as progress:
+        task = progress.add_task("quantizing", total=len(grid))
+        for spec in grid:
+            progress.update(task, description=f"{spec.label} ({device})")
+            result = ensure_variant(
+                store, model, spec, calib, device=device, backend_name=args.backend
+            )
+            if result.note and result.note not in noted:  # once, not once per variant
+                noted.add(result.note)
+                progress.console.print(f"[yellow]note:[/yellow] {result.note}")
+            row = result.row
+            rows.append(row)
+            status = "cached" if result.cached else f"quantized in {row.quantize_seconds:.0f} s"
+            if row.method == "dense":
+                status = "baseline"
+            table.add_row(
+                spec.label,
+                f"{row.backend_version}",
+                str(row.group_size or "–"),
+                megabytes(row.weight_bytes_disk),
+                status,
+            )
+            progress.advance(task)
+    console.print(table)
+    console.print(f"calibration: {calib.describe()}")
+    return store, device, rows

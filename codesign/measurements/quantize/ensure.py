@@ -1,0 +1,187 @@
+"""Produce a variant once: cache by recipe key, quantize atomically, record it in the store.
+
+A variant's directory appears under ``$CODESIGN_CACHE/variants/<key>`` only when complete
+(quantized into a temporary sibling, then renamed), and a file lock keeps two processes from
+quantizing the same key at once. A run killed at any moment leaves either nothing or a
+complete checkpoint, which the next run picks up without quantizing again.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from codesign.errors import CodesignError
+from codesign.measurements.quantize.backends import backend_for
+from codesign.measurements.quantize.backends.base import QuantRequest
+from codesign.measurements.quantize.backends.dense import load_tokenizer
+from codesign.measurements.quantize.calibration_text import (
+    CalibrationSpec,
+    calibration_fingerprint,
+    calibration_token_ids,
+)
+from codesign.measurements.quantize.models import ResolvedModel
+from codesign.measurements.quantize.recipes import (
+    VariantSpec,
+    indivisible_widths,
+    recipe_key,
+    resolve_group_size,
+)
+from codesign.paths import cache_dir
+from codesign.store import Store, VariantRow
+
+MARKER = "codesign-variant.json"
+
+
+@dataclass
+class VariantResult:
+    row: VariantRow
+    cached: bool
+    note: str = ""
+
+
+@contextmanager
+def _file_lock(path: Path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _dir_bytes(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.glob("*.safetensors"))
+
+
+_TOKEN_CACHE: dict[tuple, list[list[int]]] = {}
+
+
+def _calibration_ids(model: ResolvedModel, calib: CalibrationSpec) -> list[list[int]]:
+    key = (model.path, calib)
+    if key not in _TOKEN_CACHE:
+        _TOKEN_CACHE[key] = calibration_token_ids(calib, load_tokenizer(Path(model.path)))
+    return _TOKEN_CACHE[key]
+
+
+def _model_id(store: Store, model: ResolvedModel) -> int:
+    return store.upsert_model(
+        model.fingerprint, model.name, model.baseline, model.source, model.config
+    )
+
+
+def _dense_variant(store: Store, model: ResolvedModel) -> VariantResult:
+    backend = backend_for("dense", 16)
+    recipe = {"model": model.fingerprint, "method": "dense", "bits": 16}
+    key = recipe_key(recipe)
+    row = store.variant(key)
+    if row is not None:
+        return VariantResult(row, cached=True)
+    row = store.add_variant(
+        key=key,
+        model_id=_model_id(store, model),
+        method="dense",
+        bits=16,
+        group_size=None,
+        seed=0,
+        calibration="none",
+        backend=backend.name,
+        backend_version=backend.version(),
+        path=model.path,
+        weight_bytes_disk=_dir_bytes(Path(model.path)),
+        quantize_seconds=0.0,
+        recipe=recipe,
+    )
+    return VariantResult(row, cached=False)
+
+
+def ensure_variant(
+    store: Store,
+    model: ResolvedModel,
+    spec: VariantSpec,
+    calib: CalibrationSpec,
+    *,
+    device: str = "cpu",
+    backend_name: str | None = None,
+) -> VariantResult:
+    """The stored variant for ``spec``, quantizing it first if no run has done so."""
+    if spec.method == "dense":
+        return _dense_variant(store, model)
+    backend = backend_for(spec.method, spec.bits, backend_name)
+    group_size, note = resolve_group_size(spec.group_size, model.config)
+    bad = indivisible_widths(group_size, model.config)
+    if bad and backend.name == "llmcompressor":
+        raise CodesignError(
+            f"llm-compressor cannot quantize {spec.method} with group size {group_size}: "
+            f"layer width {bad[0]} is not a multiple of it; use --group-size auto or a "
+            "power of two that divides every width"
+        )
+    calib = CalibrationSpec(
+        calib.source, calib.n_samples, calib.seq_len, spec.seed, calib.text_field
+    )
+    token_ids = _calibration_ids(model, calib)
+    recipe = {
+        "model": model.fingerprint,
+        "method": spec.method,
+        "bits": spec.bits,
+        "group_size": group_size,
+        "calibration": calibration_fingerprint(calib, token_ids),
+        "seed": spec.seed,
+        "backend": backend.name,
+        "backend_version": backend.version(),
+    }
+    key = recipe_key(recipe)
+    row = store.variant(key)
+    out = cache_dir() / "variants" / key[:32]
+    if row is not None and (out / MARKER).exists():
+        return VariantResult(row, cached=True, note=note)
+    with _file_lock(out.with_suffix(".lock")):
+        cached = (out / MARKER).exists()
+        seconds = 0.0
+        if not cached:
+            seconds = _quantize_into(out, backend, spec, group_size, model, token_ids, device)
+        info = json.loads((out / MARKER).read_text())
+        row = store.add_variant(
+            key=key,
+            model_id=_model_id(store, model),
+            method=spec.method,
+            bits=spec.bits,
+            group_size=group_size,
+            seed=spec.seed,
+            calibration=calib.describe(),
+            backend=backend.name,
+            backend_version=backend.version(),
+            path=str(out),
+            weight_bytes_disk=_dir_bytes(out),
+            quantize_seconds=info.get("seconds", seconds),
+            recipe=recipe,
+        )
+    return VariantResult(row, cached=cached, note=note)
+
+
+def _quantize_into(out, backend, spec, group_size, model, token_ids, device) -> float:
+    tmp = out.with_name(f"{out.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    for stale in out.parent.glob(f"{out.name}.tmp-*"):  # left by a killed run
+        shutil.rmtree(stale, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    start = time.perf_counter()
+    try:
+        backend.quantize(
+            QuantRequest(
+                spec.method, spec.bits, group_size, Path(model.path), tmp, token_ids, device
+            )
+        )
+        seconds = time.perf_counter() - start
+        (tmp / MARKER).write_text(json.dumps({"seconds": seconds, "spec": spec.label}))
+        os.replace(tmp, out)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return seconds

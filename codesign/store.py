@@ -1,0 +1,386 @@
+"""The measurement store: one SQLAlchemy URL holds models, variants, profiles and predictions.
+
+SQLite by default, PostgreSQL works the same. Every write is one transaction and every
+natural key is UNIQUE, so a run killed at any moment resumes without duplicate rows.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    event,
+    select,
+)
+from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+from codesign.errors import CodesignError
+
+SCHEMA_VERSION = 1
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON}
+
+
+class Meta(Base):
+    """Key/value facts about the store itself (the schema version)."""
+
+    __tablename__ = "meta"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class ModelRow(Base):
+    """A base model whose variants are measured (identified by a content fingerprint)."""
+
+    __tablename__ = "models"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    baseline: Mapped[str] = mapped_column(String(200))
+    source: Mapped[str] = mapped_column(Text)
+    config: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class VariantRow(Base):
+    """One quantized (or dense) variant of a model; ``key`` is the full recipe's hash."""
+
+    __tablename__ = "variants"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id"))
+    method: Mapped[str] = mapped_column(String(16))
+    bits: Mapped[int] = mapped_column(Integer)
+    group_size: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    seed: Mapped[int] = mapped_column(Integer, default=0)
+    calibration: Mapped[str] = mapped_column(Text)
+    backend: Mapped[str] = mapped_column(String(64))
+    backend_version: Mapped[str] = mapped_column(String(64))
+    path: Mapped[str | None] = mapped_column(Text, nullable=True)
+    weight_bytes_disk: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    quantize_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
+    recipe: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class ProfileRow(Base):
+    """Latency and memory of one variant under one stated workload on one device."""
+
+    __tablename__ = "profiles"
+    __table_args__ = (UniqueConstraint("variant_id", "workload", "device"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    variant_id: Mapped[int] = mapped_column(ForeignKey("variants.id"))
+    workload: Mapped[str] = mapped_column(String(200))
+    device: Mapped[str] = mapped_column(String(200))
+    dtype: Mapped[str] = mapped_column(String(32))
+    kernel: Mapped[str] = mapped_column(Text)
+    real_low_bit: Mapped[bool] = mapped_column(Boolean)
+    synthetic_weights: Mapped[bool] = mapped_column(Boolean, default=False)
+    prompt_len: Mapped[int] = mapped_column(Integer)
+    decode_tokens: Mapped[int] = mapped_column(Integer)
+    batch_size: Mapped[int] = mapped_column(Integer)
+    repeats: Mapped[int] = mapped_column(Integer)
+    prefill_ms: Mapped[float] = mapped_column(Float)
+    prefill_ms_iqr: Mapped[float] = mapped_column(Float)
+    decode_ms_per_token: Mapped[float] = mapped_column(Float)
+    decode_ms_per_token_iqr: Mapped[float] = mapped_column(Float)
+    tokens_per_s: Mapped[float] = mapped_column(Float)
+    weight_bytes_memory: Mapped[int] = mapped_column(Integer)
+    peak_memory_bytes: Mapped[int] = mapped_column(Integer)
+    memory_method: Mapped[str] = mapped_column(String(100))
+    versions: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class PredictionRow(Base):
+    """One item's generation by one variant: raw text, parsed label, refusal flag, tokens."""
+
+    __tablename__ = "predictions"
+    __table_args__ = (UniqueConstraint("variant_id", "suite", "item_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    variant_id: Mapped[int] = mapped_column(ForeignKey("variants.id"), index=True)
+    suite: Mapped[str] = mapped_column(String(64), index=True)
+    item_id: Mapped[str] = mapped_column(String(200))
+    raw: Mapped[str] = mapped_column(Text)
+    label: Mapped[str] = mapped_column(String(64))
+    refused: Mapped[bool] = mapped_column(Boolean)
+    prompt_tokens: Mapped[int] = mapped_column(Integer)
+    generated_tokens: Mapped[int] = mapped_column(Integer)
+    extra: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """What an evaluation writes for one item (the row without ids and timestamps)."""
+
+    suite: str
+    item_id: str
+    raw: str
+    label: str
+    refused: bool
+    prompt_tokens: int
+    generated_tokens: int
+    extra: dict[str, Any] | None = None
+
+
+def _redacted(url: str) -> str:
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        return url
+
+
+class Store:
+    """Opens (and if needed creates) the store at ``url``; refuses a newer schema."""
+
+    def __init__(self, url: str, *, create: bool = True) -> None:
+        self.url = url
+        try:
+            self.engine = create_engine(url, future=True)
+        except (ArgumentError, ValueError, ImportError) as exc:
+            raise CodesignError(f"cannot open store {_redacted(url)!r}: {exc}") from None
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        try:
+            self._check_schema(create)
+        except OperationalError as exc:
+            reason = str(exc.orig).splitlines()[0] if exc.orig else str(exc)
+            raise CodesignError(f"cannot open store {_redacted(url)!r}: {reason}") from None
+        except SQLAlchemyError as exc:
+            raise CodesignError(f"cannot open store {_redacted(url)!r}: {exc}") from None
+
+    def _check_schema(self, create: bool) -> None:
+        with self.engine.connect() as conn:
+            has_meta = self.engine.dialect.has_table(conn, "meta")
+        if has_meta:
+            with self.session() as s:
+                row = s.get(Meta, "schema_version")
+            found = int(row.value) if row else 0
+            if found > SCHEMA_VERSION:
+                raise CodesignError(
+                    f"store {_redacted(self.url)!r} has schema version {found}, newer than this "
+                    f"codesign's {SCHEMA_VERSION}; upgrade codesign to read it"
+                )
+        if not create and not has_meta:
+            raise CodesignError(f"store {_redacted(self.url)!r} holds no codesign data")
+        Base.metadata.create_all(self.engine)
+        if not has_meta:
+            with self.session() as s:
+                s.merge(Meta(key="schema_version", value=str(SCHEMA_VERSION)))
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """One transaction: committed on success, rolled back on any exception."""
+        with self._sessions.begin() as s:
+            yield s
+
+    # -- models and variants -------------------------------------------------------------
+    def upsert_model(
+        self, fingerprint: str, name: str, baseline: str, source: str, config: dict
+    ) -> int:
+        with self.session() as s:
+            row = s.scalar(select(ModelRow).where(ModelRow.fingerprint == fingerprint))
+            if row is None:
+                row = ModelRow(
+                    fingerprint=fingerprint,
+                    name=name,
+                    baseline=baseline,
+                    source=source,
+                    config=config,
+                )
+                s.add(row)
+                s.flush()
+            return row.id
+
+    def variant(self, key: str) -> VariantRow | None:
+        with self.session() as s:
+            return s.scalar(select(VariantRow).where(VariantRow.key == key))
+
+    def add_variant(self, **fields: Any) -> VariantRow:
+        """Insert a variant; if a concurrent run stored the same key first, return that row."""
+        try:
+            with self.session() as s:
+                row = VariantRow(**fields)
+                s.add(row)
+            return row
+        except IntegrityError:
+            existing = self.variant(fields["key"])
+            if existing is None:
+                raise
+            return existing
+
+    def variants(self, model_name: str | None = None) -> list[tuple[VariantRow, ModelRow]]:
+        with self.session() as s:
+            q = select(VariantRow, ModelRow).join(ModelRow, VariantRow.model_id == ModelRow.id)
+            if model_name is not None:
+                q = q.where(ModelRow.name == model_name)
+            q = q.order_by(ModelRow.name, VariantRow.method, VariantRow.bits.desc())
+            return [(v, m) for v, m in s.execute(q).all()]
+
+    # -- profiles ------------------------------------------------------------------------
+    def has_profile(self, variant_id: int, workload: str, device: str) -> bool:
+        with self.session() as s:
+            q = select(ProfileRow.id).where(
+                ProfileRow.variant_id == variant_id,
+                ProfileRow.workload == workload,
+                ProfileRow.device == device,
+            )
+            return s.scalar(q) is not None
+
+    def add_profile(self, **fields: Any) -> None:
+        try:
+            with self.session() as s:
+                s.add(ProfileRow(**fields))
+        except IntegrityError:
+            pass  # another run stored the same measurement first; keep that one
+
+    def profiles(self) -> list[tuple[ProfileRow, VariantRow, ModelRow]]:
+        with self.session() as s:
+            q = (
+                select(ProfileRow, VariantRow, ModelRow)
+                .join(VariantRow, ProfileRow.variant_id == VariantRow.id)
+                .join(ModelRow, VariantRow.model_id == ModelRow.id)
+                .order_by(ModelRow.name, VariantRow.method, VariantRow.bits.desc())
+            )
+            return [tuple(r) for r in s.execute(q).all()]
+
+    def profiles_frame(self) -> pd.DataFrame:
+        """Every profile as one flat table (the simulators' validation reads this)."""
+        rows = []
+        for p, v, m in self.profiles():
+            rows.append(
+                {
+                    "model": m.name,
+                    "model_config": m.config,
+                    "baseline": m.baseline,
+                    "method": v.method,
+                    "bits": v.bits,
+                    "group_size": v.group_size,
+                    "device": p.device,
+                    "dtype": p.dtype,
+                    "kernel": p.kernel,
+                    "real_low_bit": p.real_low_bit,
+                    "batch_size": p.batch_size,
+                    "prompt_len": p.prompt_len,
+                    "context_len": p.prompt_len + p.decode_tokens // 2,
+                    "decode_tokens": p.decode_tokens,
+                    "decode_ms_per_token": p.decode_ms_per_token,
+                    "decode_ms_per_token_iqr": p.decode_ms_per_token_iqr,
+                    "tokens_per_s": p.tokens_per_s,
+                    "prefill_ms": p.prefill_ms,
+                    "weight_bytes": p.weight_bytes_memory,
+                    "peak_memory_bytes": p.peak_memory_bytes,
+                    "synthetic_weights": p.synthetic_weights,
+                    "versions": p.versions,
+                }
+            )
+        return pd.DataFrame(rows)
+
+    # -- predictions ---------------------------------------------------------------------
+    def predicted_item_ids(self, variant_id: int, suite: str) -> set[str]:
+        with self.session() as s:
+            q = select(PredictionRow.item_id).where(
+                PredictionRow.variant_id == variant_id, PredictionRow.suite == suite
+            )
+            return set(s.scalars(q).all())
+
+    def add_predictions(self, variant_id: int, predictions: Iterable[Prediction]) -> int:
+        """Store a batch in one transaction, skipping items already stored; returns rows added."""
+        preds = list(predictions)
+        if not preds:
+            return 0
+        with self.session() as s:
+            suites = {p.suite for p in preds}
+            q = select(PredictionRow.suite, PredictionRow.item_id).where(
+                PredictionRow.variant_id == variant_id, PredictionRow.suite.in_(suites)
+            )
+            have = set(s.execute(q).all())
+            new = [p for p in preds if (p.suite, p.item_id) not in have]
+            s.add_all(PredictionRow(variant_id=variant_id, **p.__dict__) for p in new)
+        return len(new)
+
+    def predictions_frame(self, suite: str | None = None) -> pd.DataFrame:
+        """Every stored prediction with its variant's identity, one row per (variant, item)."""
+        with self.session() as s:
+            q = (
+                select(
+                    PredictionRow.suite,
+                    PredictionRow.item_id,
+                    PredictionRow.raw,
+                    PredictionRow.label,
+                    PredictionRow.refused,
+                    PredictionRow.prompt_tokens,
+                    PredictionRow.generated_tokens,
+                    PredictionRow.extra,
+                    VariantRow.key.label("variant_key"),
+                    VariantRow.method,
+                    VariantRow.bits,
+                    VariantRow.group_size,
+                    VariantRow.seed,
+                    ModelRow.name.label("model"),
+                    ModelRow.baseline,
+                )
+                .join(VariantRow, PredictionRow.variant_id == VariantRow.id)
+                .join(ModelRow, VariantRow.model_id == ModelRow.id)
+            )
+            if suite is not None:
+                q = q.where(PredictionRow.suite == suite)
+            return pd.DataFrame(s.execute(q).mappings().all())
+
+    def counts(self) -> dict[str, int]:
+        from sqlalchemy import func
+
+        with self.session() as s:
+            return {
+                t.__tablename__: s.scalar(select(func.count()).select_from(t)) or 0
+                for t in (ModelRow, VariantRow, ProfileRow, PredictionRow)
+            }
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    # WAL lets readers and one writer work at once; busy_timeout waits for a lock
+    # instead of failing when two processes share the file.
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+def variant_label(method: str, bits: int, seed: int = 0) -> str:
+    """How a stored variant is named in progress lines, tables and ensembles."""
+    if method == "dense":
+        return "dense"
+    return f"{method}-w{bits}" + (f"-s{seed}" if seed else "")
+
+
+def dumps(obj: Any) -> str:
+    """Stable JSON used for fingerprints and workload keys."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)

@@ -1,0 +1,98 @@
+"""Batched generation and scoring: prefix reuse through the KV cache changes no output, and the
+one-pass choice scoring equals scoring each continuation on its own."""
+
+from __future__ import annotations
+
+import pytest
+
+from codesign.measurements.evaluate.generation import (
+    _last_logits,
+    _sequence_logprob,
+    choice_logprobs,
+    encode_chats,
+    generate,
+    length_batches,
+    shared_prefix_length,
+)
+
+
+def test_shared_prefix_length_leaves_a_token_to_prefill():
+    assert shared_prefix_length([[1, 2, 3, 4], [1, 2, 3, 9], [1, 2, 5]]) == 2
+    assert shared_prefix_length([[1, 2, 3], [1, 2, 3]]) == 2  # identical: last token kept
+    assert shared_prefix_length([[7], [7, 8]]) == 0
+    assert shared_prefix_length([[1, 2], [3, 2]]) == 0
+    assert shared_prefix_length([]) == 0
+
+
+def test_length_batches_keep_the_padded_budget_and_the_padding_share():
+    lengths = [5, 40, 12, 7, 33, 20, 3, 6, 6, 5, 100, 41]
+    batches = length_batches(lengths, max_tokens=96, max_batch=3, max_padding=0.25)
+    assert sorted(i for b in batches for i in b) == list(range(len(lengths)))
+    for b in batches:
+        padded = max(lengths[i] for i in b) * len(b)
+        assert len(b) <= 3
+        assert len(b) == 1 or padded <= 96
+        assert padded - sum(lengths[i] for i in b) <= 0.25 * padded
+    assert [lengths[i] for i in batches[0]] == [3, 5, 5]  # short, alike prompts fill a batch
+    assert [100] in [[lengths[i] for i in b] for b in batches]  # the outlier pads nobody
+
+
+def _load(path):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    return AutoModelForCausalLM.from_pretrained(path).eval(), AutoTokenizer.from_pretrained(path)
+
+
+def _chats(n: int) -> list[list[dict[str, str]]]:
+    system = "You are a helpful assistant. Answer every question with one word from the list."
+    task = "Classify the sentiment of the sentence as positive or negative."
+    texts = ["a quiet film", "the plot drags on and on for far too long", "bright", "so-so"]
+    return [
+        [
+            {"role": "system", "content": system},
+            {"role": "user", "content": f"{task}\n{texts[i % len(texts)]} {'again ' * (i % 3)}"},
+        ]
+        for i in range(n)
+    ]
+
+
+@pytest.mark.parametrize("arch", ["tiny_llama", "tiny_qwen2"])
+def test_prefix_reuse_gives_the_plain_batched_generations(arch, request):
+    model, tok = _load(request.getfixturevalue(arch))
+    ids = encode_chats(tok, _chats(7))
+    assert shared_prefix_length(ids) >= 16  # the reuse path really runs
+    plain = generate(model, tok, ids, 6, max_batch=4, min_shared_prefix=None)
+    reused = generate(model, tok, ids, 6, max_batch=4, min_shared_prefix=16)
+    assert [g.raw for g in reused] == [g.raw for g in plain]
+    assert [g.generated_tokens for g in reused] == [g.generated_tokens for g in plain]
+    assert [g.prompt_tokens for g in reused] == [len(i) for i in ids]
+
+
+def test_one_pass_choice_scores_equal_scoring_each_continuation(tiny_llama):
+    model, tok = _load(tiny_llama)
+    contexts = ["The capital of the country is", "Which option is right?\nAnswer:", "x"]
+    choices = [" A", " B", " C", " D"]
+    got = choice_logprobs(model, tok, contexts, choices, max_batch=2)
+    for context, scores in zip(contexts, got, strict=True):
+        ctx = tok(context, add_special_tokens=False)["input_ids"]
+        for choice, score in zip(choices, scores, strict=True):
+            whole = tok(context + choice, add_special_tokens=False)["input_ids"]
+            alone = _sequence_logprob(model, whole, len(ctx), "cpu")
+            assert score == pytest.approx(alone, abs=1e-4)
+
+
+def test_prefix_reuse_gives_the_plain_last_position_logits(tiny_llama):
+    """The scoring pass behind choice_logprobs' one-pass path, with and without the cache."""
+    import torch
+
+    model, tok = _load(tiny_llama)
+    head = "The following are multiple choice questions (with answers) about "
+    topics = ["algebra", "anatomy", "astronomy", "business ethics", "algebra"]
+    rows = [tok(f"{head}{t}.\n\nQuestion {i}?\nAnswer:")["input_ids"] for i, t in enumerate(topics)]
+    assert shared_prefix_length(rows) >= 4  # the cache path really runs
+    pad = tok.pad_token_id
+    plain = _last_logits(model, rows, pad, "cpu", None)
+    reused = _last_logits(model, rows, pad, "cpu", 4)
+    torch.testing.assert_close(reused, plain, atol=1e-4, rtol=1e-4)
+    alone = torch.cat([_last_logits(model, [r], pad, "cpu", None) for r in rows])
+    torch.testing.assert_close(plain, alone, atol=1e-4, rtol=1e-4)

@@ -1,0 +1,82 @@
+"""Integration: the real embedded model (SmolLM2-135M GGUF from PyPI), 4-bit with each method."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from codesign.store import Store
+
+pytestmark = pytest.mark.integration
+
+
+def _cli(*args: str, store_url: str) -> subprocess.CompletedProcess:
+    proc = subprocess.run(
+        [sys.executable, "-m", "codesign.measurements", *args, "--store", store_url],
+        capture_output=True,
+        text=True,
+        timeout=3600,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return proc
+
+
+def test_embedded_model_quantizes_profiles_evaluates_and_lists(store_url):
+    quantize = (
+        "quantize",
+        "--model",
+        "smollm2-135m",
+        "--method",
+        "gptq,awq",
+        "--bits",
+        "4",
+        "--calib-samples",
+        "2",
+        "--calib-seq-len",
+        "64",
+    )
+    first = _cli(*quantize, store_url=store_url)
+    assert "group size 128 does not divide layer width 576; using 64" in first.stdout
+    _cli(
+        "profile",
+        "--batch-sizes",
+        "1",
+        "--repeats",
+        "2",
+        "--prompt-len",
+        "32",
+        "--decode-tokens",
+        "8",
+        store_url=store_url,
+    )
+    listing = _cli("list", store_url=store_url).stdout
+    assert "dense (dequantized from Q4_1 GGUF)" in listing
+
+    frame = Store(store_url).profiles_frame()
+    pairs = sorted(zip(frame["method"], frame["bits"], strict=True))
+    assert pairs == [("awq", 4), ("dense", 16), ("gptq", 4)]
+    quantized = frame[frame["method"] != "dense"]
+    assert quantized["real_low_bit"].all(), list(quantized["kernel"])
+    assert (frame["decode_ms_per_token"] > 0).all() and (frame["peak_memory_bytes"] > 0).all()
+    dense_bytes = frame.loc[frame["method"] == "dense", "weight_bytes"].item()
+    assert (quantized["weight_bytes"] < dense_bytes).all()
+
+    evaluate = ("evaluate", *quantize[1:], "--suites", "all", "--limit", "2")
+    _cli(*evaluate, store_url=store_url)
+    preds = Store(store_url).predictions_frame()
+    assert set(preds["suite"]) == {
+        "adv_robustness",
+        "fairness",
+        "ethics",
+        "ood",
+        "mmlu_gen",
+        "mmlu_ll",
+    }
+    assert preds.groupby("suite")["variant_key"].nunique().eq(3).all()
+    assert (preds["raw"].str.len() > 0).mean() > 0.9  # the real model answers
+
+    again = _cli(*quantize, store_url=store_url)
+    assert again.stdout.count("cached") == 2 and "quantized in" not in again.stdout
+    assert Store(store_url).counts()["variants"] == 3

@@ -1,0 +1,43 @@
+"""Profiles: timings, memory and provenance of a variant, measured in a fresh process."""
+
+from __future__ import annotations
+
+from codesign.measurements.profiling import ProfileWorkload, profile_variant, run_workload
+from codesign.measurements.quantize.backends import QUANTIZERS
+from codesign.measurements.quantize.calibration_text import CalibrationSpec
+from codesign.measurements.quantize.ensure import ensure_variant
+from codesign.measurements.quantize.models import resolve_model
+from codesign.measurements.quantize.recipes import DENSE, VariantSpec
+from codesign.store import Store
+
+SMALL = ProfileWorkload(prompt_len=16, decode_tokens=4, batch_size=2, warmup=1, repeats=2)
+
+
+def test_workload_timings_are_positive_and_consistent(tiny_llama):
+    loaded = QUANTIZERS.get("dense").load(tiny_llama, "cpu")
+    result = run_workload(loaded.model, SMALL, "cpu")
+    assert result["prefill_ms"] > 0 and result["decode_ms_per_token"] > 0
+    assert result["decode_ms_per_token_iqr"] >= 0
+    assert abs(result["tokens_per_s"] - 2 * 1000 / result["decode_ms_per_token"]) < 1e-6
+
+
+def test_profile_of_a_4bit_variant_names_its_real_kernel(tiny_llama, store_url):
+    store = Store(store_url)
+    model = resolve_model(str(tiny_llama))
+    row = ensure_variant(
+        store, model, VariantSpec("gptq", 4), CalibrationSpec(n_samples=8, seq_len=64)
+    ).row
+    quant = profile_variant(row.backend, row.path, "cpu", SMALL)
+    dense_row = ensure_variant(store, model, DENSE, CalibrationSpec()).row
+    dense = profile_variant(dense_row.backend, dense_row.path, "cpu", SMALL)
+    assert quant["real_low_bit"] and "int4" in quant["kernel"]
+    assert not dense["real_low_bit"] and "nn.Linear" in dense["kernel"]
+    assert quant["device"].startswith("cpu: ")
+    assert quant["weight_bytes_memory"] < dense["weight_bytes_memory"]
+    assert quant["peak_memory_bytes"] > quant["weight_bytes_memory"]
+    assert "torch" in quant["versions"] and "gptqmodel" in quant["versions"]
+    assert "peak RSS" in quant["memory_method"]
+
+
+def test_workload_key_names_every_setting():
+    assert SMALL.key == "prefill16+decode4@b2x2w1"
