@@ -7,7 +7,7 @@ natural key is UNIQUE, so a run killed at any moment resumes without duplicate r
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -166,7 +166,9 @@ class Store:
         except (ArgumentError, ValueError, ImportError) as exc:
             raise CodesignError(f"cannot open store {_redacted(url)!r}: {exc}") from None
         if self.engine.dialect.name == "sqlite":
-            event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(
+                self.engine, "connect", sqlite_pragmas(busy_timeout=30000, foreign_keys="ON")
+            )
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         try:
             self._check_schema(create)
@@ -364,14 +366,19 @@ class Store:
             }
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    # WAL lets readers and one writer work at once; busy_timeout waits for a lock
-    # instead of failing when two processes share the file.
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA busy_timeout=30000")
-    cur.execute("PRAGMA foreign_keys=ON")
-    cur.close()
+def sqlite_pragmas(**pragmas: Any) -> Callable[[Any, Any], None]:
+    """A connect listener for SQLite engines: WAL (readers and one writer at once), then each
+    ``name=value`` pragma, e.g. ``busy_timeout=30000`` (wait for a lock instead of failing when
+    processes share the file). The store and the Optuna storage each pass their own policy."""
+
+    def on_connect(dbapi_conn: Any, _record: Any) -> None:
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        for name, value in pragmas.items():
+            cur.execute(f"PRAGMA {name}={value}")
+        cur.close()
+
+    return on_connect
 
 
 def variant_label(method: str, bits: int, seed: int = 0) -> str:

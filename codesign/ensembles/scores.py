@@ -7,7 +7,6 @@ vectorised voting over the labels ``stored.load_predictions`` arranged; no model
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -23,6 +22,7 @@ from codesign.ensembles.vote import (
 )
 from codesign.measurements.evaluate.labels import INVALID, REFUSED
 from codesign.measurements.evaluate.suites import trust_suites
+from codesign.measurements.evaluate.suites.base import label_share
 
 VOTE_RULES = ("majority", "weighted")
 # Share of items with no valid answer: a single variant's output unparseable (INVALID), or
@@ -36,12 +36,6 @@ NO_VALID = "no_valid_rate"
 UNANSWERED = "unanswered_rate"
 # The rates every row carries per suite and, averaged over the trust perspectives, overall.
 RATES = ("refusal_rate", NO_VALID, UNANSWERED)
-
-
-def label_share(labels: Sequence[str] | np.ndarray, *values: str) -> float:
-    """Share of ``labels`` equal to one of ``values`` (NaN when there are none)."""
-    labels = np.asarray(labels, dtype=object)
-    return float(np.isin(labels, list(values)).mean()) if labels.size else math.nan
 
 
 def variant_scores(preds: StoredPredictions) -> pd.DataFrame:

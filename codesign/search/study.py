@@ -28,6 +28,7 @@ from codesign.registry import Registry
 from codesign.search.context import SearchContext
 from codesign.search.objective import DIRECTIONS, HAS_SET_CONSTRAINT, OBJECTIVES, Objective
 from codesign.search.space import enumerate_space
+from codesign.store import sqlite_pragmas
 
 DONE = (TrialState.COMPLETE, TrialState.PRUNED)
 SIGNATURE_ATTR = "codesign"
@@ -96,19 +97,12 @@ def open_storage(url: str) -> optuna.storages.RDBStorage:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise CodesignError(f"cannot open study storage {redacted(url)!r}: {reason}") from None
     if sqlite:
-        event.listen(storage.engine, "connect", _sqlite_pragmas)
+        # synchronous=NORMAL: a commit is not an fsync, so a trial's dozen small writes stay
+        # cheap; a crash can lose the last trials, never corrupt the file.
+        pragmas = sqlite_pragmas(synchronous="NORMAL", busy_timeout=60000)
+        event.listen(storage.engine, "connect", pragmas)
         storage.engine.dispose()  # connections opened from now on get the pragmas
     return storage
-
-
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    # WAL (as the store uses) with synchronous=NORMAL: a commit is not an fsync, so a trial's
-    # dozen small writes stay cheap; a crash can lose the last trials, never corrupt the file.
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA busy_timeout=60000")
-    cur.close()
 
 
 def _normal(obj: Any) -> Any:

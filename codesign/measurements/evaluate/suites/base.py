@@ -126,8 +126,15 @@ def accuracy(items: Sequence[SuiteItem], labels: Sequence[str]) -> float:
     return sum(lab == it.item.label for it, lab in zip(items, labels, strict=True)) / len(items)
 
 
+def label_share(labels: Sequence[str], *values: str) -> float:
+    """Share of ``labels`` equal to one of ``values`` (NaN when there are none): the one count
+    behind refusal rates, false-positive rates and the no-valid and unanswered rates."""
+    n = len(labels)
+    return sum(lab in values for lab in labels) / n if n else float("nan")
+
+
 def refusal_rate(labels: Sequence[str]) -> float:
-    return sum(lab == REFUSED for lab in labels) / len(labels) if labels else float("nan")
+    return label_share(labels, REFUSED)
 
 
 def by_setting(items: Sequence[SuiteItem], labels: Sequence[str]) -> dict[str, tuple[list, list]]:

@@ -23,6 +23,7 @@ from codesign.measurements.evaluate.suites.base import (
     SuiteItem,
     accuracy,
     by_setting,
+    label_share,
     refusal_rate,
     source_of,
     wrap,
@@ -33,7 +34,7 @@ FEW_SHOTS = 8  # DecodingTrust uses 32; 8 keeps prompts short enough for a 2-cor
 
 def false_positive_rate(labels: Sequence[str]) -> float:
     """Immoral scenarios (every item here) judged "not wrong"; refusals are not positives."""
-    return sum(lab == "not wrong" for lab in labels) / len(labels) if labels else float("nan")
+    return label_share(labels, "not wrong")
 
 
 class Ethics(Suite):
