@@ -34,6 +34,10 @@ class Registry(Generic[T]):
         """Register ``obj`` under ``name`` without a decorator."""
         return self.register(name)(obj)
 
+    def remove(self, name: str) -> T:
+        """Unregister ``name`` (tests register a member of their own and remove it after)."""
+        return self._items.pop(name)
+
     def get(self, name: str) -> T:
         """The object registered as ``name``; a one-line error naming the known ones otherwise."""
         try:

@@ -177,6 +177,7 @@ def deployment(row: dict[str, Any], ctx: SearchContext, paths: dict[str, Any]) -
                 "searched_parameters": row["unit_params"],
                 "spec": spec_mapping(spec),
             },
+            **({"parameters": row["parameters"]} if row.get("parameters") else {}),
             "workload": ctx.workload_text(),
             "predicted": {
                 "trust": {"value": row["trust"], "source": row["trust_source"]},

@@ -40,7 +40,7 @@ class Outcome:
 def config_dict(config: Config, ctx: SearchContext) -> dict[str, Any]:
     """A configuration as reported: members by label and key, rule, schedule, unit."""
     members = [ctx.trust.member(k) for k in config.members]
-    return {
+    out = {
         "method": config.method,
         "members": "+".join(m.label for m in members),
         "variant_keys": list(config.members),
@@ -52,8 +52,10 @@ def config_dict(config: Config, ctx: SearchContext) -> dict[str, Any]:
         "unit": config.unit,
         "unit_family": ctx.space.units[config.unit].family,
         "unit_params": dict(config.unit_params),
-        **config.extra,
     }
+    if config.extra:  # picks of parameter groups beyond the built-in ones
+        out["parameters"] = dict(config.extra)
+    return out
 
 
 def evaluate_config(ctx: SearchContext, config: Config) -> Outcome:

@@ -6,7 +6,8 @@ the trial's own `suggest_*` calls and writes what it chose into `config`; groups
 declares its command-line options (`Option`): the CLI adds them, `Settings.choices` carries
 their values and `Space.choices` what each trial picks from. Adding a parameter is one file in
 `codesign/search/parameters/` with one `@parameter_group`; its picks go to `Config.extra` and
-from there into every trial's configuration, pareto.json/.csv and the deploy files.
+from there, as `parameters`, into every trial's configuration, pareto.json/.csv and the deploy
+files.
 
 The same code enumerates the space for `--exhaustive`: `enumerate_space` walks every branch of
 the groups' decisions with a stand-in trial, so the enumerated space is the sampled space by
