@@ -17,7 +17,8 @@ voters, so comparing keys compares weight totals first and, on a tie, whose best
 higher (disjoint sums of distinct powers of two compare by their highest bit). Keys are linear
 in subset membership, so one matrix product per label scores every subset at once. Weights
 are quantised to integers (``quantize_weights``) so sums, and therefore ties, are exact.
-Cascades live in ``voting_cascade``; the readable per-item reference in ``voting_reference``.
+Cascades live in ``codesign.ensembles.cascade``; the readable per-item reference the tests
+check this against is ``tests/ensembles/voting_reference.py``.
 """
 
 from __future__ import annotations

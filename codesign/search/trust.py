@@ -1,7 +1,7 @@
 """Trust of every ensemble the search can pick, voted once from stored predictions and cached.
 
 A trial never runs a model and never votes: before the search, every subset of one method's
-stored variants (the dense model included) is scored by `measurements.scoring.ensemble_scores`
+stored variants (the dense model included) is scored by `ensembles.scores.ensemble_scores`
 for each vote rule, and the lossless cascade's per-member run probabilities are counted for each
 cascade order. Trials look rows up by (variant keys, vote rule). The table is cached under a
 fingerprint of the stored labels, so a rerun on an unchanged store does not vote again.

@@ -42,7 +42,7 @@ def dpd_eod(y_true: np.ndarray, y_pred: np.ndarray, groups: np.ndarray) -> tuple
     The definitions of fairlearn's ``demographic_parity_difference`` and
     ``equalized_odds_difference``, in plain numpy because scoring every ensemble subset calls
     this thousands of times and fairlearn's MetricFrame costs ~60 ms a call;
-    tests/test_suites.py checks it against fairlearn on random data.
+    tests/measurements/evaluate/test_suites.py checks it against fairlearn on random data.
     """
     selection, tpr, fpr = [], [], []
     for g in np.unique(groups):

@@ -19,9 +19,10 @@ from codesign.measurements.quantize.backends.base import QUANTIZERS, LoadedModel
 METHODS = ("gptq", "awq")
 
 # Which backend's output is right for each (method, bits), measured by the relative-logits
-# error test (tests/test_quantize.py): gptqmodel 7.6.0's AWQ at 8 bits gives a larger error
-# than its AWQ at 4 bits, so AWQ-8 comes from llmcompressor. gptqmodel is preferred elsewhere
-# because it loads real low-bit kernels (int4 on CPU; Marlin/Machete/Triton on GPU).
+# error test (tests/measurements/quantize/test_ensure.py): gptqmodel 7.6.0's AWQ at 8 bits
+# gives a larger error than its AWQ at 4 bits, so AWQ-8 comes from llmcompressor. gptqmodel is
+# preferred elsewhere because it loads real low-bit kernels (int4 on CPU; Marlin/Machete/Triton
+# on GPU).
 DEFAULT_BACKEND: dict[tuple[str, int], str] = {
     ("gptq", 2): "gptqmodel",
     ("gptq", 3): "gptqmodel",
