@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from codesign.ensembles.cascade import (
+from codesign.ensembles.early_exit import (
     ascending_precision_order,
     cascade_cost,
     cascade_runs,

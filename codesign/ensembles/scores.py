@@ -11,7 +11,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from codesign.ensembles.cascade import ascending_precision_order, cascade_runs
+from codesign.ensembles.early_exit import ascending_precision_order, cascade_runs
 from codesign.ensembles.stored import StoredPredictions, SuiteLabels
 from codesign.ensembles.vote import (
     INVALID_CODE,

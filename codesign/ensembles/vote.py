@@ -17,7 +17,7 @@ voters, so comparing keys compares weight totals first and, on a tie, whose best
 higher (disjoint sums of distinct powers of two compare by their highest bit). Keys are linear
 in subset membership, so one matrix product per label scores every subset at once. Weights
 are quantised to integers (``quantize_weights``) so sums, and therefore ties, are exact.
-Cascades live in ``codesign.ensembles.cascade``; the readable per-item reference the tests
+Cascades live in ``codesign.ensembles.early_exit``; the readable per-item reference the tests
 check this against is ``tests/ensembles/voting_reference.py``.
 """
 

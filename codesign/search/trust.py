@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from codesign.ensembles.cascade import ascending_precision_order, cascade_runs
+from codesign.ensembles.early_exit import ascending_precision_order, cascade_runs
 from codesign.ensembles.scores import ensemble_scores, vote_weights
 from codesign.ensembles.stored import Member, StoredPredictions, SuiteLabels, provenance
 from codesign.ensembles.vote import encode_labels, subset_masks

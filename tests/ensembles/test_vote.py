@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from codesign.ensembles.cascade import (
+from codesign.ensembles.early_exit import (
     ascending_precision_order,
     cascade_cost,
     cascade_runs,

@@ -5,6 +5,7 @@ and gets its searched fields, with no other file edited."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -20,20 +21,11 @@ from codesign.simulators import (
     load_unit,
     variants_from_bits,
 )
-from codesign.simulators import calibration as cal
 from codesign.simulators.cli import main as simulators_main
-from codesign.simulators.families.base import (
-    ACCELERATOR_FIELDS,
-    ARRAY_FIELDS,
-    BITS,
-    META_FIELDS,
-    Family,
-    Rates,
-    exact_storage,
-    single_array_rates,
-)
+from codesign.simulators.families.base import Family, Rates
+from codesign.simulators.families.fixed import FixedFamily
 from codesign.simulators.fields import Field
-from codesign.simulators.searched import ARRAY_SEARCHED, SearchedField
+from codesign.simulators.searched import SearchedField
 
 
 def family_problems(family: Family, key: str) -> list[str]:
@@ -78,28 +70,15 @@ def test_a_family_missing_an_attribute_is_caught():
     assert family_problems(Incomplete(), "incomplete") == ["no fields", "no searched"]
 
 
-class LowPowerFixed(Family):
+class LowPowerFixed(FixedFamily):
     """A test-only family: a fixed array whose PEs draw half the fixed PE's energy."""
 
     name = "test-lowpower"
     description = "fixed array at half the PE energy (test family)"
-    searched = ARRAY_SEARCHED
-    fields = (*META_FIELDS, *ACCELERATOR_FIELDS, *ARRAY_FIELDS, Field("bits", "int", low=1, high=8))
 
     def rates(self, a: Mapping[str, np.ndarray], n: int) -> Rates:
-        width, act = a["bits"], a["act_bits"]
-        supported = (BITS[None, :] >= 1) & (BITS[None, :] <= width[:, None])
-        pe_pj = 0.5 * cal.fixed_pe_pj(width, act)
-        return single_array_rates(
-            a,
-            n,
-            macs_per_cycle=supported.astype(float),
-            pj_per_mac=np.where(supported, pe_pj[:, None], 0.0),
-            stored_bits=exact_storage(n),
-            pe_um2=cal.fixed_pe_um2(width, act),
-            pe_pj_cycle=pe_pj,
-            head_bits=width,
-        )
+        fixed = super().rates(a, n)
+        return replace(fixed, pj_per_mac=0.5 * fixed.pj_per_mac)
 
 
 @pytest.fixture
