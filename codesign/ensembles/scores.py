@@ -45,7 +45,7 @@ def variant_scores(preds: StoredPredictions) -> pd.DataFrame:
         for j, member in enumerate(preds.members):
             labels = list(sl.labels[:, j])
             metrics = {
-                **sl.suite.score(sl.items, labels),
+                **sl.score(labels),
                 NO_VALID: label_share(labels, INVALID),
                 UNANSWERED: label_share(labels, REFUSED, INVALID),
             }
@@ -73,12 +73,7 @@ def vote_weights(preds: StoredPredictions) -> np.ndarray | None:
     sl = preds.suites.get("mmlu_ll")
     if sl is None:
         return None
-    return np.array(
-        [
-            sl.suite.score(sl.items, list(sl.labels[:, j]))["score"]
-            for j in range(len(preds.members))
-        ]
-    )
+    return np.array([sl.score(list(sl.labels[:, j]))["score"] for j in range(len(preds.members))])
 
 
 def _vote_suite(sl: SuiteLabels, bits: np.ndarray, masks: np.ndarray, weights) -> tuple:
@@ -136,7 +131,7 @@ def ensemble_scores(
             fractions, weights_n = [], []
             for name, (labels, run_fraction, no_valid) in per_suite.items():
                 sl = preds.suites[name]
-                metrics = sl.suite.score(sl.items, list(labels[s]))
+                metrics = sl.score(list(labels[s]))
                 row[name] = metrics["score"]
                 row[f"{name}_refusal_rate"] = metrics["refusal_rate"]
                 row[f"{name}_{NO_VALID}"] = float(no_valid[s])

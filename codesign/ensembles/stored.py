@@ -7,12 +7,14 @@ rebuilt from what the store kept beside the prediction (no data set is loaded).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from codesign.errors import CodesignError
+from codesign.measurements.evaluate.profiles import DEFAULT_PROFILE, PROFILES, ScoringProfile
 from codesign.measurements.evaluate.suites import SUITES, Suite, SuiteItem
 from codesign.measurements.evaluate.suites.base import suite_item_from_stored
 from codesign.store import Store, variant_label
@@ -32,12 +34,20 @@ class Member:
 
 @dataclass
 class SuiteLabels:
-    """One suite's stored labels: items × members, over the items every member answered."""
+    """One suite's labels under one scoring profile: items × members, over the items every
+    member answered."""
 
     suite: Suite
     items: list[SuiteItem]
     labels: np.ndarray  # (n_items, m) of str
     provenance: str
+    profile: ScoringProfile | None = None  # None: the suite's own parser and formulas
+
+    def score(self, labels: Sequence[str]) -> dict[str, float]:
+        """Metrics of one column of labels (a variant's, or an ensemble's vote)."""
+        if self.profile is None:
+            return self.suite.score(self.items, labels)
+        return self.profile.score(self.suite, self.items, labels)
 
 
 @dataclass
@@ -47,14 +57,19 @@ class StoredPredictions:
     members: list[Member]
     suites: dict[str, SuiteLabels] = field(default_factory=dict)
     runtimes: dict[str, str] = field(default_factory=dict)  # variant key → how it last ran
+    profile: str = DEFAULT_PROFILE  # the scoring profile that parsed and scores the labels
 
     @property
     def bits(self) -> np.ndarray:
         return np.array([m.bits for m in self.members])
 
 
-def load_predictions(store: Store, model: str | None = None) -> StoredPredictions:
-    """Every stored prediction of one model, arranged per suite as an items × members table."""
+def load_predictions(
+    store: Store, model: str | None = None, profile: str = DEFAULT_PROFILE
+) -> StoredPredictions:
+    """Every stored prediction of one model, arranged per suite as an items × members table of
+    labels that ``profile`` parsed from the stored raw generations (no model runs)."""
+    scoring = PROFILES.get(profile)
     frame = store.predictions_frame()
     if frame.empty:
         raise CodesignError("the store holds no predictions yet: run `evaluate` first")
@@ -80,23 +95,32 @@ def load_predictions(store: Store, model: str | None = None) -> StoredPrediction
         )
         for r in keys.itertuples()
     ]
-    out = StoredPredictions(model, str(keys["baseline"].iloc[0]), members)
+    out = StoredPredictions(model, str(keys["baseline"].iloc[0]), members, profile=profile)
     last_extra = frame.groupby("variant_key")["extra"].last()
     out.runtimes = {k: (e or {}).get("runtime") or "" for k, e in last_extra.items()}
     order = [m.key for m in members]
     for suite_name, sf in frame.groupby("suite"):
         if suite_name not in SUITES:
             continue
+        suite = SUITES.get(suite_name)
+        extras = sf.drop_duplicates("item_id").set_index("item_id")["extra"]
+        if scoring.reparse and suite.kind == "generate":
+            items_by_id = {k: suite_item_from_stored(k, e) for k, e in extras.items()}
+            sf = sf.assign(
+                label=[
+                    scoring.parse(suite, items_by_id[i], raw)
+                    for i, raw in zip(sf["item_id"], sf["raw"], strict=True)
+                ]
+            )
         table = sf.pivot_table(
             index="item_id", columns="variant_key", values="label", aggfunc="first"
         )
         table = table.reindex(columns=order).dropna()  # items every member answered
         if table.empty:
             continue
-        extras = sf.drop_duplicates("item_id").set_index("item_id")["extra"]
         items = [suite_item_from_stored(k, extras[k]) for k in table.index]
         out.suites[suite_name] = SuiteLabels(
-            SUITES.get(suite_name), items, table.to_numpy(dtype=object), extras.iloc[0]["data"]
+            suite, items, table.to_numpy(dtype=object), extras.iloc[0]["data"], scoring
         )
     return out
 

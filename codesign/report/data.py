@@ -21,6 +21,7 @@ from codesign.ensembles.scores import RATES, ensemble_scores, variant_scores
 from codesign.ensembles.stored import Member, StoredPredictions, load_predictions, provenance
 from codesign.errors import CodesignError
 from codesign.measurements.evaluate.datasets.base import REAL, STAND_IN
+from codesign.measurements.evaluate.profiles import DEFAULT_PROFILE, PROFILES
 from codesign.measurements.evaluate.suites import SUITES, suite_order, trust_suites
 from codesign.store import Store
 
@@ -95,6 +96,12 @@ class ReportData:
             f"trust = mean of the {len(measured)} perspectives measured "
             f"({', '.join(measured)}; missing: {', '.join(missing)})"
         )
+
+    @property
+    def scoring(self) -> str:
+        """The scoring profile's one line (every output names it)."""
+        profile = self.preds.profile if self.preds else DEFAULT_PROFILE
+        return PROFILES.get(profile).title
 
     @property
     def dense(self) -> Member | None:
@@ -207,8 +214,9 @@ def _variants_long(preds: StoredPredictions, suites: dict[str, SuiteInfo]) -> pd
     by_label = {m.label: m for m in preds.members}
     long.insert(0, "model", preds.model)
     long.insert(1, "baseline", preds.baseline)
-    long.insert(3, "variant_key", long["variant"].map(lambda v: by_label[v].key))
-    long.insert(7, "group_size", long["variant"].map(lambda v: by_label[v].group_size))
+    long.insert(2, "scoring", preds.profile)
+    long.insert(4, "variant_key", long["variant"].map(lambda v: by_label[v].key))
+    long.insert(8, "group_size", long["variant"].map(lambda v: by_label[v].group_size))
     long["data_kind"] = long["suite"].map(
         lambda s: suites[s].data_kind if s in suites else "derived"
     )
@@ -230,6 +238,7 @@ def _ensembles(preds: StoredPredictions, suites: dict[str, SuiteInfo]) -> pd.Dat
             table[rate] = table[[f"{s}_{rate}" for s in measured]].mean(axis=1)
     table.insert(0, "model", preds.model)
     table.insert(1, "baseline", preds.baseline)
+    table.insert(2, "scoring", preds.profile)
     for name, info in suites.items():
         table[f"{name}_data"] = info.data_kind
         table[f"{name}_n_items"] = info.n_items
@@ -237,11 +246,15 @@ def _ensembles(preds: StoredPredictions, suites: dict[str, SuiteInfo]) -> pd.Dat
 
 
 def load_report_data(
-    store_url: str, model: str | None = None, status: Callable[[str], None] = lambda s: None
+    store_url: str,
+    model: str | None = None,
+    status: Callable[[str], None] = lambda s: None,
+    profile: str = DEFAULT_PROFILE,
 ) -> ReportData:
-    """Read the store and score every variant and every ensemble subset (no model runs)."""
+    """Read the store and score every variant and every ensemble subset under ``profile``
+    (stored outputs re-parsed; no model runs)."""
     store = open_store(store_url)
-    preds = load_predictions(store, model)
+    preds = load_predictions(store, model, profile)
     if not preds.suites:
         raise CodesignError(
             f"no suite has items answered by every variant of {preds.model!r}: "

@@ -68,6 +68,7 @@ def provenance_block(data: ReportData) -> str:
             f"- **Variants:** {', '.join(m.label for m in data.members)}",
             f"- **Store:** `{data.store}` — {MEASURED}",
             f"- **Trust:** {data.trust_label}; scores 0–100, higher is better",
+            f"- **Scoring profile:** {data.scoring}",
             "",
             "Data per suite (items scored = items every variant answered):",
             "",

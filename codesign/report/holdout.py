@@ -14,13 +14,13 @@ from __future__ import annotations
 import math
 import statistics
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 
 from codesign.ensembles.scores import ensemble_scores, variant_scores
-from codesign.ensembles.stored import StoredPredictions, SuiteLabels
+from codesign.ensembles.stored import StoredPredictions
 from codesign.measurements.evaluate.suites import trust_suites
 from codesign.report.data import TRUST
 from codesign.report.ranking import OVERALL, nan_last, rank_ensembles, same_method
@@ -77,8 +77,8 @@ def split_halves(
 ) -> tuple[StoredPredictions, StoredPredictions]:
     """Two disjoint halves of every suite's items, each setting split evenly."""
     halves = (
-        StoredPredictions(preds.model, preds.baseline, preds.members),
-        StoredPredictions(preds.model, preds.baseline, preds.members),
+        replace(preds, suites={}),
+        replace(preds, suites={}),
     )
     for name, sl in preds.suites.items():
         settings: dict[str, list[int]] = {}
@@ -93,8 +93,8 @@ def split_halves(
         for half, mask in zip(halves, (chosen, ~chosen), strict=True):
             rows = np.flatnonzero(mask)
             if len(rows):
-                half.suites[name] = SuiteLabels(
-                    sl.suite, [sl.items[i] for i in rows], sl.labels[rows], sl.provenance
+                half.suites[name] = replace(
+                    sl, items=[sl.items[i] for i in rows], labels=sl.labels[rows]
                 )
     return halves
 

@@ -17,6 +17,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from codesign.cli_common import add_store_option, console, err_console, make_parser, run_cli
 from codesign.errors import CodesignError
+from codesign.measurements.evaluate.profiles import DEFAULT_PROFILE, PROFILES
 from codesign.search import export, plots
 from codesign.search.context import (
     SearchContext,
@@ -71,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = make_parser("python -m codesign.search", DESCRIPTION)
     add_store_option(p)
     _target_options(p.add_argument_group("target and constraints"))
+    _scoring_option(p.add_argument_group("scoring"))
     _space_options(p.add_argument_group("search space"))
     _run_options(p.add_argument_group("optimisation, measurements and output"))
     return p
@@ -109,6 +111,16 @@ def _target_options(g) -> None:
     )
     g.add_argument("--new-tokens", type=int, default=8, help="decoded tokens (default: 8)")
     g.add_argument("--batch", type=int, default=1, help="sequences per batch (default: 1)")
+
+
+def _scoring_option(g) -> None:
+    g.add_argument(
+        "--scoring",
+        default=DEFAULT_PROFILE,
+        choices=PROFILES.names(),
+        help="scoring profile that parses the stored outputs and scores them: comptrust (the "
+        "paper's configuration), decodingtrust (upstream) or strict (default: %(default)s)",
+    )
 
 
 def _space_options(g) -> None:
@@ -174,6 +186,7 @@ def _settings(args: argparse.Namespace, model: str) -> Settings:
         prompt_tokens=args.prompt_tokens,
         new_tokens=args.new_tokens,
         batch=args.batch,
+        scoring=args.scoring,
         choices={opt.name: getattr(args, opt.name) for opt in options()},
     )
 
@@ -189,6 +202,7 @@ def _header(ctx: SearchContext) -> None:
         f"trust: measured on {ctx.model} ({ctx.trust.baseline}) from stored predictions by "
         f"voting{cached}; data {ctx.trust.data_origin()}"
     )
+    console.print(f"scoring: {PROFILES.get(ctx.trust.profile).title}")
     console.print(
         f"cost: modelled (analytical) for {ctx.shape_label} on each candidate unit; "
         f"{ctx.workload_text()}"

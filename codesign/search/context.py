@@ -17,6 +17,7 @@ from typing import Any
 from codesign.ensembles.scores import VOTE_RULES
 from codesign.ensembles.stored import Member, load_predictions
 from codesign.errors import CodesignError
+from codesign.measurements.evaluate.profiles import DEFAULT_PROFILE
 from codesign.search import parameters as _parameters  # noqa: F401 - registers the groups
 from codesign.search.parameters.unit import design, knobs_for
 from codesign.search.space import DENSE, Space, options, resolve_choices
@@ -49,6 +50,7 @@ class Settings:
     prompt_tokens: int = 256
     new_tokens: int = 8
     batch: int = 1
+    scoring: str = DEFAULT_PROFILE  # the scoring profile that parses and scores stored outputs
     # Every parameter group's options by name (e.g. vote_rules, units), as the groups declare
     # them; `Settings(store=..., choices={"units": ("stripes",)})` leaves the rest at default.
     choices: dict[str, Any] = field(default_factory=dict)
@@ -110,6 +112,7 @@ class SearchContext:
         s = self.settings
         return {
             "model": self.model,
+            "scoring": self.trust.profile,
             "predictions": self.trust.fingerprint[:16],
             "cost_shape": self.shape_label,
             "budget_gb": s.budget_gb,
@@ -126,7 +129,7 @@ class SearchContext:
 
 def build_context(settings: Settings, store: Store) -> SearchContext:
     """Read the store, vote every reachable ensemble (or take the cached table), build units."""
-    preds = load_predictions(store, settings.model)
+    preds = load_predictions(store, settings.model, settings.scoring)
     trust, cached = build_trust_table(preds, settings.choice("vote_rules"))
     shape, label = _shape(settings, store, trust.model)
     context = settings.prompt_tokens + settings.new_tokens

@@ -19,6 +19,7 @@ from optuna.trial import FrozenTrial
 from rich.console import Console
 from rich.table import Table
 
+from codesign.measurements.evaluate.profiles import PROFILES
 from codesign.measurements.evaluate.suites import trust_suites
 from codesign.search.context import SearchContext
 from codesign.search.objective import DIRECTIONS, OBJECTIVES
@@ -64,6 +65,7 @@ def pareto_rows(trials: list[FrozenTrial], ctx: SearchContext) -> list[dict[str,
             "model_measured": ctx.model,
             "baseline": ctx.trust.baseline,
             "data": ctx.trust.data_origin(),
+            "scoring": ctx.trust.profile,
             "trust_source": f"measured on {ctx.model} (stored predictions, voting)",
             "mmlu_source": f"measured ({ctx.mmlu_suite})" if ctx.mmlu_suite else None,
             "cost_shape": ctx.shape_label,
@@ -96,6 +98,7 @@ def summary(ctx: SearchContext, study_name: str, storage: str, n_trials: int) ->
             "area_mm2": {"max": s.max_area_mm2} if s.max_area_mm2 is not None else None,
         },
         "data": ctx.trust.suites,
+        "scoring": {"profile": ctx.trust.profile, "title": PROFILES.get(ctx.trust.profile).title},
         "sources": {
             "trust": "measured (stored predictions, voting); mean of " + ", ".join(trust_suites()),
             "mmlu": f"measured ({ctx.mmlu_suite})" if ctx.mmlu_suite else None,
@@ -193,6 +196,7 @@ def deployment(row: dict[str, Any], ctx: SearchContext, paths: dict[str, Any]) -
                 "memory_gb": {"value": row["memory_gb"], "source": modelled},
             },
             "data": row["data"],
+            "scoring": row["scoring"],
         }
     )
 

@@ -13,20 +13,20 @@ import hashlib
 import json
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from codesign.ensembles.early_exit import ascending_precision_order, cascade_runs
 from codesign.ensembles.scores import ensemble_scores, vote_weights
-from codesign.ensembles.stored import Member, StoredPredictions, SuiteLabels, provenance
+from codesign.ensembles.stored import Member, StoredPredictions, provenance
 from codesign.ensembles.vote import encode_labels, subset_masks
 from codesign.errors import CodesignError
 from codesign.measurements.evaluate.suites import trust_suites
 from codesign.paths import cache_dir
 
-CACHE_VERSION = 2  # 2: rows carry no_valid_rate
+CACHE_VERSION = 3  # 2: rows carry no_valid_rate; 3: labels and scores follow a scoring profile
 CASCADE_ORDERS = ("ascending", "descending")  # cheapest member first, or most precise first
 MMLU_SUITE = "mmlu_ll"  # log-likelihood MMLU cannot refuse: the floor's measure by default
 
@@ -43,6 +43,7 @@ class TrustTable:
     suites: dict[str, str]  # suite -> data provenance and items scored
     fingerprint: str
     groups: dict[str, list[str]] = field(default_factory=dict)  # method -> member keys
+    profile: str = ""  # the scoring profile that parsed the labels and scored them
 
     def row(self, keys: Iterable[str], rule: str) -> dict:
         return self.rows[row_key(keys, rule)]
@@ -93,15 +94,16 @@ def method_groups(members: Sequence[Member]) -> dict[str, list[int]]:
 
 def restrict(preds: StoredPredictions, idx: Sequence[int]) -> StoredPredictions:
     """The same predictions with only the members at `idx` (items unchanged)."""
-    out = StoredPredictions(preds.model, preds.baseline, [preds.members[i] for i in idx])
+    out = replace(preds, members=[preds.members[i] for i in idx], suites={})
     for name, sl in preds.suites.items():
-        out.suites[name] = SuiteLabels(sl.suite, sl.items, sl.labels[:, list(idx)], sl.provenance)
+        out.suites[name] = replace(sl, labels=sl.labels[:, list(idx)])
     return out
 
 
 def fingerprint(preds: StoredPredictions, vote_rules: Sequence[str]) -> str:
     """Changes whenever a stored label, item or member changes (or the table's format)."""
-    digest = hashlib.sha256(f"{CACHE_VERSION}|{preds.model}|{','.join(vote_rules)}".encode())
+    head = f"{CACHE_VERSION}|{preds.model}|{preds.profile}|{','.join(vote_rules)}"
+    digest = hashlib.sha256(head.encode())
     for m in preds.members:
         digest.update(json.dumps(asdict(m), sort_keys=True).encode())
     for name in sorted(preds.suites):
@@ -190,7 +192,15 @@ def build_trust_table(
         for method, idx in method_groups(preds.members).items()
     }
     table = TrustTable(
-        preds.model, preds.baseline, preds.members, rows, runs, provenance(preds), fp, groups
+        preds.model,
+        preds.baseline,
+        preds.members,
+        rows,
+        runs,
+        provenance(preds),
+        fp,
+        groups,
+        preds.profile,
     )
     if use_cache:
         path.parent.mkdir(parents=True, exist_ok=True)

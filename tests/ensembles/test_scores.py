@@ -21,7 +21,9 @@ def preds(tmp_path_factory):
         variants=(("dense", 16), ("gptq", 8), ("gptq", 4), ("gptq", 3)),
         suites=["ethics", "ood", "mmlu_ll"],
     )
-    return load_predictions(store)
+    # strict: the synthetic labels as stored (the voting and scoring mechanics under test);
+    # the profiles' own parsers are tested in tests/measurements/evaluate/test_profiles.py
+    return load_predictions(store, profile="strict")
 
 
 def test_every_subset_and_vote_rule_gets_a_row(preds):

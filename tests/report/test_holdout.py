@@ -20,7 +20,7 @@ SUITES = ["adv_robustness", "ethics", "ood", "fairness", "mmlu_ll"]
 def preds(tmp_path_factory) -> StoredPredictions:
     url = f"sqlite:///{tmp_path_factory.mktemp('holdout') / 's.db'}"
     build_report_store(url, suites=SUITES)
-    return load_predictions(Store(url, create=False))
+    return load_predictions(Store(url, create=False), profile="strict")  # labels as stored
 
 
 def test_halves_are_disjoint_cover_every_item_and_split_each_setting_evenly(preds):

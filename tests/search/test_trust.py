@@ -56,7 +56,8 @@ def test_the_table_is_cached_until_a_stored_label_changes(tmp_path):
     assert not cached and cached_again and again.rows.keys() == first.rows.keys()
     with store.engine.begin() as conn:
         conn.exec_driver_sql(
-            "update predictions set label='INVALID' where id=(select min(id) from predictions)"
+            "update predictions set label='INVALID', raw='INVALID' "
+            "where id=(select min(id) from predictions)"
         )
     changed, cached_changed = build_trust_table(load_predictions(Store(url)), ("majority",))
     assert not cached_changed and changed.fingerprint != first.fingerprint

@@ -10,6 +10,7 @@ from rich.table import Table
 from codesign.cli_common import console, parse_list, progress_bar
 from codesign.errors import CodesignError
 from codesign.measurements.evaluate.datasets import DATASETS
+from codesign.measurements.evaluate.profiles import DEFAULT_PROFILE, PROFILES
 from codesign.measurements.evaluate.suites import SUITES, suite_order
 from codesign.measurements.quantize.cli import add_quantize_options, variants_from_args
 from codesign.store import variant_label
@@ -52,6 +53,14 @@ def add_evaluate_parser(sub) -> None:
         help="use published data instead of the offline default, e.g. advglue=path/to/"
         "DecodingTrust/data/adv-glue-plus-plus, ethics=cm_test.csv, mmlu=path (repeatable; "
         f"data sets: {_data_sets_help()})",
+    )
+    p.add_argument(
+        "--scoring",
+        default=DEFAULT_PROFILE,
+        choices=PROFILES.names(),
+        help="scoring profile of the summary: comptrust (the paper's configuration), "
+        "decodingtrust (upstream) or strict; outputs are stored raw, so any profile can score "
+        "them later without a model run (default: %(default)s)",
     )
     p.add_argument(
         "--real-kernels",
@@ -115,17 +124,22 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                     advance=lambda n: progress.advance(task, n),
                     max_batch_tokens=args.max_batch_tokens,
                 )
-    _summary(store, [s.name for s in suites], {n: d.provenance() for n, d in data.items()})
+    provenance = {n: d.provenance() for n, d in data.items()}
+    _summary(store, [s.name for s in suites], provenance, args.scoring)
     return 0
 
 
-def _summary(store, suite_names: list[str], provenance: dict[str, str]) -> None:
+def _summary(store, suite_names: list[str], provenance: dict[str, str], profile: str) -> None:
     from codesign.ensembles.scores import variant_scores
     from codesign.ensembles.stored import load_predictions
 
-    preds = load_predictions(store)
+    preds = load_predictions(store, profile=profile)
     scores = variant_scores(preds)
-    table = Table(title=f"{preds.model} — baseline: {preds.baseline}")
+    table = Table(
+        title=f"{preds.model} — baseline: {preds.baseline}",
+        caption=f"scoring: {PROFILES.get(profile).title}",
+        caption_justify="left",
+    )
     table.add_column("variant")
     for name in suite_names:
         table.add_column(f"{name}\nscore / refusal")

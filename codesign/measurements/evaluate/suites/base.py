@@ -154,20 +154,25 @@ SLIM_META_DROP = ("examples",)
 
 
 def slim_item(it: SuiteItem) -> dict[str, Any]:
-    """What scoring needs of an item, JSON-ready (demonstrations and prompt text left out)."""
+    """What scoring needs of an item, JSON-ready: its fields (a parser may compare the reply
+    with an option's text), labels and metadata, without demonstrations or prompt text."""
     meta = {k: v for k, v in it.item.meta.items() if k not in SLIM_META_DROP}
     return {
         "item_id": it.item.item_id,
         "task": it.item.task,
         "label": it.item.label,
         "labels": list(it.item.labels),
+        "fields": dict(it.item.fields),
         "meta": meta,
     }
 
 
 def suite_item_from_stored(key: str, extra: dict[str, Any]) -> SuiteItem:
+    """The item as stored beside its prediction (stores written before fields were kept give
+    an item without fields)."""
     d = extra["item"]
-    item = Item(d["item_id"], d["task"], {}, d["label"], tuple(d["labels"]), d["meta"])
+    fields = d.get("fields") or {}
+    item = Item(d["item_id"], d["task"], fields, d["label"], tuple(d["labels"]), d["meta"])
     return SuiteItem(key, extra["setting"], item)
 
 
