@@ -12,6 +12,7 @@ from codesign.report.fig_variants import figure_variants
 from codesign.report.holdout import held_out_gains
 from codesign.report.index import index_markdown
 from codesign.report.markdown import ensembles_markdown, variants_markdown
+from codesign.report.published import published_markdown
 from codesign.report.selection import Comparison, compare
 from codesign.report.tables import ensembles_frame, variants_frame, write_csv
 
@@ -40,6 +41,7 @@ def write_report(data: ReportData, out: Path, top: int = 3) -> tuple[Comparison,
         "variants.csv": write_csv(variants_frame(data), out / "variants.csv"),
         "ensembles.md": _write_text(out / "ensembles.md", ensembles_markdown(data, cmp, top)),
         "ensembles.csv": write_csv(ensembles_frame(data, cmp), out / "ensembles.csv"),
+        "reference.md": _write_text(out / "reference.md", published_markdown(data)),
     }
     files["README.md"] = _write_text(out / "README.md", index_markdown(data, cmp, files))
     return cmp, files

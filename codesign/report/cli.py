@@ -13,7 +13,8 @@ from rich.table import Table
 from codesign.cli_common import add_store_option, console, make_parser, run_cli
 from codesign.ensembles.scores import UNANSWERED
 from codesign.errors import CodesignError
-from codesign.report import fmt
+from codesign.measurements.evaluate.profiles import DEFAULT_PROFILE, PROFILES
+from codesign.report import fmt, published
 from codesign.report.build import write_report
 from codesign.report.data import TRUST, ReportData, load_report_data
 from codesign.report.markdown import HELD_OUT_HEAD, held_out_cell
@@ -50,6 +51,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="folder for the report files (default: %(default)s)",
     )
     p.add_argument(
+        "--scoring",
+        default=DEFAULT_PROFILE,
+        choices=PROFILES.names(),
+        help="scoring profile that parses the stored outputs and scores them: comptrust (the "
+        "paper's configuration), decodingtrust (upstream) or strict (default: %(default)s)",
+    )
+    p.add_argument(
         "--top",
         type=int,
         default=3,
@@ -62,7 +70,8 @@ def summary_table(data: ReportData, cmp: Comparison) -> Table:
     """Dense, best single variant per method and best ensemble per group, in trust points."""
     table = Table(
         title=f"Trust report — {data.model} (baseline: {data.baseline})",
-        caption=f"measured, from {data.store}; {data.data_summary()}; {data.trust_label}",
+        caption=f"measured, from {data.store}; {data.data_summary()}; {data.trust_label}; "
+        f"scoring: {data.scoring}",
         caption_justify="left",
         title_justify="left",
     )
@@ -86,17 +95,35 @@ def summary_table(data: ReportData, cmp: Comparison) -> Table:
     return table
 
 
+def published_table() -> Table:
+    """Comp-trust's published LLaMA-2-13b-chat numbers, apart from everything measured."""
+    table = Table(
+        title=f"Published reference (not measured here): {published.MODEL}",
+        caption=f"{published.SOURCE}; mean over seeds (min–max) where there are several",
+        caption_justify="left",
+        title_justify="left",
+    )
+    cols = ("trust", *published.SCORES)
+    for i, col in enumerate(("configuration", "seeds", *cols)):
+        table.add_column(col, justify="right" if i else "left")
+    for _, row in published.published_summary().iterrows():
+        cells = (published.cell(row, c) for c in cols)
+        table.add_row(row["configuration"], str(row["seeds"]), *cells)
+    return table
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.top < 1:
         raise CodesignError(f"--top must be at least 1, not {args.top}")
     with console.status("reading the store") as status:
-        data = load_report_data(args.store, args.model, status=status.update)
+        data = load_report_data(args.store, args.model, status.update, args.scoring)
         status.update("writing figures and tables")
         cmp, files = write_report(data, args.out, args.top)
     # piped output has no terminal width: print the table whole rather than wrapped at 80
     wide = console if console.is_terminal else Console(width=PIPED_WIDTH, soft_wrap=True)
     wide.print(summary_table(data, cmp))
+    wide.print(published_table())
     console.print(f"wrote {len(files)} files to {args.out}/:")
     for path in files.values():
         console.print(f"  {path}", highlight=False)

@@ -20,6 +20,8 @@ FILES = {
     "best single variant",
     "ensembles.csv": "every ensemble subset and vote rule, every suite score, refusal, "
     "no-valid-answer and unanswered rates",
+    "reference.md": "the measured model per precision (spread over seeds) beside Decoding "
+    "Compressed Trust's published LLaMA-2-13b-chat numbers (published reference, not measured)",
 }
 
 

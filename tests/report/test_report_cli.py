@@ -17,6 +17,7 @@ from matplotlib.image import imread
 
 from codesign.ensembles.scores import variant_scores
 from codesign.ensembles.stored import load_predictions, provenance
+from codesign.measurements.evaluate.profiles import PROFILES
 from codesign.report.cli import entry
 from codesign.store import Store
 from tests.report.store_builder import BASELINE, MODEL, build_report_store
@@ -29,6 +30,7 @@ FILES = {
     "ensembles.csv",
     "ensembles.md",
     "README.md",
+    "reference.md",
 }
 
 
@@ -52,10 +54,11 @@ def report(tmp_path_factory):
     root = tmp_path_factory.mktemp("report")
     url = f"sqlite:///{root / 'store.db'}"
     build_report_store(url)
-    run = _run(["--store", url, "--out", str(root / "out")])
+    # strict: the synthetic labels as stored, so rates keep the relations asserted below
+    run = _run(["--store", url, "--out", str(root / "out"), "--scoring", "strict"])
     run.out = root / "out"
     run.url = url
-    run.preds = load_predictions(Store(url, create=False))
+    run.preds = load_predictions(Store(url, create=False), profile="strict")
     return run
 
 
@@ -207,3 +210,24 @@ def test_a_database_that_is_not_a_store_is_one_line(tmp_path):
 def test_bad_top_is_one_line(tmp_path):
     run = _run(["--store", f"sqlite:///{tmp_path / 'x.db'}", "--top", "0"])
     _assert_one_line_error(run.code, run.stderr, "--top")
+
+
+@pytest.mark.parametrize("profile", ["comptrust", "decodingtrust"])
+def test_the_same_store_reports_under_each_scoring_profile(report, tmp_path, profile):
+    run = _run(["--store", report.url, "--out", str(tmp_path), "--scoring", profile])
+    assert run.code == 0, run.stderr
+    title = PROFILES.get(profile).title
+    for name in ("variants.md", "ensembles.md", "README.md", "reference.md"):
+        assert title in (tmp_path / name).read_text(), name
+    assert set(pd.read_csv(tmp_path / "ensembles.csv")["scoring"]) == {profile}
+    assert set(pd.read_csv(tmp_path / "variants.csv")["scoring"]) == {profile}
+
+
+def test_the_published_reference_stands_apart_from_the_measured(report):
+    text = (report.out / "reference.md").read_text()
+    measured, published = text.split("## Published reference")
+    assert "num_sheet.csv" in published and "LLaMA-2-13b-chat" in published
+    assert "| gptq-w3 | 3 | 51.2 (47.3–54.5) |" in published  # mean (min–max) over 3 seeds
+    assert "| dense | 1 | 60.2 | 53.6 | 37.4 | 82.2 | 62.3 | 58.8 |" in published
+    assert MODEL in measured and "num_sheet" not in measured
+    assert "Published reference (not measured here)" in report.stdout
