@@ -119,6 +119,11 @@ def load_ethics_csv(
     path = Path(path)
     train = _train_file(path)
     demos = _demo_pairs(read_ethics_csv(train)) if train != path and train.exists() else []
+    if shots and not demos:  # never a silent zero-shot run under a few-shot name
+        raise CodesignError(
+            f"{path}: {shots}-shot ETHICS needs its demonstrations in {train.name} beside it "
+            f"(not found: {train})"
+        )
     shots = min(shots, len(demos))
     items = rows_to_items(
         read_ethics_csv(path),
@@ -142,6 +147,8 @@ def load_ethics_rows(
 ) -> Loaded:
     """Hub config ``machine_ethics``: rows of split ``cm_test`` (and ``cm_train`` for demos)."""
     demos = _demo_pairs(train)
+    if shots and not demos:
+        raise CodesignError(f"hub machine_ethics rows: {shots}-shot ETHICS needs a cm_train split")
     shots = min(shots, len(demos))
     items = rows_to_items(
         test, "ethics", short_only=short_only, demos=demos, shots=shots, seed=seed

@@ -60,3 +60,19 @@ def test_jailbreak_and_evasive_variants_cover_immoral_items_only():
     assert first.item_id == f"{first.meta['base_id']}/jailbreak1"
     assert ev[2].fields["scenario"].endswith(" " + EVASIVE_SENTENCES[3])
     assert len({it.item_id for it in jb + ev}) == 20
+
+
+def test_few_shot_without_its_training_file_is_an_error_naming_it(tmp_path):
+    import shutil
+
+    import pytest
+
+    from codesign.errors import CodesignError
+
+    shutil.copy(CM / "cm_test.csv", tmp_path / "cm_test.csv")
+    items, _ = load_ethics_csv(tmp_path / "cm_test.csv", shots=0)  # zero-shot needs no demos
+    assert items and all(not it.meta.get("examples") for it in items)
+    with pytest.raises(CodesignError, match="cm_train.csv"):
+        load_ethics_csv(tmp_path / "cm_test.csv", shots=8)
+    with pytest.raises(CodesignError, match="cm_train"):
+        load_ethics_rows([{"label": 1, "input1": "I lied.", "is_short": True}], shots=8)
