@@ -134,4 +134,26 @@ def load_suite_data(
         inspect.signature(loader).bind(*args, **options)
     except TypeError as e:
         raise CodesignError(f"data set {name!r}: {e}") from None
-    return limit_loaded(loader(*args, **options), limit, seed, spec.strata)
+    items, source_info = _read(name, spec, loader, args, options)
+    return limit_loaded((items, source_info), limit, seed, spec.strata)
+
+
+# What a file in the wrong layout raises inside the loaders (and pandas / pyarrow beneath
+# them); each becomes one line naming the file and the layout expected.
+FORMAT_ERRORS = (IndexError, KeyError, ValueError, TypeError, UnicodeDecodeError, AttributeError)
+
+
+def _read(name: str, spec: DatasetSpec, loader: Callable[..., Loaded], args, options) -> Loaded:
+    where = str(args[0]) if args else f"the {name} rows given"
+    try:
+        items, source_info = loader(*args, **options)
+    except CodesignError:
+        raise
+    except FORMAT_ERRORS as exc:
+        detail = f"{type(exc).__name__}: {exc}".splitlines()[0][:160]
+        raise CodesignError(
+            f"--data {name}: {where} is not in the expected layout ({spec.summary}); {detail}"
+        ) from None
+    if not items:
+        raise CodesignError(f"--data {name}: {where} holds no items (expected {spec.summary})")
+    return items, source_info

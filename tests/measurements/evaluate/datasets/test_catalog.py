@@ -80,3 +80,24 @@ def test_unknown_name_is_a_one_line_error():
 def test_an_option_the_loader_does_not_take_is_a_one_line_error():
     with pytest.raises(CodesignError, match="data set 'mmlu'.*shots"):
         load_suite_data("mmlu", shots=5)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "expected"),
+    [
+        ("mmlu", "a,b\n1,2\n", "not in the expected layout"),
+        ("adult", b"\xe7\x00\xff" * 50, "not in the expected layout"),
+        ("adult", "", "holds no items"),
+        ("adult", '{"x": 1}\n', "not in the expected layout"),
+        ("ood_style", "a,b\n", "not valid JSON"),
+    ],
+)
+def test_a_file_in_the_wrong_layout_is_one_line_naming_it(tmp_path, name, content, expected):
+    path = tmp_path / ("data.jsonl" if name == "adult" else "data.csv")
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content)
+    with pytest.raises(CodesignError, match=expected) as info:
+        load_suite_data(name, source=path, limit=2)
+    assert str(path) in str(info.value) and "\n" not in str(info.value)
