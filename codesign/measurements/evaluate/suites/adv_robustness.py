@@ -45,9 +45,9 @@ class AdvRobustness(Suite):
         items, src = load_suite_data(
             "advglue", source=source_of(sources, "advglue"), limit=limit, seed=seed
         )
-        return SuiteData(
-            [s for task in FIELDS for s in wrap(task, [i for i in items if i.task == task])], [src]
-        )
+        wrapped = [s for task in FIELDS for s in wrap(task, [i for i in items if i.task == task])]
+        shots = {task: len(ADVGLUE_DEMOS.get(task, ())) for task in FIELDS}
+        return SuiteData(wrapped, [src], shots)
 
     def instruction(self, it: SuiteItem) -> str:
         return ADVGLUE_INSTRUCTIONS[it.item.task]

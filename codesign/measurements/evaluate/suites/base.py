@@ -39,12 +39,25 @@ class SuiteItem:
 class SuiteData:
     items: list[SuiteItem]
     sources: list[DataSource]
+    # demonstrations per setting where the suite supplies them (else counted from the items')
+    shots: dict[str, int] | None = None
+
+    def shots_per_setting(self) -> dict[str, int]:
+        if self.shots is not None:
+            return dict(self.shots)
+        out: dict[str, int] = {}
+        for it in self.items:
+            n = len(it.item.meta.get("examples", ()) or ())
+            out[it.setting] = max(out.get(it.setting, 0), n)
+        return out
 
     def provenance(self) -> str:
-        """e.g. 'stand-in: advglue++:stand-in (60 items)' — what every report must name."""
+        """e.g. 'stand-in: advglue++:stand-in (60 items); 60 prompts; shots: sst2 2, ...' —
+        what every report must name."""
         origins = sorted({s.origin for s in self.sources})
         names = "; ".join(f"{s.name} ({s.n_items} items)" for s in self.sources)
-        return f"{'+'.join(origins)}: {names}; {len(self.items)} prompts"
+        shots = ", ".join(f"{k} {v}" for k, v in self.shots_per_setting().items())
+        return f"{'+'.join(origins)}: {names}; {len(self.items)} prompts; shots: {shots}"
 
 
 class Suite:

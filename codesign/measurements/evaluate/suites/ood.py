@@ -62,7 +62,8 @@ class OODRobustness(Suite):
         know, src_k = load_suite_data(
             "ood_knowledge", source=source_of(sources, "ood_knowledge"), limit=limit, seed=seed
         )
-        return SuiteData(wrap("style", style) + wrap("knowledge", know), [src_s, src_k])
+        items = wrap("style", style) + wrap("knowledge", know)
+        return SuiteData(items, [src_s, src_k], {"style": 0, "knowledge": 0})  # zero-shot
 
     def instruction(self, it: SuiteItem) -> str:
         if it.setting == "knowledge":
