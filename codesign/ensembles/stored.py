@@ -58,6 +58,7 @@ class StoredPredictions:
     suites: dict[str, SuiteLabels] = field(default_factory=dict)
     runtimes: dict[str, str] = field(default_factory=dict)  # variant key → how it last ran
     profile: str = DEFAULT_PROFILE  # the scoring profile that parsed and scores the labels
+    superseded: dict[str, int] = field(default_factory=dict)  # suite -> rows of an old protocol
 
     @property
     def bits(self) -> np.ndarray:
@@ -103,6 +104,12 @@ def load_predictions(
         if suite_name not in SUITES:
             continue
         suite = SUITES.get(suite_name)
+        protocols = sf["extra"].map(lambda e: (e or {}).get("protocol", ""))
+        if (protocols != suite.protocol).any():  # outputs of an older prompt protocol
+            out.superseded[suite_name] = int((protocols != suite.protocol).sum())
+            sf = sf[protocols == suite.protocol]
+            if sf.empty:
+                continue
         extras = sf.drop_duplicates("item_id").set_index("item_id")["extra"]
         if scoring.reparse and suite.kind == "generate":
             items_by_id = {k: suite_item_from_stored(k, e) for k, e in extras.items()}

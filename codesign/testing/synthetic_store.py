@@ -106,6 +106,7 @@ def add_predictions(
     for it in data.items:
         lab = label(it)
         extra = {"setting": it.setting, "item": slim_item(it), "data": provenance}
+        extra["protocol"] = SUITES.get(name).protocol if name in SUITES else ""
         preds.append(Prediction(name, it.key, lab, lab, lab == REFUSED, 0, 0, extra))
     store.add_predictions(variant_id, preds)
 

