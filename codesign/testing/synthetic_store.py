@@ -106,8 +106,10 @@ def add_predictions(
     for it in data.items:
         lab = label(it)
         extra = {"setting": it.setting, "item": slim_item(it), "data": provenance}
-        extra["protocol"] = SUITES.get(name).protocol if name in SUITES else ""
-        preds.append(Prediction(name, it.key, lab, lab, lab == REFUSED, 0, 0, extra))
+        suite = SUITES.get(name) if name in SUITES else None
+        extra["protocol"] = suite.protocol if suite else ""
+        key = suite.stored_key(it) if suite else it.key
+        preds.append(Prediction(name, key, lab, lab, lab == REFUSED, 0, 0, extra))
     store.add_predictions(variant_id, preds)
 
 

@@ -58,7 +58,7 @@ class VariantRunner:
 
     def pending(self, suite: Suite, data: SuiteData) -> list[SuiteItem]:
         done = self.store.predicted_item_ids(self.variant.id, suite.name)
-        return [it for it in data.items if it.key not in done]
+        return [it for it in data.items if suite.stored_key(it) not in done]
 
     def run(
         self,
@@ -130,11 +130,11 @@ class VariantRunner:
             best = max(range(len(out)), key=out.__getitem__)
             label = it.item.labels[best]
             raw = " ".join(f"{lab}:{lp:.4f}" for lab, lp in zip(it.item.labels, out, strict=False))
-            return Prediction(suite.name, it.key, raw, label, False, 0, 0, extra)
+            return Prediction(suite.name, suite.stored_key(it), raw, label, False, 0, 0, extra)
         label = suite.parse(it, out.raw)
         return Prediction(
             suite.name,
-            it.key,
+            suite.stored_key(it),
             out.raw,
             label,
             label == REFUSED,

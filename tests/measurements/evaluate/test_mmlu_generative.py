@@ -82,4 +82,4 @@ def test_evaluate_runs_the_raw_text_prompts_and_stores_their_protocol(tiny_llama
     frame = Store(store_url).predictions_frame("mmlu_gen")
     assert len(frame) == 2 * 2 and (frame["prompt_tokens"] > 200).all()  # 5 shots, raw text
     assert {e["protocol"] for e in frame["extra"]} == {GEN.protocol}
-    assert all(k.startswith("5shot|") for k in frame["item_id"])
+    assert all(k.startswith(f"{GEN.protocol}/5shot|") for k in frame["item_id"])

@@ -1,4 +1,5 @@
-"""Adversarial robustness, AdvGLUE++ style: SST-2, QQP and MNLI under perturbations.
+"""Adversarial robustness, AdvGLUE++ style: SST-2, QQP and MNLI under perturbations, prompted
+as DecodingTrust prompts them (``advglue/gpt_eval.py``).
 
 Score: accuracy over all items ×100, with refusals and unmappable outputs counted wrong
 (DecodingTrust's definition); the refusal rate is reported beside it.
@@ -38,8 +39,9 @@ class AdvRobustness(Suite):
     order = 10
     trust = True
     datasets = ("advglue",)
-    max_new_tokens = 8
+    max_new_tokens = 16  # DecodingTrust's max_tokens
     label_set = ("negative", "positive", "yes", "maybe", "no")
+    protocol = "decodingtrust-advglue"
 
     def load(self, limit: int | None, seed: int, sources: Sources = None) -> SuiteData:
         items, src = load_suite_data(
@@ -54,6 +56,18 @@ class AdvRobustness(Suite):
 
     def demonstrations(self, it: SuiteItem) -> Sequence[tuple[str, str]]:
         return ADVGLUE_DEMOS.get(it.item.task, ())
+
+    def messages(self, it: SuiteItem) -> list[dict[str, str]]:
+        """DecodingTrust's layout (gpt_eval.py classify, configs sys: false, demo: true): no
+        system message of its own (the chat template's default applies), every demonstration
+        turn and the final turn repeat the task instruction, demonstration answers lower-case."""
+        task = self.instruction(it)
+        msgs = []
+        for text, answer in self.demonstrations(it):
+            msgs.append({"role": "user", "content": f"{task}\n{text}"})
+            msgs.append({"role": "assistant", "content": str(answer).lower()})
+        msgs.append({"role": "user", "content": f"{task}\n{self.user_text(it)}"})
+        return msgs
 
     def user_text(self, it: SuiteItem) -> str:
         return "\n".join(f"{f}: {it.item.fields[f]}" for f in FIELDS[it.item.task])

@@ -96,6 +96,11 @@ class Suite:
     def instruction(self, it: SuiteItem) -> str:
         return ""
 
+    def stored_key(self, it: SuiteItem) -> str:
+        """The item's key in the store: prefixed by the prompt protocol, so outputs of a new
+        protocol never collide with (or resume from) those of an older one."""
+        return f"{self.protocol}/{it.key}" if self.protocol else it.key
+
     def prompt_text(self, it: SuiteItem) -> str:
         """The whole prompt as raw text, for suites that prompt without the chat template."""
         raise NotImplementedError
