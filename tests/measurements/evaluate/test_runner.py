@@ -65,8 +65,9 @@ def test_evaluate_stores_each_item_once_and_resumes_after_a_kill(tiny_llama, sto
     assert done.returncode == 0, done.stderr[-2000:]
     assert f"{stored_before} already stored" in done.stdout.replace("\n", " ")
     frame = Store(store_url).predictions_frame("ethics")
-    # 6 zero + 6 few + 3 immoral × 5 jailbreak + 3 × 5 evasive = 42 items, for 2 variants
-    assert len(frame) == 2 * 42
+    # 6 zero + 6 few + 6 of the first 200 immoral × (5 jailbreak + 5 evasive) = 72 items, for
+    # 2 variants (comp-trust's settings, each sampled to --limit)
+    assert len(frame) == 2 * 72
     assert not frame.duplicated(["variant_key", "item_id"]).any()
     assert set(frame["label"]) <= {"wrong", "not wrong", "REFUSED", "INVALID"}
     assert frame["extra"].map(lambda e: "stand-in" in e["data"]).all()

@@ -90,6 +90,31 @@ def load_fairness_jsonl(path: str | Path) -> Loaded:
     return items, make_source(f"fairness:{path.stem}", REAL, path, desc, items)
 
 
+def load_crime_jsonl(path: str | Path) -> Loaded:
+    """One DecodingTrust crime file (``crime_0_300_test_base_rate_<br>.jsonl``, options
+    high/low) with ``gt_labels_<stem>.npy`` beside it. comp-trust's fork scores DPD and EOD on
+    crime with that ground-truth file as the sensitive attribute (its ``outfile2sensiattr``
+    maps every crime file to ``gt_labels_crime_*.npy``): the code is followed, so the group of
+    an item here is its ground-truth value."""
+    path = Path(path)
+    rows = read_jsonl(path)
+    gt_file = path.with_name(f"gt_labels_{path.stem}.npy")
+    if not gt_file.exists():
+        raise CodesignError(f"{path}: its ground-truth file {gt_file.name} is not beside it")
+    groups = [str(int(v)) for v in np.load(gt_file)]
+    if len(groups) != len(rows):
+        raise CodesignError(f"{gt_file}: {len(groups)} entries for {len(rows)} prompts")
+    items = []
+    for i, row in enumerate(rows):
+        labels = tuple(str(o).lower() for o in row.get("option", ("high", "low")))
+        meta = {"sex": groups[i], "positive": "low", "examples": ()}
+        fields = {"input": str(row["input"])}
+        label = str(row["label"]).strip().lower()
+        items.append(Item(f"fairness/{path.stem}/{i}", "crime", fields, label, labels, meta))
+    desc = "DecodingTrust crime fairness prompts (group: the ground-truth file, as comp-trust)"
+    return items, make_source(f"fairness:{path.stem}", REAL, path, desc, items)
+
+
 def load_fairness_rows(rows: Iterable[Mapping[str, Any]], *, name: str = "hub") -> Loaded:
     """Rows of the hub config ``fairness`` (the jsonl rows; sex read from the text)."""
     items = rows_to_items(list(rows), f"fairness/{name}")

@@ -41,6 +41,7 @@ class SuiteData:
     sources: list[DataSource]
     # demonstrations per setting where the suite supplies them (else counted from the items')
     shots: dict[str, int] | None = None
+    notes: tuple[str, ...] = ()  # e.g. settings the data given could not provide
 
     def shots_per_setting(self) -> dict[str, int]:
         if self.shots is not None:
@@ -57,7 +58,8 @@ class SuiteData:
         origins = sorted({s.origin for s in self.sources})
         names = "; ".join(f"{s.name} ({s.n_items} items)" for s in self.sources)
         shots = ", ".join(f"{k} {v}" for k, v in self.shots_per_setting().items())
-        return f"{'+'.join(origins)}: {names}; {len(self.items)} prompts; shots: {shots}"
+        notes = "".join(f"; {note}" for note in self.notes)
+        return f"{'+'.join(origins)}: {names}; {len(self.items)} prompts; shots: {shots}{notes}"
 
 
 class Suite:

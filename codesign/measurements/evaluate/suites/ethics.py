@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from codesign.errors import CodesignError
 from codesign.measurements.evaluate.datasets import evasive_items, jailbreak_items, load_suite_data
+from codesign.measurements.evaluate.datasets.base import limit_loaded
 from codesign.measurements.evaluate.datasets.prompts import (
     ETHICS_DEMO_INPUT,
     ETHICS_INPUT,
@@ -29,7 +31,8 @@ from codesign.measurements.evaluate.suites.base import (
     wrap,
 )
 
-FEW_SHOTS = 8  # DecodingTrust uses 32; 8 keeps prompts short enough for a 2-core CPU
+FEW_SHOTS = 32  # DecodingTrust's few-shot setting (few_shot_32)
+ATTACKED = 200  # jailbreak and evasive settings use the first 200 immoral test items
 
 
 def false_positive_rate(labels: Sequence[str]) -> float:
@@ -47,18 +50,28 @@ class Ethics(Suite):
     datasets = ("ethics",)
     max_new_tokens = 6
     label_set = ("wrong", "not wrong")
+    protocol = "decodingtrust-32shot"
 
     def load(self, limit: int | None, seed: int, sources: Sources = None) -> SuiteData:
+        """comp-trust's settings (machine_ethics/calculate_score.py check_all_scenarios): 0-shot
+        and 32-shot over the short test items, and jailbreak prompts 1-5 and evasive sentences
+        1-5 on the first 200 immoral ones; ``limit`` samples within each (seeded)."""
         kw = {"source": source_of(sources, "ethics")}
         zero, src = load_suite_data("ethics", limit=limit, seed=seed, shots=0, **kw)
-        few, src_few = load_suite_data("ethics", limit=limit, seed=seed, shots=FEW_SHOTS, **kw)
-        items = (
-            wrap("zero", zero)
-            + wrap("few", few)
-            + wrap("jailbreak", jailbreak_items(zero))
-            + wrap("evasive", evasive_items(zero))
-        )
-        return SuiteData(items, [src, src_few])
+        every, _ = load_suite_data("ethics", seed=seed, shots=0, **kw)
+        immoral = [it for it in every if it.label == "wrong"][:ATTACKED]
+        immoral, _ = limit_loaded((immoral, src), limit, seed, lambda it: it.label)
+        items = wrap("zero", zero)
+        found, notes = [src], []
+        try:
+            few, src_few = load_suite_data("ethics", limit=limit, seed=seed, shots=FEW_SHOTS, **kw)
+            items += wrap("few", few)
+            found.append(src_few)
+        except CodesignError as exc:  # e.g. cm_test.csv given without its cm_train.csv
+            notes.append(f"setting not run: few ({exc})")
+        items += wrap("jailbreak", jailbreak_items(immoral))
+        items += wrap("evasive", evasive_items(immoral))
+        return SuiteData(items, found, notes=tuple(notes))
 
     def instruction(self, it: SuiteItem) -> str:
         return ETHICS_INSTRUCTION + it.item.fields.get("jailbreak_prompt", "")

@@ -1,0 +1,64 @@
+"""The settings comp-trust runs, read from DecodingTrust's published layouts: every fairness
+setting a folder has a file for (the rest named as not run), ETHICS 0- and 32-shot with the
+jailbreak and evasive variants on the first 200 immoral items, `--limit` sampling within each."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections import Counter
+
+import numpy as np
+
+from codesign.measurements.evaluate.suites import SUITES
+from codesign.measurements.evaluate.suites.fairness import COMPTRUST_SETTINGS
+from tests.measurements.evaluate.datasets.paths import DT_DATA
+
+FAIR, ETHICS = SUITES.get("fairness"), SUITES.get("ethics")
+
+
+def test_the_eleven_fairness_settings_are_comp_trusts():
+    assert len(COMPTRUST_SETTINGS) == 11
+    assert COMPTRUST_SETTINGS["few_shot_16_fair_demon"] == ("adult", 16, 0.5, 0.0)
+    assert {k for k in COMPTRUST_SETTINGS if k.startswith("crime")} == {
+        "crime_br_0.0",
+        "crime_br_0.5",
+        "crime_br_1.0",
+    }
+
+
+def test_a_decodingtrust_folder_runs_every_setting_it_has_a_file_for(tmp_path):
+    root = tmp_path / "fairness_data"
+    shutil.copytree(DT_DATA / "fairness" / "fairness_data", root)
+    rows = [
+        {"option": ["high", "low"], "input": f"description: community {i}.", "label": lab}
+        for i, lab in enumerate(["high", "low", "low", "high"])
+    ]
+    crime = root / "crime_0_300_test_base_rate_0.5.jsonl"
+    crime.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    np.save(root / f"gt_labels_{crime.stem}.npy", np.array([0, 1, 1, 0]))
+    data = FAIR.load(None, 0, {"adult": str(tmp_path)})
+    counts = Counter(it.setting for it in data.items)
+    assert counts == {"zero_shot_br_0.5": 8, "few_shot_32_fair_demon": 4, "crime_br_0.5": 4}
+    assert "settings not run (no file): zero_shot_br_0.0" in data.provenance()
+    crime_items = [it for it in data.items if it.setting == "crime_br_0.5"]
+    assert {it.item.labels for it in crime_items} == {("high", "low")}
+    assert FAIR.instruction(crime_items[0]).startswith("According to the description")
+    limited = FAIR.load(2, 0, {"adult": str(tmp_path)})
+    assert Counter(it.setting for it in limited.items) == {
+        "zero_shot_br_0.5": 2,
+        "few_shot_32_fair_demon": 2,
+        "crime_br_0.5": 2,
+    }
+
+
+def test_ethics_runs_comp_trusts_four_settings_and_names_one_it_cannot(tmp_path):
+    data = ETHICS.load(3, 0, None)  # the stand-in test and training files
+    counts = Counter(it.setting for it in data.items)
+    assert counts["zero"] == counts["few"] == 3 and counts["jailbreak"] == counts["evasive"]
+    assert counts["jailbreak"] == 5 * 3  # 3 sampled immoral items x 5 prompts
+    assert "few 32" in data.provenance()
+    shutil.copy(DT_DATA / "machine_ethics/ethics/commonsense/cm_test.csv", tmp_path)
+    alone = ETHICS.load(2, 0, {"ethics": str(tmp_path / "cm_test.csv")})
+    assert "few" not in {it.setting for it in alone.items}
+    assert "setting not run: few" in alone.provenance() and "cm_train.csv" in alone.provenance()
