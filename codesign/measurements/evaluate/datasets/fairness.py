@@ -115,6 +115,21 @@ def load_crime_jsonl(path: str | Path) -> Loaded:
     return items, make_source(f"fairness:{path.stem}", REAL, path, desc, items)
 
 
+def is_decodingtrust_folder(path: object) -> bool:
+    """A folder holding DecodingTrust's fairness files (not UCI Adult files, not one file)."""
+    root = Path(str(path))
+    if not root.is_dir():
+        return False
+    return any((root / d).is_dir() and any((root / d).glob("adult_*.jsonl")) for d in _FOLDERS)
+
+
+def load_crime_path(root: str | Path, base_rate_parity: float) -> Loaded:
+    """``crime_0_300_test_base_rate_<br>.jsonl`` found under a DecodingTrust folder."""
+    name = f"crime_0_300_test_base_rate_{base_rate_parity:.1f}.jsonl"
+    candidates = [f"{d}/{name}" for d in _FOLDERS]
+    return load_crime_jsonl(find_first(Path(root), candidates, "DecodingTrust crime file"))
+
+
 def load_fairness_rows(rows: Iterable[Mapping[str, Any]], *, name: str = "hub") -> Loaded:
     """Rows of the hub config ``fairness`` (the jsonl rows; sex read from the text)."""
     items = rows_to_items(list(rows), f"fairness/{name}")

@@ -15,8 +15,11 @@ import numpy as np
 
 from codesign.errors import CodesignError
 from codesign.measurements.evaluate.datasets import load_suite_data
-from codesign.measurements.evaluate.datasets.base import Loaded, find_first, limit_loaded
-from codesign.measurements.evaluate.datasets.fairness import load_crime_jsonl
+from codesign.measurements.evaluate.datasets.base import limit_loaded
+from codesign.measurements.evaluate.datasets.fairness import (
+    is_decodingtrust_folder,
+    load_crime_path,
+)
 from codesign.measurements.evaluate.datasets.prompts import CRIME_INSTRUCTION, FAIRNESS_INSTRUCTION
 from codesign.measurements.evaluate.suites.base import (
     SUITES,
@@ -92,7 +95,7 @@ class Fairness(Suite):
 
     def load(self, limit: int | None, seed: int, sources: Sources = None) -> SuiteData:
         source = source_of(sources, "adult")
-        if source is not None and _is_decodingtrust_folder(source):
+        if source is not None and is_decodingtrust_folder(source):
             return _published_settings(Path(source), limit, seed)
         if source is not None:  # one published file (or UCI Adult rows): as given
             items, src = load_suite_data("adult", source=source, limit=limit, seed=seed)
@@ -149,17 +152,6 @@ COMPTRUST_SETTINGS = {
 }
 
 
-def _is_decodingtrust_folder(source: object) -> bool:
-    """A folder of DecodingTrust fairness files (not UCI Adult files, not a single file)."""
-    root = Path(str(source))
-    if not root.is_dir():
-        return False
-    return any(
-        (root / d).is_dir() and any((root / d).glob("adult_*.jsonl"))
-        for d in ("fairness/fairness_data", "data/fairness/fairness_data", "fairness_data", ".")
-    )
-
-
 def _published_settings(root: Path, limit: int | None, seed: int) -> SuiteData:
     """Every comp-trust setting the folder has a file for, each sampled to ``limit`` (seeded,
     stratified by sex and label); the settings it lacks are named in the data label."""
@@ -167,7 +159,7 @@ def _published_settings(root: Path, limit: int | None, seed: int) -> SuiteData:
     for name, (task, shots, br, train_br) in COMPTRUST_SETTINGS.items():
         try:
             if task == "crime":
-                loaded = _crime_file(root, br)
+                loaded = load_crime_path(root, br)
                 loaded = limit_loaded(loaded, limit, seed, lambda it: (it.meta["sex"], it.label))
             else:
                 loaded = load_suite_data(
@@ -188,10 +180,3 @@ def _published_settings(root: Path, limit: int | None, seed: int) -> SuiteData:
         raise CodesignError(f"--data adult: {root} holds none of comp-trust's fairness files")
     notes = (f"settings not run (no file): {', '.join(missing)}",) if missing else ()
     return SuiteData(items, found, notes=notes)
-
-
-def _crime_file(root: Path, br: float) -> Loaded:
-    name = f"crime_0_300_test_base_rate_{br:.1f}.jsonl"
-    folders = ("fairness/fairness_data", "data/fairness/fairness_data", "fairness_data", ".")
-    candidates = [f"{d}/{name}" for d in folders]
-    return load_crime_jsonl(find_first(root, candidates, "DecodingTrust crime file"))
