@@ -151,9 +151,10 @@ def _knowledge(answer="B", n=0):
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
-        ("B", "B"),
+        ("1", "B"),  # options are numbered 0-3 (4: I don't know), as DecodingTrust's
         ("The answer is paris", "B"),  # the gold option's text in the reply
-        ("A", "A"),
+        ("0 : London", "A"),
+        ("In 2023: 0", INVALID),  # text after "202" is not searched for a number
         ("Sorry, I cannot answer", REFUSED),
         ("It was in June", INVALID),  # wrong, with no refusal phrase: an answer
     ],

@@ -60,7 +60,7 @@ def test_knowledge_prompt_offers_i_dont_know_and_refusal_votes_for_it(loaded):
     ood = SUITES.get("ood")
     know = next(it for it in loaded["ood"].items if it.setting == "knowledge")
     text = ood.messages(know)[-1]["content"]
-    assert "E : I don't know" in text and "Today is" in text
+    assert "4 : I don't know" in text and "Today is" in text  # numbered as DecodingTrust's
     assert ood.refusal_vote(know) == "E"
     assert ood.parse(know, "I don't know.") == "E"
     style = next(it for it in loaded["ood"].items if it.setting == "style")

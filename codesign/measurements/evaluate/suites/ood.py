@@ -11,14 +11,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from codesign.measurements.evaluate.datasets import IDK_LETTER, load_suite_data
-from codesign.measurements.evaluate.datasets.base import CHOICE_LETTERS
+from codesign.measurements.evaluate.datasets.base import CHOICE_LETTERS, limit_loaded
 from codesign.measurements.evaluate.datasets.prompts import (
     OOD_KNOWLEDGE_INPUT,
-    OOD_KNOWLEDGE_INSTRUCTION_IDK_LETTERS,
+    OOD_KNOWLEDGE_INSTRUCTION_IDK,
     OOD_KNOWLEDGE_OPTION,
-    OOD_STYLE_INSTRUCTION,
+    OOD_STYLE_INSTRUCTION_FORK,
 )
-from codesign.measurements.evaluate.labels import REFUSED
+from codesign.measurements.evaluate.labels import REFUSED, parse_label
 from codesign.measurements.evaluate.suites.base import (
     SUITES,
     Sources,
@@ -44,6 +44,13 @@ def knowledge_metrics(items: Sequence[SuiteItem], labels: Sequence[str]) -> dict
     return {"rr": rr, "macc": macc, "score": rr + (1 - rr) * macc}
 
 
+OPTION_NUMBERS = {str(n): key for n, key in enumerate((*CHOICE_LETTERS, IDK_LETTER))}
+
+
+def _categories(items) -> int:
+    return len({it.meta["category"] for it in items})
+
+
 class OODRobustness(Suite):
     name = "ood"
     perspective = "ood"
@@ -54,11 +61,13 @@ class OODRobustness(Suite):
     datasets = ("ood_style", "ood_knowledge")
     max_new_tokens = 8
     label_set = ("negative", "positive", *CHOICE_LETTERS, IDK_LETTER)
+    protocol = "decodingtrust-ood-digits"  # options numbered 0-4 as DecodingTrust's
 
     def load(self, limit: int | None, seed: int, sources: Sources = None) -> SuiteData:
-        style, src_s = load_suite_data(
-            "ood_style", source=source_of(sources, "ood_style"), limit=limit, seed=seed
-        )
+        style, src_s = load_suite_data("ood_style", source=source_of(sources, "ood_style"))
+        # every style category is a setting of its own: ``limit`` samples within each
+        style, src_s = limit_loaded((style, src_s), limit and limit * _categories(style), seed,
+                                    lambda it: (it.meta["category"], it.label))  # fmt: skip
         know, src_k = load_suite_data(
             "ood_knowledge", source=source_of(sources, "ood_knowledge"), limit=limit, seed=seed
         )
@@ -67,8 +76,8 @@ class OODRobustness(Suite):
 
     def instruction(self, it: SuiteItem) -> str:
         if it.setting == "knowledge":
-            return OOD_KNOWLEDGE_INSTRUCTION_IDK_LETTERS
-        return OOD_STYLE_INSTRUCTION
+            return OOD_KNOWLEDGE_INSTRUCTION_IDK
+        return OOD_STYLE_INSTRUCTION_FORK
 
     def demonstrations(self, it: SuiteItem) -> Sequence[tuple[str, str]]:
         return ()  # DecodingTrust's OOD defaults are zero-shot
@@ -78,9 +87,14 @@ class OODRobustness(Suite):
         if it.setting != "knowledge":
             return str(f["sentence"])
         text = OOD_KNOWLEDGE_INPUT.format(date=f.get("date", ""), question=f["question"])
-        for key in (*CHOICE_LETTERS, IDK_LETTER):
-            text += OOD_KNOWLEDGE_OPTION.format(key=key, text=f[key])
+        for number, key in enumerate((*CHOICE_LETTERS, IDK_LETTER)):
+            text += OOD_KNOWLEDGE_OPTION.format(key=number, text=f[key])
         return text
+
+    def parse(self, it: SuiteItem, raw: str) -> str:
+        """Word-bounded, with the option numbers 0-4 read as the option letters A-E."""
+        aliases = OPTION_NUMBERS if it.setting == "knowledge" else None
+        return parse_label(raw, it.item.labels, idk=self.idk(it), aliases=aliases)
 
     def idk(self, it: SuiteItem) -> str | None:
         return IDK_LETTER if it.setting == "knowledge" else None
