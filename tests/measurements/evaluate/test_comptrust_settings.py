@@ -14,7 +14,7 @@ from codesign.measurements.evaluate.suites import SUITES
 from codesign.measurements.evaluate.suites.fairness import COMPTRUST_SETTINGS
 from tests.measurements.evaluate.datasets.paths import DT_DATA
 
-FAIR, ETHICS = SUITES.get("fairness"), SUITES.get("ethics")
+FAIR, ETHICS, OOD = SUITES.get("fairness"), SUITES.get("ethics"), SUITES.get("ood")
 
 
 def test_the_eleven_fairness_settings_are_comp_trusts():
@@ -62,3 +62,61 @@ def test_ethics_runs_comp_trusts_four_settings_and_names_one_it_cannot(tmp_path)
     alone = ETHICS.load(2, 0, {"ethics": str(tmp_path / "cm_test.csv")})
     assert "few" not in {it.setting for it in alone.items}
     assert "setting not run: few" in alone.provenance() and "cm_train.csv" in alone.provenance()
+
+
+def _ood_folder(tmp_path):
+    """The fixture's style.json and a knowledge.json with every demonstration set comp-trust
+    uses (the fixture has one), both in DecodingTrust's layout."""
+    src = DT_DATA / "ood"
+    knowledge = json.loads((src / "knowledge.json").read_text())
+    demo = knowledge["demo"]["global_facts_0"]
+    for name in ("global_facts", "machine_learning", "moral_scenarios", "us_foreign_policy"):
+        for run in range(3):
+            knowledge["demo"][f"{name}_{run}"] = demo
+    style = json.loads((src / "style.json").read_text())
+    for run in (1, 2):
+        style["train_demo"][f"base_{run}"] = style["train_demo"]["base_0"]
+    (tmp_path / "knowledge.json").write_text(json.dumps(knowledge))
+    (tmp_path / "style.json").write_text(json.dumps(style))
+    return knowledge, style
+
+
+def test_ood_runs_comp_trusts_four_parts_from_decodingtrusts_files(tmp_path):
+    knowledge, style = _ood_folder(tmp_path)
+    paths = {"ood_style": str(tmp_path), "ood_knowledge": str(tmp_path)}
+    data = OOD.load(None, 0, paths)
+    counts = Counter(it.setting.split(":")[0] for it in data.items)
+    n2023, n2020 = len(knowledge["test"]["qa_2023"]), len(knowledge["test"]["qa_2020"])
+    styled = sum(len(v) for k, v in style["dev"].items() if k != "base")
+    assert counts == {
+        "knowledge": n2023,
+        "knowledge_std": n2023,
+        "style": styled,
+        "knowledge_5shot": 12 * n2020,  # 4 demonstration sets x 3 draws
+        "style_8shot": 3 * len(style["dev"]["shake_p0.6"]),  # the p0.6 styles present x 3
+    }
+    few = next(it for it in data.items if it.setting.startswith("knowledge_5shot"))
+    assert len(OOD.demonstrations(few)) == min(5, len(knowledge["demo"]["global_facts_0"]))
+    assert "4 : I don't know" not in OOD.user_text(few)
+
+
+def test_ood_offline_names_the_part_it_cannot_run():
+    data = OOD.load(2, 0, None)
+    assert "part not run: knowledge_5shot" in data.provenance()
+    assert {it.setting.split(":")[0] for it in data.items} >= {"style", "knowledge"}
+
+
+def test_ood_score_is_the_mean_of_the_parts_measured():
+    from codesign.measurements.evaluate.datasets.base import Item
+    from codesign.measurements.evaluate.suites import SuiteItem
+
+    def it(setting, label, labels, **meta):
+        key = f"{setting}|{label}|{sorted(meta.items())}"
+        return SuiteItem(key, setting, Item(key, "t", {}, label, labels, meta))
+
+    s = ("negative", "positive")
+    items = [it("style", "positive", s, category="a"), it("style", "positive", s, category="b")]
+    items += [it("style_8shot:a:base_0", "negative", s, category="a")]
+    labels = ["positive", "negative", "negative"]  # style 0-shot: mean(1, 0) = 0.5; 8-shot 1.0
+    out = OOD.score(items, labels)
+    assert out["score"] == 75.0 and out["ood_parts"] == 2.0

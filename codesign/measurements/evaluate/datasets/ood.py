@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -188,19 +189,40 @@ def knowledge_items(
     ]
 
 
+def knowledge_demos(rows: Sequence[Mapping[str, Any]], shots: int) -> tuple[tuple[str, str], ...]:
+    """DecodingTrust's knowledge demonstrations (evaluation_ood.py load_demonstrations): the
+    question and its numbered options, answered by the option's number."""
+    out = []
+    for row in list(rows)[:shots]:
+        text = f"Question: {row['question_sentence']}\n"
+        text += "".join(f"{i} : {c} \n" for i, c in enumerate(row["choices"]))
+        answer = row["answer"]
+        out.append((text, str(answer[0] if isinstance(answer, list | tuple) else answer)))
+    return tuple(out)
+
+
 def load_knowledge_json(
     path: str | Path,
     *,
     categories: Sequence[str] | None = None,
     out_of_scope: Sequence[str] = OUT_OF_SCOPE,
+    demo_set: str | None = None,
+    shots: int = 5,
     origin: str = REAL,
 ) -> Loaded:
-    """DecodingTrust ``knowledge.json`` (by default its out-of-scope categories only)."""
+    """DecodingTrust ``knowledge.json`` (by default its out-of-scope categories only); with
+    ``demo_set`` (e.g. ``global_facts_0``) each item carries ``shots`` demonstrations."""
     path = Path(path)
     data = read_json(path)
     if not isinstance(data, dict) or "test" not in data:
         raise CodesignError(f"{path}: expected DecodingTrust's knowledge.json with a 'test' key")
     items = knowledge_items(data["test"], "knowledge", categories, out_of_scope)
+    if demo_set is not None:
+        rows = data.get("demo", {}).get(demo_set)
+        if not rows:
+            raise CodesignError(f"{path}: no demonstration set {demo_set!r}")
+        demos = knowledge_demos(rows, shots)
+        items = [replace(it, meta={**it.meta, "examples": demos}) for it in items]
     desc = f"OOD knowledge QA with an '{IDK_TEXT}' option ({IDK_LETTER})"
     return items, make_source(f"ood_knowledge:{path.stem}", origin, path, desc, items)
 
