@@ -174,9 +174,9 @@ def build_synthetic_store(
     for method, bits in variants:
         vid = add_variant(store, model_id, f"{method}-w{bits}-synthetic", method, bits)
         quality = 0.35 + 0.5 * bits / 16 + (0.04 if method == "awq" else 0.0)
-        rng = random.Random(f"{seed}-{method}-{bits}")
         for name, items in data.items():
-            add_predictions(
+            rng = random.Random(f"{seed}-{method}-{bits}-{name}")  # a suite's labels stay put
+            add_predictions(  # when another suite's items change
                 store,
                 vid,
                 name,

@@ -104,7 +104,10 @@ def test_outputs_name_their_sources_and_every_deployment_is_complete(
     search_store, tmp_path, capsys
 ):
     out = tmp_path / "out"
+    # At the 13B shape the dense model (26 GB) is over budget, and the synthetic quantized
+    # variants fall short of its MMLU: no floor here, so a dozen trials find a front to name.
     argv = [*search_args(search_store, out), "--n-trials", "12", "--deploy-shape", "llama-2-13b"]
+    argv += ["--mmlu-floor", "0"]
     code, text, err = _run(capsys, *argv)
     assert code == 0, err
     assert "Pareto-optimal deployments" in text and "cost modelled for llama-2-13b" in text
