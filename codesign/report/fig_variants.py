@@ -158,9 +158,9 @@ def figure_variants(data: ReportData, path: Path) -> Path:
         [
             "Each variant scored from its own labels (no voting). Bars: quantized variants, "
             "darker = more bits; dashed line: the dense model. Numbers: variants.md / .csv.",
-            "Refusal rate as each suite defines it: fairness counts every answer other than "
-            "yes/no (as DecodingTrust does); the other suites count refusals only, and their "
-            "unparseable outputs are in variants.md (no valid answer).",
+            "Refusal rate as the scoring profile defines it for each suite (e.g. fairness counts "
+            "every answer other than yes/no, as DecodingTrust does); unparseable outputs are in "
+            "variants.md (no valid answer).",
         ],
         width,
     )

@@ -81,9 +81,9 @@ def variants_markdown(data: ReportData) -> str:
                 "## Scores (0–100; in brackets, the gap to dense in points)",
                 fmt.md_table(heads, scores, right=range(2, len(heads))),
                 f"## Refusal rates (in brackets, the gap to dense in points; {short(TRUST)} = mean "
-                "of the trust perspectives; MMLU log-likelihood cannot refuse; fairness counts "
-                "every answer other than yes/no, as DecodingTrust does, so its INVALID outputs "
-                "appear in both tables)",
+                "of the trust perspectives; MMLU log-likelihood cannot refuse; as the scoring "
+                "profile defines them: fairness counts every answer other than yes/no, as "
+                "DecodingTrust does, so its INVALID outputs appear in both tables)",
                 fmt.md_table(heads, refusals, right=range(2, len(heads))),
                 "## No valid answer (share of outputs the label parser could not map to a label "
                 "or a refusal, INVALID; scored as wrong where the suite counts them)",
@@ -176,8 +176,9 @@ def ensembles_markdown(data: ReportData, cmp: Comparison, top: int) -> str:
                 "perspectives: *refused or no valid* = the share of outputs that are REFUSED or "
                 "INVALID, a variant's own or an ensemble's vote, which is REFUSED where every "
                 "member was INVALID (Algorithm 1: nothing left → REFUSED); *no valid* = the share "
-                "where every output was INVALID. Suites' own refusal rates (variants.md) differ: "
-                "fairness counts every answer other than yes/no, as DecodingTrust does. Cascade = "
+                "where every output was INVALID. Suites' own refusal rates (variants.md, as the "
+                "scoring profile defines them) differ: fairness counts every answer other than "
+                "yes/no, as DecodingTrust does. Cascade = "
                 "mean share of members a lossless early-exit cascade runs (lowest precision "
                 "first).",
                 fmt.md_table(heads, summary, right=range(2, len(heads))),

@@ -43,7 +43,7 @@ def footer(fig: Figure, data: ReportData, notes: list[str], width_in: float) -> 
     lines = [
         f"Model: {data.model} · baseline: {data.baseline} · {MEASURED} · store: {data.store}",
         f"Data (items scored): {data.data_summary()}",
-        data.trust_label + ".",
+        data.trust_label + f"; scoring: {data.scoring}.",
         *notes,
     ]
     chars = max(int(width_in * 15), 60)
