@@ -47,12 +47,24 @@ def missing(store: Store, model: str | None) -> tuple[str | None, list[str], boo
     # stopped part-way has quantized them all but answered with some
     variants = {v.key for v, _ in store.variants(model)}
     lacking = []
+    current = _current_protocol(have)
     for name in NEEDED_SUITES:
-        done = set(have.loc[have["suite"] == name, "variant_key"]) if not have.empty else set()
+        rows = have[(have["suite"] == name) & current] if not have.empty else have
+        done = set(rows["variant_key"]) if not rows.empty else set()
         if not done or not variants <= done:
             lacking.append(name)
     profiled = {v.key for _, v, m in store.profiles() if m.name == model}
     return model, lacking, not variants or not variants <= profiled
+
+
+def _current_protocol(frame):
+    """Rows measured under their suite's current prompt protocol (older ones are not scored,
+    so they do not count as measured)."""
+    if frame.empty:
+        return frame
+    protocols = frame["extra"].map(lambda e: (e or {}).get("protocol", ""))
+    wanted = frame["suite"].map(lambda s: SUITES.get(s).protocol if s in SUITES else None)
+    return protocols == wanted
 
 
 def ensure_measurements(

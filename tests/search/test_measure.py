@@ -55,3 +55,14 @@ def test_never_measuring_explains_what_to_run(tmp_path):
         measure.ensure_measurements(
             Store(f"sqlite:///{tmp_path / 's.db'}"), None, limit=3, allow=False
         )
+
+
+def test_outputs_of_an_older_prompt_protocol_do_not_count_as_measured(tmp_path):
+    store = build_synthetic_store(f"sqlite:///{tmp_path / 's.db'}", variants=(("dense", 16),))
+    assert measure.missing(store, None)[1] == []
+    with store.engine.begin() as conn:  # as if the ethics outputs predated its protocol
+        conn.exec_driver_sql(
+            "update predictions set extra = json_set(extra, '$.protocol', 'older') "
+            "where suite = 'ethics'"
+        )
+    assert measure.missing(store, None)[1] == ["ethics"]
