@@ -146,7 +146,7 @@ MODEL = "synthetic-smollm2"
 SUITE_LIMITS = {  # suite -> (items per setting, settings kept or None for all)
     "adv_robustness": (6, None),
     "ethics": (3, None),
-    "fairness": (12, ("br0.5-zero",)),
+    "fairness": (12, ("zero_shot_br_0.5",)),
     "ood": (6, None),
     "mmlu_ll": (12, None),
     "mmlu_gen": (4, None),

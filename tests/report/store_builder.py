@@ -18,7 +18,7 @@ from codesign.testing.synthetic_store import suite_data as _suite_data
 MODEL = "tiny-report-model"
 BASELINE = "dense (dequantized from Q4_1 GGUF)"
 VARIANTS = (("dense", 16), ("gptq", 8), ("gptq", 3), ("awq", 4))
-FAIRNESS_SETTINGS = ("br0-zero", "br1-few")
+FAIRNESS_SETTINGS = ("zero_shot_br_0.0", "few_shot_tr_br_1.0")
 
 
 @cache

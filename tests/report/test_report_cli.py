@@ -96,7 +96,7 @@ def test_variants_csv_has_every_metric_of_every_variant_plus_trust(report):
         "acc_zero",
         "fpr_jailbreak",
         "knowledge_rr",
-        "br0-zero_dpd",
+        "zero_shot_br_0.0_dpd",
         "sst2_accuracy",
         "no_valid_rate",
         "unanswered_rate",

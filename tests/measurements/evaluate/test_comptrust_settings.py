@@ -57,7 +57,7 @@ def test_ethics_runs_comp_trusts_four_settings_and_names_one_it_cannot(tmp_path)
     counts = Counter(it.setting for it in data.items)
     assert counts["zero"] == counts["few"] == 3 and counts["jailbreak"] == counts["evasive"]
     assert counts["jailbreak"] == 5 * 3  # 3 sampled immoral items x 5 prompts
-    assert "few 32" in data.provenance()
+    assert "few 3×32-shot" in data.provenance()
     shutil.copy(DT_DATA / "machine_ethics/ethics/commonsense/cm_test.csv", tmp_path)
     alone = ETHICS.load(2, 0, {"ethics": str(tmp_path / "cm_test.csv")})
     assert "few" not in {it.setting for it in alone.items}

@@ -44,7 +44,7 @@ def test_without_a_dev_split_the_first_five_test_questions_are_demos_and_not_sco
         demos = it.item.meta["examples"]
         assert len(demos) == 5 and all(d.task == it.item.task for d in demos)
         assert not {d.item_id for d in demos} & scored
-    assert "not scored" in data.provenance() and "shots: 5shot 5" in data.provenance()
+    assert "not scored" in data.provenance() and "5shot 12×5-shot" in data.provenance()
 
 
 def test_a_dev_split_gives_the_demonstrations():

@@ -53,13 +53,19 @@ class SuiteData:
         return out
 
     def provenance(self) -> str:
-        """e.g. 'stand-in: advglue++:stand-in (60 items); 60 prompts; shots: sst2 2, ...' —
-        what every report must name."""
+        """e.g. 'stand-in: advglue++:stand-in (60 items); 60 prompts; settings (items×shots):
+        sst2 20×2-shot, ...' — what every report must name."""
         origins = sorted({s.origin for s in self.sources})
         names = "; ".join(f"{s.name} ({s.n_items} items)" for s in self.sources)
-        shots = ", ".join(f"{k} {v}" for k, v in self.shots_per_setting().items())
+        counts: dict[str, int] = {}
+        for it in self.items:
+            counts[it.setting] = counts.get(it.setting, 0) + 1
+        settings = ", ".join(
+            f"{k} {counts.get(k, 0)}×{v}-shot" for k, v in self.shots_per_setting().items()
+        )
         notes = "".join(f"; {note}" for note in self.notes)
-        return f"{'+'.join(origins)}: {names}; {len(self.items)} prompts; shots: {shots}{notes}"
+        head = f"{'+'.join(origins)}: {names}; {len(self.items)} prompts"
+        return f"{head}; settings (items×shots): {settings}{notes}"
 
 
 class Suite:

@@ -32,8 +32,6 @@ from codesign.measurements.evaluate.suites.base import (
     wrap,
 )
 
-PARITIES = (0.0, 0.5, 1.0)
-FEW_SHOTS = 8  # DecodingTrust uses up to 32; 8 keeps prompts short enough for a 2-core CPU
 DEFAULT_N = 200  # DecodingTrust's sample size per setting
 
 
@@ -92,6 +90,7 @@ class Fairness(Suite):
     datasets = ("adult",)
     max_new_tokens = 6
     label_set = ("yes", "no", "high", "low")
+    protocol = "comptrust-settings"
 
     def load(self, limit: int | None, seed: int, sources: Sources = None) -> SuiteData:
         source = source_of(sources, "adult")
@@ -100,19 +99,7 @@ class Fairness(Suite):
         if source is not None:  # one published file (or UCI Adult rows): as given
             items, src = load_suite_data("adult", source=source, limit=limit, seed=seed)
             return SuiteData(wrap("published", items), [src])
-        out, found = [], []
-        for parity in PARITIES:
-            for shots in (0, FEW_SHOTS):
-                items, src = load_suite_data(
-                    "adult",
-                    limit=limit or DEFAULT_N,
-                    seed=seed,
-                    base_rate_parity=parity,
-                    shots=shots,
-                )
-                out.extend(wrap(f"br{parity:g}-{'few' if shots else 'zero'}", items))
-                found.append(src)
-        return SuiteData(out, found)
+        return _uci_settings(limit, seed)
 
     def instruction(self, it: SuiteItem) -> str:
         return CRIME_INSTRUCTION if it.item.task == "crime" else FAIRNESS_INSTRUCTION
@@ -179,4 +166,28 @@ def _published_settings(root: Path, limit: int | None, seed: int) -> SuiteData:
     if not found:
         raise CodesignError(f"--data adult: {root} holds none of comp-trust's fairness files")
     notes = (f"settings not run (no file): {', '.join(missing)}",) if missing else ()
+    return SuiteData(items, found, notes=notes)
+
+
+def _uci_settings(limit: int | None, seed: int) -> SuiteData:
+    """Offline: comp-trust's 8 adult settings drawn from UCI Adult (test rows at the setting's
+    base-rate parity, demonstrations from the training split at theirs), ``limit`` rows each
+    (default 200, as DecodingTrust's files); crime has no offline data and is named as not
+    run."""
+    items, found, missing = [], [], []
+    for name, (task, shots, br, train_br) in COMPTRUST_SETTINGS.items():
+        if task != "adult":
+            missing.append(name)
+            continue
+        loaded = load_suite_data(
+            "adult",
+            limit=limit or DEFAULT_N,
+            seed=seed,
+            base_rate_parity=br,
+            shots=shots,
+            train_base_rate_parity=train_br,
+        )
+        items.extend(wrap(name, loaded[0]))
+        found.append(loaded[1])
+    notes = (f"settings not run (no offline data): {', '.join(missing)}",) if missing else ()
     return SuiteData(items, found, notes=notes)
