@@ -191,16 +191,13 @@ def _raw_store(url: str) -> Store:
     for method, bits, raw in (("dense", 16, "I cannot say"), ("gptq", 4, "Yes, great")):
         vid = add_variant(store, model_id, f"{method}-{bits}", method, bits)
         preds = []
+        suite = SUITES.get("fairness")
         for it in data.items:
-            label = SUITES.get("fairness").parse(it, raw)  # what evaluate stores: strict
-            extra = {
-                "setting": it.setting,
-                "item": __import__(
-                    "codesign.measurements.evaluate.suites.base", fromlist=["slim_item"]
-                ).slim_item(it),
-                "data": data.provenance(),
-            }
-            preds.append(Prediction("fairness", it.key, raw, label, False, 0, 0, extra))
+            label = suite.parse(it, raw)  # what evaluate stores: the strict parse
+            extra = {"setting": it.setting, "item": slim_item(it), "data": data.provenance()}
+            extra["protocol"] = suite.protocol
+            key = suite.stored_key(it)
+            preds.append(Prediction("fairness", key, raw, label, False, 0, 0, extra))
         store.add_predictions(vid, preds)
     return store
 
