@@ -13,6 +13,7 @@ from codesign.measurements.evaluate.datasets.base import Item
 from codesign.measurements.evaluate.labels import INVALID, REFUSED
 from codesign.measurements.evaluate.profiles import DEFAULT_PROFILE, PROFILES
 from codesign.measurements.evaluate.suites import SUITES, SuiteItem
+from codesign.measurements.evaluate.suites.base import slim_item
 from codesign.store import Prediction, Store
 from codesign.testing.synthetic_store import add_variant
 
