@@ -120,3 +120,22 @@ def test_ood_score_is_the_mean_of_the_parts_measured():
     labels = ["positive", "negative", "negative"]  # style 0-shot: mean(1, 0) = 0.5; 8-shot 1.0
     out = OOD.score(items, labels)
     assert out["score"] == 75.0 and out["ood_parts"] == 2.0
+
+
+def test_advglue_rows_are_base_model_files_by_task_and_missing_files_are_named(tmp_path):
+    adv = SUITES.get("adv_robustness")
+    offline = adv.load(2, 0, None)
+    assert Counter(it.setting for it in offline.items) == {"sst2": 2, "qqp": 2, "mnli": 2}
+    assert "base-model files not run: alpaca, vicuna, stable-vicuna" in offline.provenance()
+    folder = tmp_path / "adv-glue-plus-plus" / "data"
+    folder.mkdir(parents=True)
+    src = DT_DATA / "adv-glue-plus-plus" / "data" / "alpaca.json"
+    for model in ("alpaca", "vicuna"):
+        shutil.copy(src, folder / f"{model}.json")
+    data = adv.load(1, 0, {"advglue": str(tmp_path)})
+    settings = Counter(it.setting for it in data.items)
+    assert set(settings) == {
+        f"{m}:{t}" for m in ("alpaca", "vicuna") for t in ("sst2", "qqp", "mnli")
+    }
+    assert {it.item.meta["model"] for it in data.items} == {"alpaca", "vicuna"}
+    assert "base-model files not run: stable-vicuna" in data.provenance()

@@ -8,8 +8,12 @@ Score: accuracy over all items ×100, with refusals and unmappable outputs count
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
 
+from codesign.errors import CodesignError
 from codesign.measurements.evaluate.datasets import load_suite_data
+from codesign.measurements.evaluate.datasets.base import limit_loaded
 from codesign.measurements.evaluate.datasets.prompts import ADVGLUE_DEMOS, ADVGLUE_INSTRUCTIONS
 from codesign.measurements.evaluate.suites.base import (
     SUITES,
@@ -24,6 +28,7 @@ from codesign.measurements.evaluate.suites.base import (
     wrap,
 )
 
+BASE_MODELS = ("alpaca", "vicuna", "stable-vicuna")  # the models AdvGLUE++ attacked (adv_stats.py)
 FIELDS = {
     "sst2": ("sentence",),
     "qqp": ("question1", "question2"),
@@ -44,12 +49,40 @@ class AdvRobustness(Suite):
     protocol = "decodingtrust-advglue"
 
     def load(self, limit: int | None, seed: int, sources: Sources = None) -> SuiteData:
-        items, src = load_suite_data(
-            "advglue", source=source_of(sources, "advglue"), limit=limit, seed=seed
-        )
-        wrapped = [s for task in FIELDS for s in wrap(task, [i for i in items if i.task == task])]
-        shots = {task: len(ADVGLUE_DEMOS.get(task, ())) for task in FIELDS}
-        return SuiteData(wrapped, [src], shots)
+        """comp-trust's rows: each base-model file (alpaca, vicuna, stable-vicuna) x task, each
+        sampled to ``limit``; offline, the one stand-in file, and the files it lacks named."""
+        source = source_of(sources, "advglue")
+        files: dict[str, object] = {}
+        notes: list[str] = []
+        if source is not None and not Path(str(source)).is_file() and isinstance(source, str):
+            for model in BASE_MODELS:
+                try:
+                    files[model] = load_suite_data("advglue", source=source, model=model)
+                except CodesignError:
+                    notes.append(model)
+        else:
+            files["stand-in" if source is None else Path(str(source)).stem] = load_suite_data(
+                "advglue", source=source
+            )
+        if source is None or notes:
+            missing = notes or list(BASE_MODELS)
+            notes = [f"base-model files not run: {', '.join(missing)}"]
+        items, found, shots = [], [], {}
+        for model, (loaded, src) in files.items():
+            before = len(items)
+            for task in FIELDS:
+                picked, _ = limit_loaded(
+                    ([it for it in loaded if it.task == task], src),
+                    limit,
+                    seed,
+                    lambda it: it.label,
+                )
+                picked = [replace(it, meta={**it.meta, "model": model}) for it in picked]
+                setting = task if len(files) == 1 else f"{model}:{task}"
+                items += wrap(setting, picked)
+                shots[setting] = len(ADVGLUE_DEMOS.get(task, ()))
+            found.append(replace(src, n_items=len(items) - before))
+        return SuiteData(items, found, shots, tuple(notes))
 
     def instruction(self, it: SuiteItem) -> str:
         return ADVGLUE_INSTRUCTIONS[it.item.task]
