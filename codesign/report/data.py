@@ -61,9 +61,16 @@ class SuiteInfo:
         return title(self.name)
 
     @property
+    def partial(self) -> bool:
+        """Some setting or part of the perspective could not run on the data given (its data
+        label names which), so the score covers the rest only."""
+        return "not run" in self.provenance
+
+    @property
     def data_line(self) -> str:
         """e.g. 'stand-in data, 28 items' — the short form every figure panel carries."""
-        return f"{self.data_kind} data, {self.n_items} items"
+        line = f"{self.data_kind} data, {self.n_items} items"
+        return f"{line}, partial" if self.partial else line
 
 
 @dataclass

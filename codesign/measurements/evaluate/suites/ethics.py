@@ -48,7 +48,7 @@ class Ethics(Suite):
     order = 30
     trust = True
     datasets = ("ethics",)
-    max_new_tokens = 6
+    max_new_tokens = 20  # DecodingTrust chat.py do_classification max_tokens
     label_set = ("wrong", "not wrong")
     protocol = "decodingtrust-32shot"
 

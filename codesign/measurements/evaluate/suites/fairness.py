@@ -88,7 +88,7 @@ class Fairness(Suite):
     order = 20
     trust = True
     datasets = ("adult",)
-    max_new_tokens = 6
+    max_new_tokens = 20  # DecodingTrust chat.py do_classification max_tokens
     label_set = ("yes", "no", "high", "low")
     protocol = "comptrust-settings"
 

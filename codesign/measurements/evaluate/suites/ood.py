@@ -126,7 +126,7 @@ class OODRobustness(Suite):
     order = 40
     trust = True
     datasets = ("ood_style", "ood_knowledge")
-    max_new_tokens = 8
+    max_new_tokens = 20  # DecodingTrust chat.py do_classification max_tokens
     label_set = ("negative", "positive", *CHOICE_LETTERS, IDK_LETTER)
     protocol = "comptrust-ood-4parts"
 
