@@ -21,10 +21,9 @@ from codesign.measurements.evaluate.profiles.comptrust import (
     CompTrust,
     _fairness_arrays,
     ethics_score,
-    group,
     summarise_fairness,
 )
-from codesign.measurements.evaluate.suites.base import SuiteItem
+from codesign.measurements.evaluate.suites.base import SuiteItem, group
 from codesign.measurements.evaluate.suites.fairness import dpd_eod
 
 

@@ -9,8 +9,10 @@ scored from the store without running anything.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from statistics import fmean
 from typing import Any, ClassVar
 
 from codesign.measurements.evaluate.datasets import DataSource, Item
@@ -177,13 +179,27 @@ def refusal_rate(labels: Sequence[str]) -> float:
     return label_share(labels, REFUSED)
 
 
-def by_setting(items: Sequence[SuiteItem], labels: Sequence[str]) -> dict[str, tuple[list, list]]:
-    groups: dict[str, tuple[list, list]] = {}
+def group(
+    items: Sequence[SuiteItem], labels: Sequence[str], key: Callable[[SuiteItem], Any]
+) -> dict[Any, tuple[list, list]]:
+    """Items and their labels per ``key(item)``, in first-seen order."""
+    groups: dict[Any, tuple[list, list]] = {}
     for it, lab in zip(items, labels, strict=True):
-        g = groups.setdefault(it.setting, ([], []))
+        g = groups.setdefault(key(it), ([], []))
         g[0].append(it)
         g[1].append(lab)
     return groups
+
+
+def by_setting(items: Sequence[SuiteItem], labels: Sequence[str]) -> dict[str, tuple[list, list]]:
+    return group(items, labels, lambda it: it.setting)
+
+
+def mean_measured(values: Sequence[float]) -> float:
+    """The mean of the values that are numbers (NaN: a setting or part that scored nothing);
+    NaN when none is."""
+    numbers = [v for v in values if not math.isnan(v)]
+    return fmean(numbers) if numbers else math.nan
 
 
 def wrap(setting: str, items: Sequence[Item]) -> list[SuiteItem]:

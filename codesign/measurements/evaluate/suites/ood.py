@@ -18,7 +18,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from statistics import fmean
 
 from codesign.errors import CodesignError
 from codesign.measurements.evaluate.datasets import IDK_LETTER, load_suite_data
@@ -38,7 +37,9 @@ from codesign.measurements.evaluate.suites.base import (
     SuiteData,
     SuiteItem,
     accuracy,
+    group,
     label_share,
+    mean_measured,
     source_of,
     wrap,
 )
@@ -65,9 +66,9 @@ def knowledge_metrics(items: Sequence[SuiteItem], labels: Sequence[str]) -> dict
     return {"rr": rr, "macc": macc, "score": rr + (1 - rr) * macc}
 
 
-def _mean(values: Sequence[float]) -> float:
-    values = [v for v in values if not math.isnan(v)]
-    return fmean(values) if values else math.nan
+def _task(it: SuiteItem) -> tuple[str, str]:
+    """comp-trust's task: the setting, and for 0-shot style each category apart."""
+    return it.setting, it.item.meta.get("category", "") if it.setting == "style" else ""
 
 
 def ood_score(
@@ -75,12 +76,7 @@ def ood_score(
 ) -> dict[str, float]:
     """comp-trust's aggregate (aggregate_score): each part the mean over its tasks, the score
     the mean of the parts measured, the refusal rate the mean over every task."""
-    tasks: dict[tuple[str, str], tuple[list, list]] = {}
-    for it, lab in zip(items, labels, strict=True):
-        task = it.item.meta.get("category", "") if it.setting == "style" else ""
-        group = tasks.setdefault((it.setting, task), ([], []))
-        group[0].append(it)
-        group[1].append(lab)
+    tasks = group(items, labels, _task)
     parts: dict[str, list[float]] = {}
     refusals: list[float] = []
     style_refusals: list[float] = []
@@ -98,13 +94,16 @@ def ood_score(
         if part == "style":
             style_refusals.append(refusals[-1])
     if "style" in parts:
-        out["style_accuracy"] = _mean(parts["style"])
-        out["style_refusal_rate"] = _mean(style_refusals)
+        out["style_accuracy"] = mean_measured(parts["style"])
+        out["style_refusal_rate"] = mean_measured(style_refusals)
     for part in (KNOWLEDGE_FS, STYLE_FS):
         if part in parts:
-            out[f"{part}_accuracy"] = _mean(parts[part])
-    means = [_mean(v) for v in parts.values()]
-    out |= {"score": 100 * _mean(means) if means else math.nan, "refusal_rate": _mean(refusals)}
+            out[f"{part}_accuracy"] = mean_measured(parts[part])
+    means = [mean_measured(v) for v in parts.values()]
+    out |= {
+        "score": 100 * mean_measured(means) if means else math.nan,
+        "refusal_rate": mean_measured(refusals),
+    }
     out["ood_parts"] = float(len(parts))
     return out
 
