@@ -65,6 +65,14 @@ class StoredPredictions:
         return np.array([m.bits for m in self.members])
 
 
+def current_protocol(frame: pd.DataFrame) -> pd.Series:
+    """Per stored prediction: whether it was made under its suite's current prompt protocol
+    (outputs of an older one are neither scored nor counted as measured)."""
+    protocols = frame["extra"].map(lambda e: (e or {}).get("protocol", ""))
+    wanted = frame["suite"].map(lambda s: SUITES.get(s).protocol if s in SUITES else None)
+    return protocols == wanted
+
+
 def load_predictions(
     store: Store, model: str | None = None, profile: str = DEFAULT_PROFILE
 ) -> StoredPredictions:
@@ -100,19 +108,19 @@ def load_predictions(
     last_extra = frame.groupby("variant_key")["extra"].last()
     out.runtimes = {k: (e or {}).get("runtime") or "" for k, e in last_extra.items()}
     order = [m.key for m in members]
+    frame = frame.assign(current=current_protocol(frame))
     for suite_name, sf in frame.groupby("suite"):
         if suite_name not in SUITES:
             continue
         suite = SUITES.get(suite_name)
-        protocols = sf["extra"].map(lambda e: (e or {}).get("protocol", ""))
-        if (protocols != suite.protocol).any():  # outputs of an older prompt protocol
-            out.superseded[suite_name] = int((protocols != suite.protocol).sum())
-            sf = sf[protocols == suite.protocol]
+        if not sf["current"].all():  # outputs of an older prompt protocol
+            out.superseded[suite_name] = int((~sf["current"]).sum())
+            sf = sf[sf["current"]]
             if sf.empty:
                 continue
         extras = sf.drop_duplicates("item_id").set_index("item_id")["extra"]
+        items_by_id = {k: suite_item_from_stored(k, e) for k, e in extras.items()}
         if scoring.reparse and suite.kind == "generate":
-            items_by_id = {k: suite_item_from_stored(k, e) for k, e in extras.items()}
             sf = sf.assign(
                 label=[
                     scoring.parse(suite, items_by_id[i], raw)
@@ -125,7 +133,7 @@ def load_predictions(
         table = table.reindex(columns=order).dropna()  # items every member answered
         if table.empty:
             continue
-        items = [suite_item_from_stored(k, extras[k]) for k in table.index]
+        items = [items_by_id[k] for k in table.index]
         out.suites[suite_name] = SuiteLabels(
             suite, items, table.to_numpy(dtype=object), extras.iloc[0]["data"], scoring
         )

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from codesign.cli_common import console
+from codesign.ensembles.stored import current_protocol
 from codesign.errors import CodesignError
 from codesign.measurements.evaluate.suites import SUITES
 from codesign.measurements.quantize.models import DEFAULT_MODEL
@@ -47,24 +48,14 @@ def missing(store: Store, model: str | None) -> tuple[str | None, list[str], boo
     # stopped part-way has quantized them all but answered with some
     variants = {v.key for v, _ in store.variants(model)}
     lacking = []
-    current = _current_protocol(have)
+    current = None if have.empty else current_protocol(have)
     for name in NEEDED_SUITES:
-        rows = have[(have["suite"] == name) & current] if not have.empty else have
+        rows = have if current is None else have[(have["suite"] == name) & current]
         done = set(rows["variant_key"]) if not rows.empty else set()
         if not done or not variants <= done:
             lacking.append(name)
     profiled = {v.key for _, v, m in store.profiles() if m.name == model}
     return model, lacking, not variants or not variants <= profiled
-
-
-def _current_protocol(frame):
-    """Rows measured under their suite's current prompt protocol (older ones are not scored,
-    so they do not count as measured)."""
-    if frame.empty:
-        return frame
-    protocols = frame["extra"].map(lambda e: (e or {}).get("protocol", ""))
-    wanted = frame["suite"].map(lambda s: SUITES.get(s).protocol if s in SUITES else None)
-    return protocols == wanted
 
 
 def ensure_measurements(
