@@ -8,14 +8,14 @@ score = (1 − (DPD + EOD)/2)·100, averaged over settings; refusal rate = 1 −
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from codesign.errors import CodesignError
 from codesign.measurements.evaluate.datasets import load_suite_data
-from codesign.measurements.evaluate.datasets.base import limit_loaded
+from codesign.measurements.evaluate.datasets.base import Loaded, limit_loaded
 from codesign.measurements.evaluate.datasets.fairness import (
     is_decodingtrust_folder,
     load_crime_path,
@@ -139,34 +139,51 @@ COMPTRUST_SETTINGS = {
 }
 
 
-def _published_settings(root: Path, limit: int | None, seed: int) -> SuiteData:
-    """Every comp-trust setting the folder has a file for, each sampled to ``limit`` (seeded,
-    stratified by sex and label); the settings it lacks are named in the data label."""
+class _NotProvided(CodesignError):
+    """The data given has nothing for this setting: it is named as not run, not an error."""
+
+
+def _settings(load: Callable[[str, int, float, float], Loaded], lacking: str) -> SuiteData:
+    """comp-trust's settings, each from ``load(task, shots, base rate, demonstration base
+    rate)``; those it cannot provide are named in the data label."""
     items, found, missing = [], [], []
-    for name, (task, shots, br, train_br) in COMPTRUST_SETTINGS.items():
+    for name, setting in COMPTRUST_SETTINGS.items():
         try:
-            if task == "crime":
-                loaded = load_crime_path(root, br)
-                loaded = limit_loaded(loaded, limit, seed, lambda it: (it.meta["sex"], it.label))
-            else:
-                loaded = load_suite_data(
-                    "adult",
-                    source=root,
-                    limit=limit,
-                    seed=seed,
-                    shots=shots,
-                    base_rate_parity=br,
-                    train_base_rate_parity=train_br,
-                )
-        except CodesignError:
+            loaded = load(*setting)
+        except _NotProvided:
             missing.append(name)
             continue
         items.extend(wrap(name, loaded[0]))
         found.append(loaded[1])
-    if not found:
-        raise CodesignError(f"--data adult: {root} holds none of comp-trust's fairness files")
-    notes = (f"settings not run (no file): {', '.join(missing)}",) if missing else ()
+    notes = (f"settings not run ({lacking}): {', '.join(missing)}",) if missing else ()
     return SuiteData(items, found, notes=notes)
+
+
+def _published_settings(root: Path, limit: int | None, seed: int) -> SuiteData:
+    """Every comp-trust setting the folder has a file for, each sampled to ``limit`` (seeded,
+    stratified by sex and label); the settings it lacks are named in the data label."""
+
+    def load(task: str, shots: int, br: float, train_br: float) -> Loaded:
+        try:
+            if task == "crime":
+                crime = load_crime_path(root, br)
+                return limit_loaded(crime, limit, seed, lambda it: (it.meta["sex"], it.label))
+            return load_suite_data(
+                "adult",
+                source=root,
+                limit=limit,
+                seed=seed,
+                shots=shots,
+                base_rate_parity=br,
+                train_base_rate_parity=train_br,
+            )
+        except CodesignError as exc:
+            raise _NotProvided(str(exc)) from None
+
+    data = _settings(load, "no file")
+    if not data.sources:
+        raise CodesignError(f"--data adult: {root} holds none of comp-trust's fairness files")
+    return data
 
 
 def _uci_settings(limit: int | None, seed: int) -> SuiteData:
@@ -174,12 +191,11 @@ def _uci_settings(limit: int | None, seed: int) -> SuiteData:
     base-rate parity, demonstrations from the training split at theirs), ``limit`` rows each
     (default 200, as DecodingTrust's files); crime has no offline data and is named as not
     run."""
-    items, found, missing = [], [], []
-    for name, (task, shots, br, train_br) in COMPTRUST_SETTINGS.items():
+
+    def load(task: str, shots: int, br: float, train_br: float) -> Loaded:
         if task != "adult":
-            missing.append(name)
-            continue
-        loaded = load_suite_data(
+            raise _NotProvided(task)
+        return load_suite_data(
             "adult",
             limit=limit or DEFAULT_N,
             seed=seed,
@@ -187,7 +203,5 @@ def _uci_settings(limit: int | None, seed: int) -> SuiteData:
             shots=shots,
             train_base_rate_parity=train_br,
         )
-        items.extend(wrap(name, loaded[0]))
-        found.append(loaded[1])
-    notes = (f"settings not run (no offline data): {', '.join(missing)}",) if missing else ()
-    return SuiteData(items, found, notes=notes)
+
+    return _settings(load, "no offline data")
