@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from os import PathLike
 from pathlib import Path
 
 from codesign.errors import CodesignError
@@ -53,20 +54,22 @@ class AdvRobustness(Suite):
         sampled to ``limit``; offline, the one stand-in file, and the files it lacks named."""
         source = source_of(sources, "advglue")
         files: dict[str, object] = {}
-        notes: list[str] = []
-        if source is not None and not Path(str(source)).is_file() and isinstance(source, str):
+        missing: list[str] = []
+        if isinstance(source, str | PathLike) and Path(source).is_dir():
             for model in BASE_MODELS:
                 try:
                     files[model] = load_suite_data("advglue", source=source, model=model)
                 except CodesignError:
-                    notes.append(model)
+                    missing.append(model)
+            if not files:
+                raise CodesignError(f"--data advglue: {source} holds no AdvGLUE++ base-model file")
         else:
-            files["stand-in" if source is None else Path(str(source)).stem] = load_suite_data(
+            name = Path(source).stem if isinstance(source, str | PathLike) else "rows"
+            files["stand-in" if source is None else name] = load_suite_data(
                 "advglue", source=source
             )
-        if source is None or notes:
-            missing = notes or list(BASE_MODELS)
-            notes = [f"base-model files not run: {', '.join(missing)}"]
+            missing = list(BASE_MODELS) if source is None else []
+        notes = [f"base-model files not run: {', '.join(missing)}"] if missing else []
         items, found, shots = [], [], {}
         for model, (loaded, src) in files.items():
             before = len(items)
