@@ -17,6 +17,7 @@ import pandas as pd
 
 from codesign.report import fmt
 from codesign.report.data import ReportData, short
+from codesign.store import variant_label
 
 SOURCE = (
     "Decoding Compressed Trust, LLaMA-2-13b-chat "
@@ -41,7 +42,7 @@ def published_summary() -> pd.DataFrame:
     rows["trust"] = rows[list(TRUST)].mean(axis=1)
     out = []
     for (method, bits), g in rows.groupby(["method", "bits"], sort=False):
-        rec = {"configuration": _label(method, bits), "seeds": len(g)}
+        rec = {"configuration": variant_label(method, bits), "seeds": len(g)}
         for col in ("trust", *SCORES):
             rec[col] = g[col].mean()
             rec[f"{col}_min"], rec[f"{col}_max"] = g[col].min(), g[col].max()
@@ -49,43 +50,36 @@ def published_summary() -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def _label(method: str, bits: int) -> str:
-    return "dense" if method == "dense" else f"{method}-w{bits}"
+def spread(mean: float, low: float, high: float, seeds: int) -> str:
+    """'76.1 (71.3–80.0)' with the spread over seeds, or '62.3' for one checkpoint."""
+    text = fmt.score(mean)
+    return f"{text} ({fmt.score(low)}–{fmt.score(high)})" if seeds > 1 else text
 
 
 def cell(row: pd.Series, col: str) -> str:
-    """'76.1 (71.3–80.0)' with the spread over seeds, or '62.3' for one checkpoint."""
-    text = f"{row[col]:.1f}"
-    if row["seeds"] > 1:
-        text += f" ({row[f'{col}_min']:.1f}–{row[f'{col}_max']:.1f})"
-    return text
+    """One published score with its spread over seeds."""
+    return spread(row[col], row[f"{col}_min"], row[f"{col}_max"], row["seeds"])
 
 
-def _measured_rows(data: ReportData) -> list[list[str]]:
+def _measured_rows(wide: pd.DataFrame, cols: list[str], data: ReportData) -> list[list[str]]:
     """The measured model per (method, bits): mean over its seeds, with the min–max where the
     store holds several seeds of one precision."""
-    wide = data.wide("score")
-    cols = [c for c in ("trust", "mmlu_gen", *TRUST) if c in wide.columns]
     groups: dict[tuple[str, int], list[str]] = {}
     for m in data.members:
         groups.setdefault((m.method, m.bits), []).append(m.label)
     rows = []
     for (method, bits), labels in groups.items():
         sub = wide.loc[labels, cols]
-        cells = []
-        for c in cols:
-            text = fmt.score(float(sub[c].mean()))
-            if len(labels) > 1:
-                text += f" ({fmt.score(float(sub[c].min()))}–{fmt.score(float(sub[c].max()))})"
-            cells.append(text)
-        rows.append([_label(method, bits), str(len(labels)), *cells])
+        cells = [spread(sub[c].mean(), sub[c].min(), sub[c].max(), len(labels)) for c in cols]
+        rows.append([variant_label(method, bits), str(len(labels)), *cells])
     return rows
 
 
 def published_markdown(data: ReportData) -> str:
     """reference.md: the measured model and comp-trust's published LLaMA-2-13b-chat numbers, in
     two separate tables (never mixed), each naming its source."""
-    wide_cols = [c for c in ("trust", "mmlu_gen", *TRUST) if c in data.wide("score").columns]
+    wide = data.wide("score")
+    wide_cols = [c for c in ("trust", "mmlu_gen", *TRUST) if c in wide.columns]
     measured_heads = ["configuration", "seeds", *(short(c) for c in wide_cols)]
     pub = published_summary()
     pub_heads = ["configuration", "seeds", "trust", "mmlu", *(short(c) for c in TRUST)]
@@ -103,7 +97,9 @@ def published_markdown(data: ReportData) -> str:
                 f"## Measured: {data.model} (baseline: {data.baseline})",
                 f"Scoring profile: {data.scoring}. {data.data_summary()}.",
                 fmt.md_table(
-                    measured_heads, _measured_rows(data), right=range(1, len(measured_heads))
+                    measured_heads,
+                    _measured_rows(wide, wide_cols, data),
+                    right=range(1, len(measured_heads)),
                 ),
                 f"## Published reference: {MODEL} (not measured here)",
                 f"Source: {SOURCE}. MMLU is comp-trust's 5-shot generative protocol; trust is the "
