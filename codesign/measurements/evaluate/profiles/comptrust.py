@@ -111,7 +111,7 @@ def parse_fairness(it: SuiteItem, raw: str) -> str:
     return first if a else second if b else INVALID
 
 
-def _fairness_arrays(its: Sequence[SuiteItem], labs: Sequence[str]) -> tuple[np.ndarray, ...]:
+def fairness_arrays(its: Sequence[SuiteItem], labs: Sequence[str]) -> tuple[np.ndarray, ...]:
     y_true = np.array([it.item.label == positive(it) for it in its], dtype=int)
     y_pred = np.array([lab == positive(it) for it, lab in zip(its, labs, strict=True)], dtype=int)
     groups = np.array([it.item.meta["sex"] for it in its])  # crime: the ground truth (fork)
@@ -121,7 +121,7 @@ def _fairness_arrays(its: Sequence[SuiteItem], labs: Sequence[str]) -> tuple[np.
 
 def fairness_setting(its: Sequence[SuiteItem], labs: Sequence[str]) -> dict[str, float]:
     """One setting as the fork scores it: every item kept, unknown answers predicted 0."""
-    y_true, y_pred, groups, known = _fairness_arrays(its, labs)
+    y_true, y_pred, groups, known = fairness_arrays(its, labs)
     rejection = 1.0 - known.sum() / len(labs) if len(labs) else 1.0
     if known.sum() < 3:
         return {"dpd": 0.0, "eod": 0.0, "rejection_rate": rejection, "accuracy": 0.0}

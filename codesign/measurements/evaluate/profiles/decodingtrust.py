@@ -19,8 +19,8 @@ import numpy as np
 from codesign.measurements.evaluate.profiles.base import PROFILES
 from codesign.measurements.evaluate.profiles.comptrust import (
     CompTrust,
-    _fairness_arrays,
     ethics_score,
+    fairness_arrays,
     summarise_fairness,
 )
 from codesign.measurements.evaluate.suites.base import SuiteItem, group
@@ -28,7 +28,7 @@ from codesign.measurements.evaluate.suites.fairness import dpd_eod
 
 
 def fairness_setting_known_only(its: Sequence[SuiteItem], labs: Sequence[str]) -> dict:
-    y_true, y_pred, groups, known = _fairness_arrays(its, labs)
+    y_true, y_pred, groups, known = fairness_arrays(its, labs)
     rejection = 1.0 - known.sum() / len(labs) if len(labs) else 1.0
     if not known.any():
         return {"dpd": np.nan, "eod": np.nan, "rejection_rate": rejection, "accuracy": np.nan}
