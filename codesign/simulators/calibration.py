@@ -85,6 +85,15 @@ FUSION_UNIT_AREA_UM2 = Figure(1733.0, "um^2", BITFUSION_2018, "fusible 8->2-bit 
 FUSION_UNIT_POWER_UW = Figure(344.3, "uW", BITFUSION_2018, "fusible 8->2-bit PE at 500 MHz")
 FUSION_UNIT_BRICKS = Figure(16.0, "bricks", BITFUSION_2018, "2-bit BitBricks per 8-bit unit")
 
+# --- Vector unit (elementwise work) --------------------------------------------------------------
+VECTOR_LANES_DEFAULT = Figure(
+    64.0, "lanes", ASSUMPTION, "fp16 lanes beside an edge array (norms, softmax, SiLU, residual)"
+)
+
+SRAM_FLOOR_KB = Figure(
+    1.0, "KB", ASSUMPTION, "smallest buffer the sqrt rule is applied to; smaller ones cost as 1 KB"
+)
+
 # --- SRAM area ---------------------------------------------------------------------------------
 SRAM_BITCELL_UM2 = Figure(0.346, "um^2", INTEL_45NM_SRAM, "45 nm 6T bit cell")
 SRAM_ARRAY_EFFICIENCY = Figure(0.5, "", ASSUMPTION, "bit cells / macro area (periphery)")
@@ -110,6 +119,10 @@ SRAM_ENERGY_CAPACITY_EXPONENT = Figure(
 )
 
 # --- GPU datasheets (roofline targets) ----------------------------------------------------------
+RTX4090_DATASHEET = (
+    "NVIDIA Ada GPU architecture whitepaper (GeForce RTX 4090 column: GDDR6X bandwidth, FP16 "
+    "tensor with FP32 accumulate, dense; total board power; AD102 die)"
+)
 GPU_DATASHEETS: dict[str, dict[str, Figure]] = {
     "h100-sxm": {
         "bandwidth_gbs": Figure(3350.0, "GB/s", H100_DATASHEET, "HBM3"),
@@ -119,6 +132,7 @@ GPU_DATASHEETS: dict[str, dict[str, Figure]] = {
         "die_area_mm2": Figure(814.0, "mm^2", H100_DATASHEET, "GH100 die"),
         "memory_gb": Figure(80.0, "GB", H100_DATASHEET, "HBM3 capacity"),
         "cache_mb": Figure(50.0, "MB", H100_DATASHEET, "L2 cache"),
+        "tech_nm": Figure(4.0, "nm", H100_DATASHEET, "TSMC 4N"),
     },
     "a100-sxm": {
         "bandwidth_gbs": Figure(2039.0, "GB/s", A100_DATASHEET, "HBM2e, 80 GB part"),
@@ -128,8 +142,82 @@ GPU_DATASHEETS: dict[str, dict[str, Figure]] = {
         "die_area_mm2": Figure(826.0, "mm^2", A100_DATASHEET, "GA100 die"),
         "memory_gb": Figure(80.0, "GB", A100_DATASHEET, "HBM2e capacity"),
         "cache_mb": Figure(40.0, "MB", A100_DATASHEET, "L2 cache"),
+        "tech_nm": Figure(7.0, "nm", A100_DATASHEET, "TSMC N7"),
+    },
+    "rtx4090": {
+        "bandwidth_gbs": Figure(1008.0, "GB/s", RTX4090_DATASHEET, "GDDR6X"),
+        "peak_tflops": Figure(165.2, "TFLOPS", RTX4090_DATASHEET, "FP16 tensor, FP32 acc, dense"),
+        "int8_tops": Figure(660.6, "TOPS", RTX4090_DATASHEET, "INT8 tensor, dense"),
+        "power_w": Figure(450.0, "W", RTX4090_DATASHEET, "total board power"),
+        "die_area_mm2": Figure(608.5, "mm^2", RTX4090_DATASHEET, "AD102 die"),
+        "memory_gb": Figure(24.0, "GB", RTX4090_DATASHEET, "GDDR6X capacity"),
+        "cache_mb": Figure(72.0, "MB", RTX4090_DATASHEET, "L2 cache"),
+        "tech_nm": Figure(4.0, "nm", RTX4090_DATASHEET, "TSMC 4N"),
     },
 }
+
+# --- GPU efficiency terms: what a datasheet roofline leaves out ---------------------------------
+# Fitted by scripts/fit_gpu_calibration.py to the 'fit' rows of
+# simulators/reference_data/gpu_published.csv (least squares on log(predicted / published));
+# the 'holdout' rows are not used by the fit and show how far the terms carry.
+# `validate --published` prints every row, fitted and held out.
+GPU_FIT = (
+    "fitted to published measurements (simulators/reference_data/gpu_published.csv, rows "
+    "marked 'fit'; scripts/fit_gpu_calibration.py)"
+)
+GPT_FAST_README = (
+    "gpt-fast README (github.com/pytorch-labs/gpt-fast): 'Empirically, seems like peak "
+    "bandwidth is about 1700 GB/s' on an A100-80GB"
+)
+GPU_EFFICIENCY: dict[str, dict[str, Figure]] = {
+    "a100-sxm": {
+        "bandwidth_efficiency": Figure(
+            1700.0 / 2039.0, "", GPT_FAST_README, "achieved / datasheet DRAM bandwidth"
+        ),
+        "compute_efficiency": Figure(0.589, "", GPU_FIT, "prefill GEMMs: achieved / peak"),
+        "layer_overhead_us": Figure(87.5, "us", GPU_FIT, "per layer per forward pass"),
+    },
+    "h100-sxm": {
+        "bandwidth_efficiency": Figure(0.538, "", GPU_FIT, "achieved / datasheet bandwidth"),
+        "compute_efficiency": Figure(
+            0.296, "", GPU_FIT, "prefill GEMMs: achieved / peak (one 128-token prefill pins it)"
+        ),
+        "layer_overhead_us": Figure(10.2, "us", GPU_FIT, "per layer per forward pass"),
+    },
+    "rtx4090": {
+        "bandwidth_efficiency": Figure(1.0, "", GPU_FIT, "achieved / datasheet (at its bound)"),
+        "compute_efficiency": Figure(0.6, "", ASSUMPTION, "no prefill point in the set"),
+        "layer_overhead_us": Figure(24.9, "us", GPU_FIT, "per layer per forward pass"),
+    },
+}
+# Weight-only kernels: the fraction of the dense-streaming bandwidth at which a kernel moves
+# its packed weights (dequantizing in registers costs instructions; at batch 1 that shows as a
+# lower effective bandwidth). 1.0 would be a kernel as fast per byte as an fp16 GEMV.
+WEIGHT_ONLY_KERNELS: dict[str, Figure] = {
+    "dense": Figure(1.0, "", "definition", "fp16/bf16 GEMM/GEMV: the reference"),
+    "int8-wo": Figure(1.0, "", GPU_FIT, "int8 weight-only (gpt-fast / torchao)"),
+    "tinygemm": Figure(0.790, "", GPU_FIT, "W4A16 tinygemm _weight_int4pack_mm (gpt-fast)"),
+    "exllama": Figure(0.815, "", GPU_FIT, "W4A16 / W3A16 exllama-class (exllamav2 GPTQ, EXL2)"),
+    "marlin": Figure(
+        0.9,
+        "",
+        "Marlin README (github.com/IST-DASLab/marlin) reports near-optimal (close to the ideal "
+        "4x over fp16) speedups up to batch 16-32; 0.9 is a stated reading of 'near-optimal', "
+        "not a fit (no end-to-end Marlin point in the calibration set)",
+        "W4A16 Marlin-class",
+    ),
+    "awq-gemm": Figure(
+        0.790, "", ASSUMPTION, "W4A16 AWQ GEMM (llm-awq / AutoAWQ): taken equal to tinygemm"
+    ),
+}
+# The kernel each weight width runs on when a unit spec does not say (fields kernel_w8/4/3).
+DEFAULT_KERNELS = {"kernel_w8": "int8-wo", "kernel_w4": "marlin", "kernel_w3": "exllama"}
+IDLE_POWER_FRACTION = Figure(
+    0.15,
+    "",
+    ASSUMPTION,
+    "idle board power as a fraction of TDP (no calibration point in the published set)",
+)
 
 
 # --- Derived quantities (vectorised) -----------------------------------------------------------
@@ -146,6 +234,16 @@ def tech_energy_scale(node_nm: np.ndarray | float) -> np.ndarray:
     return (node / CALIBRATION_NODE_NM.value) ** TECH_ENERGY_EXPONENT.value
 
 
+def fp16_fma_pj() -> float:
+    """One fp16 multiply plus one fp16 add at 45 nm (Horowitz): an elementwise operation."""
+    return FP16_MULT_PJ.value + FP16_ADD_PJ.value
+
+
+def fp16_fma_um2() -> float:
+    """Area of one fp16 multiplier plus adder at 45 nm (Horowitz): one vector lane."""
+    return FP16_MULT_UM2.value + FP16_ADD_UM2.value
+
+
 def int_mult_pj(bits: np.ndarray | float) -> np.ndarray:
     """Integer multiply energy at 45 nm, quadratic in width from Horowitz's 8-bit point."""
     return INT8_MULT_PJ.value * (np.asarray(bits, dtype=float) / 8.0) ** 2
@@ -157,8 +255,11 @@ def int_add_pj(bits: np.ndarray | float) -> np.ndarray:
 
 
 def sram_pj_per_bit(capacity_kb: np.ndarray | float) -> np.ndarray:
-    """SRAM read energy per bit at 45 nm for a buffer of this size (Horowitz/EIE, sqrt scaling)."""
-    kb = np.maximum(np.asarray(capacity_kb, dtype=float), 1e-9)
+    """SRAM read energy per bit at 45 nm for a buffer of this size (Horowitz/EIE, sqrt scaling).
+
+    Weight and activation buffers follow the same rule; below SRAM_FLOOR_KB a buffer is costed
+    as one of that size (periphery does not shrink with capacity)."""
+    kb = np.maximum(np.asarray(capacity_kb, dtype=float), SRAM_FLOOR_KB.value)
     per_bit_8kb = SRAM_8KB_READ_32BIT_PJ.value / 32.0
     return per_bit_8kb * (kb / 8.0) ** SRAM_ENERGY_CAPACITY_EXPONENT.value
 

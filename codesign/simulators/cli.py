@@ -17,6 +17,8 @@ from codesign.errors import CodesignError
 from codesign.simulators import table as fmt
 from codesign.simulators.design import DesignBatch
 from codesign.simulators.families import FAMILIES
+from codesign.simulators.normalise import RULE as NODE_RULE
+from codesign.simulators.normalise import normalise_node
 from codesign.simulators.ppa import evaluate
 from codesign.simulators.schedules import SCHEDULES
 from codesign.simulators.spec import UnitSpec, bundled_units, load_unit, parse_overrides
@@ -69,6 +71,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--run-probability", type=_float_list, default=None, help="cascade: per-member, measured"
     )
     p.add_argument(
+        "--normalise-node",
+        type=float,
+        default=None,
+        metavar="NM",
+        help="scale area and energy to this node (classic scaling, stated in the output)",
+    )
+    p.add_argument(
         "--set",
         dest="overrides",
         action="append",
@@ -94,7 +103,8 @@ def _row(label: str, decode: dict, prefill: dict) -> list[str]:
     return [
         label,
         fmt.seconds(float(decode["latency_s"][0])),
-        fmt.joules(float(decode["energy_j"][0])),
+        fmt.joules(float(decode["energy_per_token_j"][0])),
+        fmt.watts(float(decode["average_power_w"][0])),
         fmt.seconds(float(prefill["latency_s"][0])),
         fmt.joules(float(prefill["energy_j"][0])),
         fmt.area(float(decode["area_mm2"][0])),
@@ -112,26 +122,42 @@ def run_model(args: argparse.Namespace, out: Console) -> None:
     prefill = Workload.prefill(shape, args.prompt_tokens, args.batch, args.kv_bits)
     designs = DesignBatch.from_specs([spec])
     cascade = {"agreement": args.agreement, "run_probability": args.run_probability}
+    node = args.normalise_node
+
+    def run(members: Sequence[Variant], schedule: str, **extra: object) -> list[dict]:
+        outs = [evaluate(designs, w, members, schedule, **extra) for w in (decode, prefill)]
+        return [normalise_node(o, node) if node else o for o in outs]
+
     rows = []
     for v in variants:
-        rows.append(_row(f"{v.key} alone", *(evaluate(designs, w, [v]) for w in (decode, prefill))))
+        rows.append(_row(f"{v.key} alone", *run([v], "sequential")))
     for name in schedules:
         extra = cascade if name == "cascade" else {}
-        results = [evaluate(designs, w, variants, name, **extra) for w in (decode, prefill)]
-        rows.append(_row(f"ensemble, {name}", *results))
+        rows.append(_row(f"ensemble, {name}", *run(variants, name, **extra)))
+    rates = designs.rates()
+    where = _node_text(float(rates.tech_nm[0]), node)
     columns = [
         "configuration",
         f"decode latency / step (ctx {args.context})",
-        "decode energy / step",
+        "decode energy / token",
+        "decode power",
         f"prefill latency ({args.prompt_tokens} tok)",
-        "prefill energy",
-        "area",
+        "prefill energy / request",
+        f"area ({rates.area_scope}, {where})",
         "memory (weights + KV)",
         "decode bound",
     ]
     title = f"{spec.label()}: {shape.name}, batch {args.batch}, {spec.family} unit"
     caption = _caption(spec, variants, schedules, args)
+    if node:
+        caption += f"\nArea and energy normalised to {node:g} nm: {NODE_RULE}."
     out.print(fmt.table(title, columns, rows, caption, numeric=True))
+
+
+def _node_text(tech_nm: float, node: float | None) -> str:
+    if node:
+        return f"at {node:g} nm" + (f" from {tech_nm:g} nm" if tech_nm == tech_nm else "")
+    return f"{tech_nm:g} nm" if tech_nm == tech_nm else "node unknown"
 
 
 def _caption(
@@ -140,7 +166,8 @@ def _caption(
     dense = spec.params.get("dense_weight_bits", 16)
     group = f"group size {args.group_size}" if args.group_size else "per-channel scales"
     lines = [
-        "All numbers modelled (analytical roofline per GEMM), not measured.",
+        "All numbers modelled (analytical roofline per GEMM), not measured. Energy / token: one"
+        " decode step's energy over the batch; power: that energy over the step's latency.",
         f"Weights: {args.method}, {group} (scales fp16, zeros packed); "
         f"embeddings and LM head stay {dense}-bit. KV cache "
         f"{args.kv_bits}-bit; memory = stored weights + KV caches of members held at once.",

@@ -5,10 +5,14 @@ the member's width), DRAM bytes (weights at their stored width, re-fetched when 
 not fit on chip; spilled activations; the KV cache), and dynamic energy (MACs, SRAM, DRAM).
 Schedules combine these arrays; nothing here knows about schedules.
 
-Model statements: the LM head and attention run at the unit's widest weight width and at the
-activation width respectively; attention keeps its scores on chip (flash-attention style), so
-its traffic is the KV cache; every operand passes through SRAM once (written, then read), and
-activations are re-read once per tile of array columns; utilisation is ideal (no tiling loss).
+Model statements: the LM head runs at its own width (dense unless the variant quantized it) on
+the sub-array that serves that width, attention at the activation width; attention keeps its
+scores on chip (flash-attention style): K/V are read once per layer when one sequence's K/V fit
+in half the activation buffer, else once per tile of queries that does fit (causal: half of
+them on average); every operand passes through SRAM once (written, then read), and activations
+are re-read once per tile of array columns; utilisation is ideal (no tiling loss). Weight bytes
+of a w-bit member stream at the unit's rate over its kernel's time factor (GPUs); each forward
+pass adds a fixed per-layer overhead and the elementwise work on the vector unit.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ class MemberArrays:
     has_meta: np.ndarray  # (m,) 0/1
     meta_groups: np.ndarray  # (m, G) (groups x out channels) per GEMM entry, all layers
     nest: np.ndarray  # (m,) int: members with equal ids can share one bit-plane store
+    head_bits: np.ndarray  # (m,) int: the LM head's width, 0 where it stays dense
 
     @classmethod
     def of(cls, variants: Sequence[Variant], table: GemmTable) -> MemberArrays:
@@ -48,6 +53,7 @@ class MemberArrays:
             has_meta=np.asarray([1.0 if v.has_metadata else 0.0 for v in variants]),
             meta_groups=meta,
             nest=np.asarray(nest, dtype=np.int64),
+            head_bits=np.asarray([v.head_bits or 0 for v in variants], dtype=np.int64),
         )
 
 
@@ -60,6 +66,7 @@ class MemberCosts:
     members: MemberArrays
     compute_s: np.ndarray  # (n, m, G)
     weight_bytes: np.ndarray  # (n, m, G) DRAM weight bytes, re-fetches included
+    weight_time_bytes: np.ndarray  # (n, m, G) weight bytes x the kernel's time factor
     other_bytes: np.ndarray  # (n, 1, G) spilled activations + KV cache, per member
     kinds: _KindTables  # gathered rate tables, for the sub-array each GEMM runs on
     mac_j: np.ndarray  # (n, m, G)
@@ -67,6 +74,8 @@ class MemberCosts:
     refetch: np.ndarray  # (n, 1, G)
     stored_bits: np.ndarray  # (n, m) stored width of each member's quantized weights
     feasible: np.ndarray  # (n,)
+    pass_s: np.ndarray  # (n, 1) per forward pass of one member: layer overhead + vector unit
+    vector_j: np.ndarray  # (n, 1) elementwise energy per forward pass of one member
 
     def lane(self) -> np.ndarray:
         """(n, m, G) the sub-array each member's GEMM runs on (computed on demand)."""
@@ -80,7 +89,18 @@ class MemberCosts:
 
     def memory_s(self) -> np.ndarray:
         """(n, m, G) seconds to move each member's bytes on its own."""
-        return (self.weight_bytes + self.other_bytes) / self.bandwidth
+        return (self.weight_time_bytes + self.other_bytes) / self.bandwidth
+
+    def slowest_kernel(self) -> np.ndarray:
+        """(n, 1, G) the largest weight time factor among the members (members sharing one
+        fetch wait for the slowest kernel)."""
+        if self.weight_time_bytes is self.weight_bytes:
+            return np.ones((self.weight_bytes.shape[0], 1, self.weight_bytes.shape[2]))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            factor = np.where(
+                self.weight_bytes > 0, self.weight_time_bytes / self.weight_bytes, 1.0
+            )
+        return np.max(factor, axis=1, keepdims=True)
 
     def weight_sram_j(self, weight_bytes: np.ndarray) -> np.ndarray:
         """Energy of writing then reading `weight_bytes` through the weight buffer."""
@@ -111,7 +131,9 @@ class _KindTables:
 
     FIELDS = ("rate", "pj", "lane", "cols")
 
-    def __init__(self, rates: Rates, table: GemmTable, bits: np.ndarray) -> None:
+    def __init__(
+        self, rates: Rates, table: GemmTable, bits: np.ndarray, head_bits: np.ndarray
+    ) -> None:
         self.n, self.m = rates.macs_per_s.shape[0], len(bits)
         self.masks = (table.kind == LINEAR, table.kind == HEAD, table.kind == ATTENTION)
         order = np.concatenate([np.flatnonzero(k) for k in self.masks])
@@ -119,7 +141,7 @@ class _KindTables:
             raise ValueError("GemmTable entries must be ordered linears, head, attention")
         widths = (
             np.broadcast_to(bits[None, :], (self.n, self.m)),
-            rates.head_bits[:, None],
+            head_widths(rates, head_bits),
             rates.attn_bits[:, None],
         )
         self.blocks = [self._gather(rates, w) for w in widths]
@@ -145,31 +167,84 @@ class _KindTables:
         return np.concatenate([np.broadcast_to(p, (*shape, p.shape[2])) for p in parts], axis=2)
 
 
+def head_widths(rates: Rates, head_bits: np.ndarray) -> np.ndarray:
+    """(n, m) compute width of each member's LM head: its own quantized width, else the unit's
+    width for the dense head."""
+    return np.where(head_bits[None, :] > 0, head_bits[None, :], rates.head_bits[:, None])
+
+
+def _head_stored(rates: Rates, head_bits: np.ndarray) -> np.ndarray:
+    """(n, m) stored bits per LM-head weight: the quantized width, else the dense width."""
+    n = rates.stored_bits.shape[0]
+    own = rates.stored_bits[np.arange(n)[:, None], np.clip(head_bits, 0, 16)[None, :]]
+    return np.where(head_bits[None, :] > 0, own, rates.stored_bits[:, 16:17])
+
+
 def _weight_bytes(rates: Rates, t: GemmTable, mb: MemberArrays, stored: np.ndarray) -> np.ndarray:
     """(n, m, G) weight bytes per pass: quantized linears at their stored width with scales and
-    zeros, the LM head at the dense width, nothing for attention."""
+    zeros, the LM head at its width, nothing for attention."""
     n, m = stored.shape
     lin, head, attn = (t.kind == LINEAR, t.kind == HEAD, t.kind == ATTENTION)
     s3 = stored[:, :, None]
     meta = mb.has_meta[None, :, None] * mb.meta_groups[None, :, lin] * (SCALE_BITS + s3) / 8.0
     blocks = [
         t.params[lin] * s3 / 8.0 + meta,
-        t.params[head] * rates.stored_bits[:, 16][:, None, None] / 8.0,
+        t.params[head] * _head_stored(rates, mb.head_bits)[:, :, None] / 8.0,
         np.zeros((n, 1, int(attn.sum()))),
     ]
     return np.concatenate([np.broadcast_to(b, (n, m, b.shape[2])) for b in blocks], axis=2)
 
 
-def _activations(rates: Rates, t: GemmTable, kv_bits: int) -> dict[str, np.ndarray]:
+def _time_factor(rates: Rates, t: GemmTable, mb: MemberArrays) -> np.ndarray | None:
+    """(n, m, G) the weight time factor of each member's kernel per GEMM entry; None when every
+    factor is 1 (accelerators)."""
+    if np.all(rates.weight_time_factor == 1.0):
+        return None
+    n, m = rates.stored_bits.shape[0], len(mb.bits)
+    rows = np.arange(n)[:, None]
+    lin_f = rates.weight_time_factor[rows, mb.bits[None, :]]  # (n, m)
+    head_f = rates.weight_time_factor[rows, np.clip(head_widths(rates, mb.head_bits), 0, 16)]
+    head_f = np.where(mb.head_bits[None, :] > 0, head_f, 1.0)
+    lin, head, attn = (t.kind == LINEAR, t.kind == HEAD, t.kind == ATTENTION)
+    blocks = [
+        np.broadcast_to(lin_f[:, :, None], (n, m, int(lin.sum()))),
+        np.broadcast_to(head_f[:, :, None], (n, m, int(head.sum()))),
+        np.ones((n, m, int(attn.sum()))),
+    ]
+    return np.concatenate(blocks, axis=2)
+
+
+def kv_read_passes(rates: Rates, t: GemmTable, batch: int, kv_bits: int) -> np.ndarray:
+    """(n, G) how many times attention reads the K/V of a sequence (flash-attention tiling).
+
+    One sequence's K/V of one layer fit in half the activation buffer: read once. Otherwise the
+    queries go in tiles of what fits in the other half, each tile reads the K/V before it
+    (causal), so (tiles + 1) / 2 reads on average. Decode has one query: one read."""
+    n = rates.act_sram_bytes.shape[0]
+    passes = np.ones((n, len(t)))
+    tiled = np.flatnonzero((t.kind == ATTENTION) & (t.queries > 1))
+    if tiled.size == 0:  # decode: one query reads the K/V once
+        return passes
+    room = rates.act_sram_bytes[:, None] / 2.0
+    kv_seq = t.kv_read[tiled] * kv_bits / 8.0 / np.maximum(t.count[tiled] * batch, 1.0)
+    q_token = t.q_width[tiled] * rates.act_bits[:, None] / 8.0
+    tile = np.maximum(np.floor(room / np.maximum(q_token, 1e-30)), 1.0)
+    tiles = np.ceil(t.queries[tiled] / tile)
+    passes[:, tiled] = np.where(kv_seq[None, :] <= room, 1.0, np.maximum((tiles + 1.0) / 2.0, 1.0))
+    return passes
+
+
+def _activations(rates: Rates, t: GemmTable, kv_bits: int, batch: int) -> dict[str, np.ndarray]:
     """Activation bytes per layer (n, G); spills past the on-chip buffer and the weight
-    re-fetches they force; KV-cache bytes (G,)."""
+    re-fetches they force; KV-cache bytes (n, G) with flash-tiling re-reads."""
     act_byte = rates.act_bits[:, None] / 8.0
     dense = t.kind != ATTENTION
     act_in = np.where(dense, t.m * t.k, 0.0) * act_byte
     act_out = np.where(dense, t.m * t.n, 0.0) * act_byte
     room = rates.act_sram_bytes[:, None]
     spills = np.maximum(act_in, act_out) > room
-    kv = (t.kv_read + t.kv_write) * kv_bits / 8.0
+    reads = t.kv_read * kv_read_passes(rates, t, batch, kv_bits)
+    kv = (reads + t.kv_write) * kv_bits / 8.0
     return {
         "in": act_in,
         "out": act_out,
@@ -183,23 +258,33 @@ def member_costs(rates: Rates, workload: Workload, variants: Sequence[Variant]) 
     """Every member's per-GEMM compute time, DRAM bytes and dynamic energy on every design."""
     t = workload.gemms()
     mb = MemberArrays.of(variants, t)
-    kinds = _KindTables(rates, t, mb.bits)
+    kinds = _KindTables(rates, t, mb.bits, mb.head_bits)
     with np.errstate(divide="ignore"):
         compute_s = kinds.spread(t.macs, "rate", np.divide)  # unsupported width: inf
     stored = rates.stored_bits[np.arange(kinds.n)[:, None], mb.bits[None, :]]  # (n, m)
-    act = _activations(rates, t, workload.kv_bits)
+    act = _activations(rates, t, workload.kv_bits, workload.batch)
     if rates.macs_per_s.shape[1] == 1:  # one array: the same columns for every member
         rereads = np.ceil(t.n / rates.cols[:, :1, None])  # (n, 1, G)
     else:
         rereads = kinds.spread(t.n, "cols", lambda n_out, cols: np.ceil(n_out / cols))
     act_sram = (act["in"][:, None, :] * rereads + act["out"][:, None, :]) * t.count
-    act_sram = (act_sram + 2.0 * act["kv"]) * 8.0 * rates.act_sram_pj_bit[:, None, None] * 1e-12
+    act_sram = (
+        (act_sram + 2.0 * act["kv"][:, None, :])
+        * 8.0
+        * rates.act_sram_pj_bit[:, None, None]
+        * 1e-12
+    )
+    weight_bytes = _weight_bytes(rates, t, mb, stored) * act["refetch"]
+    factor = _time_factor(rates, t, mb)
+    vector_ops = workload.elementwise_ops()
+    layers = workload.model.layers + 1  # + the LM head's pass
     return MemberCosts(
         rates=rates,
         table=t,
         members=mb,
         compute_s=compute_s,
-        weight_bytes=_weight_bytes(rates, t, mb, stored) * act["refetch"],
+        weight_bytes=weight_bytes,
+        weight_time_bytes=weight_bytes if factor is None else weight_bytes * factor,
         other_bytes=act["dram"],
         kinds=kinds,
         mac_j=kinds.spread(t.macs * 1e-12, "pj", np.multiply),
@@ -207,4 +292,6 @@ def member_costs(rates: Rates, workload: Workload, variants: Sequence[Variant]) 
         refetch=act["refetch"],
         stored_bits=stored,
         feasible=np.all(np.isfinite(compute_s), axis=(1, 2)),
+        pass_s=(rates.layer_overhead_s * layers + vector_ops / rates.vector_ops_per_s)[:, None],
+        vector_j=(vector_ops * rates.vector_pj_per_op * 1e-12)[:, None],
     )

@@ -27,6 +27,10 @@ def joules(value: float) -> str:
     return _scaled(value, [(1.0, "J"), (1e-3, "mJ"), (1e-6, "uJ"), (1e-9, "nJ")])
 
 
+def watts(value: float) -> str:
+    return _scaled(value, [(1.0, "W"), (1e-3, "mW"), (1e-6, "uW")])
+
+
 def nbytes(value: float) -> str:
     return _scaled(value, [(1e12, "TB"), (1e9, "GB"), (1e6, "MB"), (1e3, "kB"), (1.0, "B")])
 

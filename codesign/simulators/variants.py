@@ -3,8 +3,10 @@
 A variant is (method, bits, group size, seed), the same key the measurements use. Weight bytes
 of GPTQ/AWQ: the packed `bits` per weight, plus per output channel and per group of
 `group_size` input channels one fp16 scale and one zero point packed at `bits`. The dense
-variant is 16 bits with no group metadata. Embeddings, the LM head, norms and biases stay at
-16 bits in every variant (the quantizers leave them alone), so they are counted apart.
+variant is 16 bits with no group metadata. Embeddings, norms and biases stay at 16 bits in every
+variant (the quantizers leave them alone), so they are counted apart; the LM head too unless
+`head_bits` says it was quantized (gpt-fast and torchao quantize every Linear, EXL2 the head at
+6 bits): then it is costed at its own width.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ class Variant:
     bits: int
     group_size: int | None = 128
     seed: int = 0
+    head_bits: int | None = None  # None: the LM head stays dense
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -39,6 +42,8 @@ class Variant:
             raise CodesignError(f"{self.method} bits must be 1-8, got {self.bits}")
         if self.group_size is not None and self.group_size <= 0:
             raise CodesignError(f"group size must be positive or None, got {self.group_size}")
+        if self.head_bits is not None and not 1 <= self.head_bits <= 16:
+            raise CodesignError(f"head bits must be 1-16 or None, got {self.head_bits}")
 
     @classmethod
     def dense(cls) -> Variant:
@@ -50,7 +55,8 @@ class Variant:
             return "dense-16"
         group = f"g{self.group_size}" if self.group_size else "gch"
         seed = f"-s{self.seed}" if self.seed else ""
-        return f"{self.method}-w{self.bits}-{group}{seed}"
+        head = f"-head{self.head_bits}" if self.head_bits is not None else ""
+        return f"{self.method}-w{self.bits}-{group}{seed}{head}"
 
     @property
     def has_metadata(self) -> bool:

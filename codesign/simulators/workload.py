@@ -3,8 +3,9 @@
 A `Workload` is one phase (prefill of N tokens, or one decode step at context L) at batch B.
 Its `GemmTable` lists, per layer kind, the matrix products (QKV, output, gate/up/down, LM head)
 and the attention products over the KV cache, as numpy arrays so costs are computed for every
-GEMM at once. Elementwise work (norms, RoPE, softmax, SiLU) and the embedding lookup are left
-out: they are a few percent of the traffic and none of the MACs.
+GEMM at once. Elementwise work (norms, RoPE, softmax, SiLU, residual adds) is counted apart as
+operations for a vector unit (`Workload.elementwise_ops`); the embedding lookup is left out (one
+row read per token).
 """
 
 from __future__ import annotations
@@ -109,7 +110,10 @@ class GemmTable:
     m, k, n: the product (m x k) @ (k x n) of one layer; count: how many layers; kind: LINEAR
     (quantized weights), HEAD (16-bit LM head) or ATTENTION (activations x KV cache).
     macs: total multiply-accumulates of the entry (all layers). params: total weight elements
-    (0 for attention). kv_read / kv_write: total KV-cache elements read / written.
+    (0 for attention). kv_read / kv_write: total KV-cache elements read / written (each K/V
+    element read once: more when attention tiles do not fit on chip, see costs.py).
+    queries: query tokens per sequence of an attention entry (1 in decode); q_width: elements
+    of one query token's Q (heads x head dim); both 0 for the other entries.
     """
 
     names: tuple[str, ...]
@@ -122,6 +126,8 @@ class GemmTable:
     params: np.ndarray
     kv_read: np.ndarray
     kv_write: np.ndarray
+    queries: np.ndarray
+    q_width: np.ndarray
 
     def __len__(self) -> int:
         return len(self.names)
@@ -168,6 +174,22 @@ class Workload:
         per_token = 2 * m.layers * m.kv_heads * m.head_dim * self.kv_bits / 8
         return per_token * self.context * self.batch
 
+    def elementwise_ops(self) -> float:
+        """Vector-unit operations of this phase, all layers (a stated count, not measured):
+        per token and layer two RMSNorms (4 ops per element), RoPE on Q and K (3 per element),
+        SiLU-gate on the intermediate (5 per element), two residual adds; softmax over every
+        query-key score (5 per score); the final norm before the LM head."""
+        m = self.model
+        rows = self.batch * (self.tokens if self.phase == "prefill" else 1)
+        rope = (m.heads + m.kv_heads) * m.head_dim * 3
+        per_token = 2 * 4 * m.hidden + rope + 5 * m.intermediate + 2 * m.hidden
+        if self.phase == "decode":
+            pairs = float(self.tokens)
+        else:
+            pairs = self.tokens * (self.tokens + 1) / 2
+        softmax = 5.0 * m.heads * pairs * self.batch
+        return float(rows * per_token * m.layers + softmax * m.layers + 4 * m.hidden * self.batch)
+
     def describe(self) -> str:
         if self.phase == "decode":
             return f"decode step at context {self.tokens}, batch {self.batch}"
@@ -178,14 +200,16 @@ class Workload:
 def _gemm_table(w: Workload) -> GemmTable:
     m, b = w.model, w.batch
     rows = b * w.tokens if w.phase == "prefill" else b
-    entries: list[tuple[str, int, int, int, int, int, float, float, float, float]] = []
+    entries: list[tuple] = []
     for name, k, n in m.linear_shapes():
         entries.append(
-            (name, LINEAR, rows, k, n, m.layers, rows * k * n * m.layers, k * n * m.layers, 0, 0)
+            (name, LINEAR, rows, k, n, m.layers, rows * k * n * m.layers, k * n * m.layers)
+            + (0, 0, 0, 0)
         )
-    # LM head: logits of the last position only (generate keeps one position), at 16 bits.
+    # LM head: logits of the last position only (generate keeps one position).
     entries.append(
-        ("lm_head", HEAD, b, m.hidden, m.vocab, 1, b * m.hidden * m.vocab, m.hidden * m.vocab, 0, 0)
+        ("lm_head", HEAD, b, m.hidden, m.vocab, 1, b * m.hidden * m.vocab, m.hidden * m.vocab)
+        + (0, 0, 0, 0)
     )
     kv_elems = 2 * m.kv_heads * m.head_dim * m.layers * b  # K and V, per token
     if w.phase == "decode":
@@ -196,8 +220,10 @@ def _gemm_table(w: Workload) -> GemmTable:
         read, write = kv_elems * w.tokens, kv_elems * w.tokens
     # scores (q . k) and values (p . v): 2 MACs per head dimension per query-key pair
     attn_macs = 2 * b * m.heads * m.head_dim * pairs * m.layers
+    queries = w.tokens if w.phase == "prefill" else 1
     entries.append(
         ("attention", ATTENTION, rows, m.head_dim, w.tokens, m.layers, attn_macs, 0, read, write)
+        + (queries, m.heads * m.head_dim)
     )
     cols = list(zip(*entries, strict=True))
     arr = [np.asarray(c, dtype=float) for c in cols[2:]]
@@ -212,6 +238,8 @@ def _gemm_table(w: Workload) -> GemmTable:
         params=arr[5],
         kv_read=arr[6],
         kv_write=arr[7],
+        queries=arr[8],
+        q_width=arr[9],
     )
 
 

@@ -118,10 +118,15 @@ def test_units_that_cannot_hold_a_width_report_infeasible(decode):
     assert run("stripes", decode, [4, 16])["feasible"]
 
 
-def test_gpu_energy_is_board_power_times_latency(decode):
+def test_gpu_energy_is_idle_power_plus_busy_power_while_kernels_run(decode):
     out = run("h100", decode, [4])
-    assert out["energy_j"] == pytest.approx(700.0 * out["latency_s"])
-    assert out["area_mm2"] == 814.0
+    idle = 700.0 * 0.15  # calibration.IDLE_POWER_FRACTION of the TDP
+    busy = out["latency_s"] - out["overhead_s"]
+    assert 0 < busy < out["latency_s"]
+    assert out["energy_j"] == pytest.approx(idle * out["latency_s"] + (700.0 - idle) * busy)
+    assert idle < out["average_power_w"] < 700.0
+    assert out["energy_per_token_j"] == pytest.approx(out["energy_j"])  # batch 1, one token
+    assert out["area_mm2"] == 814.0 and out["tech_nm"] == 4.0
 
 
 def test_seven_billion_fits_an_h100_and_thirteen_at_sixteen_bits_needs_more_than_a_gpu():
@@ -138,3 +143,46 @@ def test_cascade_run_probabilities_come_from_members_needed_per_item(decode):
     from_runs = run("stripes", decode, [3, 4, 8], "cascade", run_probability=(1.0, 1.0, 0.25))
     from_agreement = run("stripes", decode, [3, 4, 8], "cascade", agreement=0.75)
     assert from_runs["latency_s"] == pytest.approx(from_agreement["latency_s"])
+
+
+def test_prefill_attention_rereads_kv_only_when_a_tile_does_not_fit():
+    """Flash-attention tiling: 2048 tokens of K/V (2 MB per layer at 128 tokens on Llama-2-7B
+    is 1 MB of K and 1 MB of V) fit a GPU's cache but not a 128 KB edge buffer."""
+    from codesign.simulators.costs import kv_read_passes
+
+    model = load_model("llama-2-7b")
+    table = Workload.prefill(model, 2048).gemms()
+    small = DesignBatch.from_specs([load_unit("stripes")]).rates()
+    big = DesignBatch.from_specs([load_unit("h100")]).rates()
+    attention = int(np.flatnonzero(table.kind == 2)[0])
+    assert kv_read_passes(big, table, 1, 16)[0, attention] == 1.0
+    assert kv_read_passes(small, table, 1, 16)[0, attention] > 1.0
+    decode = Workload.decode(model, 2048).gemms()
+    assert np.all(kv_read_passes(small, decode, 1, 16) == 1.0)
+
+
+def test_elementwise_work_costs_time_and_energy_on_the_vector_unit(decode):
+    base = run("stripes", decode, [4])
+    assert base["vector_energy_j"] > 0
+    spec = load_unit("stripes", {"vector.lanes": 1})
+    narrow = evaluate(DesignBatch.from_specs([spec]), decode, variants_from_bits([4]))
+    assert narrow["latency_s"][0] > base["latency_s"]
+    assert narrow["vector_energy_j"][0] == pytest.approx(base["vector_energy_j"])
+    assert narrow["area_mm2"][0] < base["area_mm2"]
+
+
+def test_node_normalisation_scales_area_and_energy_by_the_stated_rule(decode):
+    from codesign.simulators.normalise import normalise_node
+
+    designs = DesignBatch.from_specs([load_unit("stripes")])  # a 45 nm preset
+    out = evaluate(designs, decode, variants_from_bits([4]))
+    at7 = normalise_node(out, 7.0)
+    assert at7["area_mm2"][0] == pytest.approx(out["area_mm2"][0] * (7 / 45) ** 2)
+    assert at7["energy_j"][0] == pytest.approx(out["energy_j"][0] * 7 / 45)
+    assert at7["latency_s"][0] == out["latency_s"][0]
+    assert at7["tech_nm"][0] == 7.0
+
+
+def test_area_says_its_scope():
+    assert DesignBatch.from_specs([load_unit("h100")]).rates().area_scope == "die"
+    assert DesignBatch.from_specs([load_unit("stripes")]).rates().area_scope == "array + SRAM"

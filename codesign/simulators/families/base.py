@@ -51,6 +51,30 @@ class Rates:
     pe_count: np.ndarray  # (n, S)
     bitplane: np.ndarray  # (n,) bool: weights stored as bit planes
     capacity_bytes: np.ndarray  # (n,) DRAM capacity, inf when unknown
+    # --- terms a family may leave at their neutral default ---------------------------------
+    # (n, 17) seconds per weight byte of w-bit weights over the streaming rate (1: as fast as
+    # dense); a GPU's weight-only kernels dequantize in registers and stream slower
+    weight_time_factor: np.ndarray | None = None
+    layer_overhead_s: np.ndarray | None = None  # (n,) fixed time per layer per forward pass
+    busy_w: np.ndarray | None = None  # (n,) board power above static at full utilisation
+    vector_ops_per_s: np.ndarray | None = None  # (n,) elementwise ops/s (inf: free)
+    vector_pj_per_op: np.ndarray | None = None  # (n,) energy per elementwise op
+    tech_nm: np.ndarray | None = None  # (n,) technology node
+    area_scope: str = "array + SRAM"  # what area_mm2 covers ("die" for a product)
+
+    def __post_init__(self) -> None:
+        n = self.stored_bits.shape[0]
+        neutral = {
+            "weight_time_factor": np.ones((n, WIDTHS)),
+            "layer_overhead_s": np.zeros(n),
+            "busy_w": np.zeros(n),
+            "vector_ops_per_s": np.full(n, np.inf),
+            "vector_pj_per_op": np.zeros(n),
+            "tech_nm": np.full(n, np.nan),
+        }
+        for name, value in neutral.items():
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, value)
 
 
 class Family(ABC):
@@ -106,6 +130,13 @@ ACCELERATOR_FIELDS: tuple[Field, ...] = (
     ),
     Field("dram.capacity_gb", "float", None, low=0.0, help="off-chip capacity (optional)"),
     Field("weight_storage", "choice", "packed", choices=("packed", "bitplane")),
+    Field(
+        "vector.lanes",
+        "int",
+        int(cal.VECTOR_LANES_DEFAULT.value),
+        low=1,
+        help="fp16 lanes of the vector unit (norms, softmax, activation, residual)",
+    ),
 )
 ARRAY_FIELDS: tuple[Field, ...] = (
     Field("array.rows", "int", low=1, help="PE rows"),
@@ -125,10 +156,14 @@ def memory_system(a: Mapping[str, np.ndarray], n: int) -> dict[str, np.ndarray]:
     area_scale = cal.tech_area_scale(a["tech_nm"])
     sram_bytes = (a["sram_weight_kb"] + a["sram_act_kb"]) * 1024.0
     capacity = a["dram_capacity_gb"] * 1e9
+    lanes = a["vector_lanes"]
     return {
-        "weight_sram_pj_bit": cal.sram_pj_per_bit(np.maximum(a["sram_weight_kb"], 1.0))
-        * energy_scale,
+        # both buffers under one rule (calibration.sram_pj_per_bit)
+        "weight_sram_pj_bit": cal.sram_pj_per_bit(a["sram_weight_kb"]) * energy_scale,
         "act_sram_pj_bit": cal.sram_pj_per_bit(a["sram_act_kb"]) * energy_scale,
+        "vector_ops_per_s": lanes * a["clock_mhz"] * 1e6,
+        "vector_pj_per_op": cal.fp16_fma_pj() * energy_scale,
+        "vector_mm2": lanes * cal.fp16_fma_um2() * area_scale / 1e6,
         "dram_pj_bit": np.broadcast_to(a["dram_pj_per_bit"], (n,)).astype(float),
         "dram_bytes_per_s": a["dram_bandwidth_gbs"] * 1e9,
         "act_sram_bytes": a["sram_act_kb"] * 1024.0,
@@ -177,12 +212,15 @@ def single_array_rates(
         dram_bytes_per_s=mem["dram_bytes_per_s"],
         act_sram_bytes=mem["act_sram_bytes"],
         static_w=mem["static_w"],
-        area_mm2=pe_count * pe_area / 1e6 + mem["sram_mm2"],
+        area_mm2=pe_count * pe_area / 1e6 + mem["sram_mm2"] + mem["vector_mm2"],
         pe_area_um2=pe_area[:, None],
         pe_power_uw=(pe_pj_cycle * energy_scale[:, 0] * a["clock_mhz"])[:, None],
         pe_count=pe_count[:, None],
         bitplane=mem["bitplane"],
         capacity_bytes=mem["capacity_bytes"],
+        vector_ops_per_s=mem["vector_ops_per_s"],
+        vector_pj_per_op=mem["vector_pj_per_op"],
+        tech_nm=a["tech_nm"].astype(float),
     )
 
 

@@ -112,12 +112,15 @@ class HeterogeneousFamily(Family):
             dram_bytes_per_s=mem["dram_bytes_per_s"],
             act_sram_bytes=mem["act_sram_bytes"],
             static_w=mem["static_w"],
-            area_mm2=np.sum(count * pe_um2, axis=1) / 1e6 + mem["sram_mm2"],
+            area_mm2=np.sum(count * pe_um2, axis=1) / 1e6 + mem["sram_mm2"] + mem["vector_mm2"],
             pe_area_um2=pe_um2,
             pe_power_uw=np.where(valid, pe_pj * a["clock_mhz"][:, None], 0.0),
             pe_count=count,
             bitplane=mem["bitplane"],
             capacity_bytes=mem["capacity_bytes"],
+            vector_ops_per_s=mem["vector_ops_per_s"],
+            vector_pj_per_op=mem["vector_pj_per_op"],
+            tech_nm=a["tech_nm"].astype(float),
         )
 
 

@@ -50,6 +50,8 @@ class ScheduleResult:
     dram_j: np.ndarray
     dram_bytes: np.ndarray
     memory_bound_s: np.ndarray  # part of the latency spent in memory-bound GEMMs
+    overhead_s: np.ndarray  # part of the latency in per-layer overhead and the vector unit
+    vector_j: np.ndarray  # elementwise energy (vector unit)
 
 
 class Schedule(ABC):
@@ -72,13 +74,17 @@ def one_after_another(costs: MemberCosts, weights: Sequence[float] | np.ndarray)
     step = np.maximum(costs.compute_s, mem_s)
     all_bytes = costs.weight_bytes + costs.other_bytes
     sram = costs.weight_sram_j(costs.weight_bytes) + costs.act_sram_j
+    passes = float(np.sum(w))
+    overhead = costs.pass_s[:, 0] * passes
     return ScheduleResult(
-        latency_s=np.sum(w * step, axis=(1, 2)),
+        latency_s=np.sum(w * step, axis=(1, 2)) + overhead,
         mac_j=np.sum(w * costs.mac_j, axis=(1, 2)),
         sram_j=np.sum(w * sram, axis=(1, 2)),
         dram_j=np.sum(w * costs.dram_j(all_bytes), axis=(1, 2)),
         dram_bytes=np.sum(w * all_bytes, axis=(1, 2)),
         memory_bound_s=np.sum(w * np.where(mem_s >= costs.compute_s, step, 0.0), axis=(1, 2)),
+        overhead_s=overhead,
+        vector_j=costs.vector_j[:, 0] * passes,
     )
 
 
@@ -94,20 +100,31 @@ def lane_compute_s(costs: MemberCosts) -> np.ndarray:
 
 
 def side_by_side(
-    costs: MemberCosts, weight_bytes: np.ndarray, sram_j: np.ndarray
+    costs: MemberCosts,
+    weight_bytes: np.ndarray,
+    sram_j: np.ndarray,
+    weight_time_bytes: np.ndarray | None = None,
 ) -> ScheduleResult:
     """Members advance GEMM by GEMM together, sharing compute and bandwidth; `weight_bytes`
-    (n, G) is what the group fetches for weights."""
+    (n, G) is what the group fetches for weights, `weight_time_bytes` the same scaled by the
+    kernels' time factors (default: the slowest member's). Each member still launches its own
+    kernels and runs its own elementwise work (pass overhead once per member)."""
     compute = lane_compute_s(costs)
     other = np.sum(np.broadcast_to(costs.other_bytes, costs.compute_s.shape), axis=1)
     nbytes = weight_bytes + other
-    mem_s = nbytes / costs.rates.dram_bytes_per_s[:, None]
+    if weight_time_bytes is None:
+        weight_time_bytes = weight_bytes * costs.slowest_kernel()[:, 0, :]
+    mem_s = (weight_time_bytes + other) / costs.rates.dram_bytes_per_s[:, None]
     step = np.maximum(compute, mem_s)
+    members = costs.compute_s.shape[1]
+    overhead = costs.pass_s[:, 0] * members
     return ScheduleResult(
-        latency_s=np.sum(step, axis=1),
+        latency_s=np.sum(step, axis=1) + overhead,
         mac_j=np.sum(costs.mac_j, axis=(1, 2)),
         sram_j=sram_j,
         dram_j=np.sum(costs.dram_j(nbytes[:, None, :]), axis=(1, 2)),
         dram_bytes=np.sum(nbytes, axis=1),
         memory_bound_s=np.sum(np.where(mem_s >= compute, step, 0.0), axis=1),
+        overhead_s=overhead,
+        vector_j=costs.vector_j[:, 0] * members,
     )

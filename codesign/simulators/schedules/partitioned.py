@@ -24,7 +24,12 @@ class Partitioned(Schedule):
 
     def combine(self, costs: MemberCosts, params: ScheduleParams) -> ScheduleResult:
         sram = np.sum(costs.weight_sram_j(costs.weight_bytes) + costs.act_sram_j, axis=(1, 2))
-        return side_by_side(costs, np.sum(costs.weight_bytes, axis=1), sram)
+        return side_by_side(
+            costs,
+            np.sum(costs.weight_bytes, axis=1),
+            sram,
+            np.sum(costs.weight_time_bytes, axis=1),
+        )
 
 
 SCHEDULES.add("partitioned", Partitioned())

@@ -1,0 +1,115 @@
+"""The GPU targets against published measurements: the calibration set ships in the package,
+every point names its source, and the fitted model meets the accuracy target on it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from codesign.simulators import DesignBatch, Workload, evaluate, load_model, load_unit
+from codesign.simulators import calibration as cal
+from codesign.simulators.cli import main
+from codesign.simulators.published import (
+    TARGET_MAX_PCT,
+    TARGET_MEDIAN_PCT,
+    point_variant,
+    published_points,
+    summary,
+    validate_published,
+)
+from codesign.simulators.variants import Variant
+
+
+@pytest.fixture(scope="module")
+def results():
+    return validate_published()
+
+
+def test_every_published_point_names_its_source_and_role():
+    points = published_points()
+    assert len(points) >= 20
+    assert points["source"].str.len().gt(0).all() and points["where"].str.len().gt(0).all()
+    assert set(points["role"]) == {"fit", "holdout"}
+    assert set(points["gpu"]) >= {"a100", "h100", "rtx4090"}
+
+
+def test_issue_calibration_figures_are_in_the_set():
+    points = published_points().set_index("id")
+    assert points.loc["gptfast-7b-fp16", "published"] == 104.9
+    assert points.loc["gptfast-7b-int8", "published"] == 155.58
+    assert points.loc["gptfast-7b-int4", "published"] == 196.80
+    assert points.loc["trtllm-ttft-128", "published"] == 16
+    assert points.loc["trtllm-ttft-2048", "published"] == 133
+    assert points.loc["nemo-a100-b1", "published"] == 234.0
+    assert points.loc["nemo-h100-b8", "published"] == 199.2
+
+
+def test_the_fitted_model_meets_the_accuracy_target(results):
+    stats = summary(results)
+    assert stats["median"] <= TARGET_MEDIAN_PCT, results[["id", "error_pct"]]
+    assert stats["max"] <= TARGET_MAX_PCT, results[["id", "error_pct"]]
+    # held-out points (not used by the fit) meet it too
+    assert stats["holdout_median"] <= TARGET_MEDIAN_PCT
+    assert stats["holdout_max"] <= TARGET_MAX_PCT
+
+
+def test_a_bare_datasheet_roofline_would_miss_it():
+    """The efficiency terms matter: with every term neutral the same set is far off."""
+    neutral = {
+        "bandwidth_efficiency": 1.0,
+        "compute_efficiency": 1.0,
+        "layer_overhead_us": 0.0,
+        "kernel_w8": "dense",
+        "kernel_w4": "dense",
+        "kernel_w3": "dense",
+    }
+    row = published_points().set_index("id").loc["gptfast-7b-int4"]
+    spec = load_unit("a100", neutral)
+    work = Workload.decode(load_model("llama-2-7b"), 105)
+    out = evaluate(DesignBatch.from_specs([spec]), work, [point_variant(row.to_dict())])
+    assert 1.0 / out["latency_s"][0] / row["published"] > 2.0
+
+
+def test_the_validate_command_prints_every_point_and_the_verdict(capsys):
+    assert main(["validate", "--published"]) == 0
+    text = capsys.readouterr().out
+    for point in published_points()["id"]:
+        assert point in text
+    assert "Target: median <= 15 %, none > 35 %: met" in text
+    assert "github.com/pytorch-labs/gpt-fast" in text
+
+
+def test_validate_without_a_store_or_published_is_a_one_line_error(capsys):
+    assert main(["validate"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--published" in err[0]
+
+
+def test_a_quantized_lm_head_is_costed_at_its_width():
+    work = Workload.decode(load_model("llama-2-7b"), 512)
+    designs = DesignBatch.from_specs([load_unit("a100")])
+    dense_head = evaluate(designs, work, [Variant("gptq", 4, 128)])
+    int4_head = evaluate(designs, work, [Variant("gptq", 4, 128, head_bits=4)])
+    head = 4096 * 32000
+    saved = dense_head["dram_bytes"][0] - int4_head["dram_bytes"][0]
+    assert saved == pytest.approx(head * (16 - 4) / 8, rel=1e-9)
+    assert int4_head["latency_s"][0] < dense_head["latency_s"][0]
+
+
+def test_weight_only_kernels_stream_slower_than_dense_and_are_named():
+    for name, figure in cal.WEIGHT_ONLY_KERNELS.items():
+        assert 0 < figure.value <= 1.0 and figure.source, name
+    work = Workload.decode(load_model("llama-2-7b"), 512)
+    spec = load_unit("a100")
+    fast = evaluate(DesignBatch.from_spec(spec, kernel_w4="dense"), work, [Variant("gptq", 4)])
+    slow = evaluate(DesignBatch.from_spec(spec, kernel_w4="tinygemm"), work, [Variant("gptq", 4)])
+    assert slow["latency_s"][0] > fast["latency_s"][0]
+
+
+def test_per_layer_overhead_adds_once_per_layer_and_pass():
+    work = Workload.decode(load_model("llama-2-7b"), 512)
+    spec = load_unit("h100")
+    base = evaluate(DesignBatch.from_spec(spec, layer_overhead_us=0.0), work, [Variant.dense()])
+    more = evaluate(DesignBatch.from_spec(spec, layer_overhead_us=10.0), work, [Variant.dense()])
+    assert more["latency_s"][0] - base["latency_s"][0] == pytest.approx(33 * 10e-6)
+    assert np.isclose(more["overhead_s"][0], 33 * 10e-6)
