@@ -22,7 +22,7 @@ from codesign.simulators.normalise import normalise_node
 from codesign.simulators.ppa import evaluate
 from codesign.simulators.schedules import SCHEDULES
 from codesign.simulators.spec import UnitSpec, bundled_units, load_unit, parse_overrides
-from codesign.simulators.variants import Variant, variants_from_bits
+from codesign.simulators.variants import STORAGE_RULE, Variant, variants_from_bits
 from codesign.simulators.workload import Workload, load_model, model_presets
 
 
@@ -171,6 +171,7 @@ def _caption(
         f"Weights: {args.method}, {group} (scales fp16, zeros packed); "
         f"embeddings and LM head stay {dense}-bit. KV cache "
         f"{args.kv_bits}-bit; memory = stored weights + KV caches of members held at once.",
+        f"Sub-byte storage: {STORAGE_RULE}.",
     ]
     if "cascade" in schedules and args.agreement is None and args.run_probability is None:
         lines.append("cascade: no measured agreement given, so every member runs (worst case).")

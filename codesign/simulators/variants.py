@@ -20,6 +20,10 @@ from codesign.errors import CodesignError
 from codesign.simulators.workload import ModelShape
 
 METHODS = ("dense", "gptq", "awq")
+STORAGE_RULE = (
+    "every unit stores a w-bit weight packed at w bits (GPTQ/AWQ packing: 3-bit weights take 3 "
+    "bits); a unit that computes at a wider width (Bit Fusion: 3 -> 4) widens it on chip"
+)
 SCALE_BITS = 16  # one fp16 scale per output channel per group
 
 

@@ -1,7 +1,8 @@
 """Fusible bit-level arrays (Bit Fusion): 2-bit BitBricks fuse into 4- and 8-bit multipliers.
 
-A w-bit weight runs at the smallest fused width that holds it (3 bits pays for 4), and is
-stored in memory at that width. One fusion unit does (max/w')(max/a') MACs per cycle at the
+A w-bit weight runs at the smallest fused width that holds it (3 bits pays for 4 in compute);
+in memory it is packed at its own width like on every other unit (variants.STORAGE_RULE), and
+widened to the brick width as it enters the array. One fusion unit does (max/w')(max/a') MACs per cycle at the
 same power in every mode, so energy per MAC falls with the fused width. Area and power are
 Bit Fusion's synthesis of the 16-brick unit, scaled by brick count for other sizes.
 """
@@ -22,6 +23,7 @@ from codesign.simulators.families.base import (
     META_FIELDS,
     Family,
     Rates,
+    exact_storage,
     single_array_rates,
 )
 from codesign.simulators.fields import Field, field_error
@@ -72,8 +74,7 @@ class FusibleFamily(Family):
         bricks = (a["max_bits"] / a["brick_bits"]) ** 2
         unit_pj = cal.fusion_unit_pj_per_cycle() * bricks / cal.FUSION_UNIT_BRICKS.value
         unit_um2 = cal.FUSION_UNIT_AREA_UM2.value * bricks / cal.FUSION_UNIT_BRICKS.value
-        stored = np.where(supported, eff_w, BITS[None, :]).astype(float)
-        stored[:, 16] = 16.0
+        stored = exact_storage(n)
         with np.errstate(divide="ignore"):
             pj = np.where(supported, unit_pj[:, None] / macs_per_cycle, 0.0)
         return single_array_rates(
