@@ -33,7 +33,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sess
 
 from codesign.errors import CodesignError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 def _now() -> datetime:
@@ -112,6 +112,9 @@ class ProfileRow(Base):
     peak_memory_bytes: Mapped[int] = mapped_column(Integer)
     memory_method: Mapped[str] = mapped_column(String(100))
     versions: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # this host's numpy copy bandwidth and fp32 matmul rate, measured with the profile (CPU)
+    host_bandwidth_gbs: Mapped[float | None] = mapped_column(Float, nullable=True)
+    host_peak_tflops: Mapped[float | None] = mapped_column(Float, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
 
 
@@ -181,6 +184,7 @@ class Store:
     def _check_schema(self, create: bool) -> None:
         with self.engine.connect() as conn:
             has_meta = self.engine.dialect.has_table(conn, "meta")
+        found = 0
         if has_meta:
             with self.session() as s:
                 row = s.get(Meta, "schema_version")
@@ -193,9 +197,20 @@ class Store:
         if not create and not has_meta:
             raise CodesignError(f"store {_redacted(self.url)!r} holds no codesign data")
         Base.metadata.create_all(self.engine)
-        if not has_meta:
+        self._add_missing_columns()
+        if not has_meta or found < SCHEMA_VERSION:
             with self.session() as s:
                 s.merge(Meta(key="schema_version", value=str(SCHEMA_VERSION)))
+
+    def _add_missing_columns(self) -> None:
+        """Schema 1 -> 2: nullable columns added in place (stored rows keep their data)."""
+        from sqlalchemy import inspect, text
+
+        have = {c["name"] for c in inspect(self.engine).get_columns("profiles")}
+        with self.engine.begin() as conn:
+            for column in ("host_bandwidth_gbs", "host_peak_tflops"):
+                if column not in have:
+                    conn.execute(text(f"ALTER TABLE profiles ADD COLUMN {column} FLOAT"))
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -301,6 +316,8 @@ class Store:
                     "peak_memory_bytes": p.peak_memory_bytes,
                     "synthetic_weights": p.synthetic_weights,
                     "versions": p.versions,
+                    "host_bandwidth_gbs": p.host_bandwidth_gbs,
+                    "host_peak_tflops": p.host_peak_tflops,
                 }
             )
         return pd.DataFrame(rows)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 from sqlalchemy import text
 
@@ -98,3 +99,30 @@ def test_a_failed_transaction_writes_nothing(store_url):
 def test_list_refuses_a_store_that_does_not_exist_yet(store_url):
     with pytest.raises(CodesignError, match="holds no codesign data"):
         Store(store_url, create=False)
+
+
+def test_a_schema_1_store_gains_the_host_columns_and_keeps_its_profiles(store_url):
+    store = Store(store_url)
+    variant = _variant(store)
+    with store.engine.begin() as conn:
+        conn.execute(text("alter table profiles drop column host_bandwidth_gbs"))
+        conn.execute(text("alter table profiles drop column host_peak_tflops"))
+        conn.execute(text("update meta set value='1' where key='schema_version'"))
+        conn.execute(
+            text(
+                "insert into profiles (variant_id, workload, device, dtype, kernel, real_low_bit,"
+                " synthetic_weights, prompt_len, decode_tokens, batch_size, repeats, prefill_ms,"
+                " prefill_ms_iqr, decode_ms_per_token, decode_ms_per_token_iqr, tokens_per_s,"
+                " weight_bytes_memory, peak_memory_bytes, memory_method, versions, created_at)"
+                " values"
+                f" ({variant}, 'w', 'cpu: x', 'float32', 'torch', false, false, 8, 8, 1, 3, 1.0,"
+                " 0.1, 2.0, 0.1, 500.0, 10, 20, 'rss', '{}', '2026-01-01 00:00:00')"
+            )
+        )
+    reopened = Store(store_url)
+    frame = reopened.profiles_frame()
+    assert len(frame) == 1 and frame.iloc[0]["decode_ms_per_token"] == 2.0
+    assert pd.isna(frame.iloc[0]["host_bandwidth_gbs"])
+    with reopened.engine.connect() as conn:
+        value = conn.execute(text("select value from meta where key='schema_version'")).scalar()
+    assert int(value) == SCHEMA_VERSION

@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+from codesign import hostprobe
 from codesign.errors import CodesignError
 
 
@@ -173,11 +174,17 @@ def profile_in_this_process(
         torch.cuda.reset_peak_memory_stats(device)
     loaded = QUANTIZERS.get(backend).load(Path(path), device)
     result = run_workload(loaded.model, workload, device)
+    host: dict[str, float | None] = {"host_bandwidth_gbs": None, "host_peak_tflops": None}
     if device.startswith("cuda"):
         peak, method = torch.cuda.max_memory_allocated(device), "torch.cuda.max_memory_allocated"
     else:
         peak = _peak_rss_bytes()
         method = "process peak RSS (VmHWM), includes the Python and torch runtime"
+        # what the CPU roofline needs to model this very run (simulators' validate reads it)
+        host = {
+            "host_bandwidth_gbs": hostprobe.copy_bandwidth_gbs(),
+            "host_peak_tflops": hostprobe.matmul_tflops(),
+        }
     result.update(
         device=device_name(device),
         dtype=loaded.dtype,
@@ -187,6 +194,7 @@ def profile_in_this_process(
         peak_memory_bytes=peak,
         memory_method=method,
         versions=library_versions(),
+        **host,
     )
     return result
 

@@ -1,10 +1,11 @@
 """Predicted against measured decode latency, per stored profile (CPU or GPU).
 
 Reads the measurement store's profile table (`Store.profiles_frame()`), maps each device to a
-roofline target (H100, A100 from their datasheets; a CPU from a bandwidth the user gives or
-measures here), models one decode step of the profiled variant at the profiled batch and
-context, and reports the relative error. A kernel that dequantizes to dense weights moves
-dense bytes, so such rows are modelled at the run's dense width and say so.
+roofline target (H100, A100 from their datasheets with the fitted efficiency terms; a CPU from
+the bandwidth and matmul rate measured beside the profile when it was made, else from a
+bandwidth the user gives or measures here), models one decode step of the profiled variant at
+the profiled batch and context, and reports the relative error. A kernel that dequantizes to
+dense weights moves dense bytes, so such rows are modelled at the run's dense width and say so.
 """
 
 from __future__ import annotations
@@ -45,19 +46,41 @@ COLUMNS = [
 
 
 def target_for(
-    device: str, cpu: UnitSpec | None, targets: Mapping[str, UnitSpec] | None = None
+    device: str,
+    cpu: UnitSpec | None,
+    targets: Mapping[str, UnitSpec] | None = None,
+    row: Mapping[str, Any] | None = None,
 ) -> tuple[UnitSpec | None, str]:
-    """The roofline spec for a profile's device string, or None and why not."""
+    """The roofline spec for a profile's device string, or None and why not. A CPU row that
+    stored its host's bandwidth is modelled with it unless a CPU target is given."""
     text = str(device).lower()
     for key, unit in GPU_TARGETS.items():
         if key in text:
             spec = (targets or {}).get(unit) or load_unit(unit)
             return spec, ""
     if text.startswith("cpu"):
-        if cpu is None:
-            return None, "no CPU roofline: give --cpu-bandwidth-gbs or --measure"
-        return cpu, ""
+        if cpu is not None:
+            return cpu, ""
+        stored = stored_cpu_target(row or {})
+        if stored is not None:
+            return stored, "CPU bandwidth and matmul rate measured with the profile (stored)"
+        return None, "no CPU roofline: give --cpu-bandwidth-gbs or --measure"
     return None, f"no roofline spec for device {device!r}"
+
+
+def stored_cpu_target(row: Mapping[str, Any]) -> UnitSpec | None:
+    """The CPU roofline from the host figures stored beside a profile, if it has them."""
+    bandwidth, peak = row.get("host_bandwidth_gbs"), row.get("host_peak_tflops")
+    if _missing(bandwidth) or _missing(peak):
+        return None
+    return load_unit(
+        "cpu",
+        {
+            "bandwidth_gbs": float(bandwidth),
+            "peak_tflops": float(peak),
+            "source": "bandwidth and matmul rate measured on the profiling host with the profile",
+        },
+    )
 
 
 def _missing(value: Any) -> bool:
@@ -108,11 +131,12 @@ def validate_profiles(
     """
     rows = []
     for record in frame.to_dict("records"):
-        spec, why = target_for(record.get("device", ""), cpu, targets)
+        spec, why = target_for(record.get("device", ""), cpu, targets, record)
         predicted, modelled, note = math.nan, math.nan, why
         if spec is not None:
             try:
                 predicted, modelled, note = predict_row(record, spec)
+                note = "; ".join(n for n in (why, note) if n)
             except (CodesignError, KeyError, TypeError, ValueError) as exc:
                 note = f"cannot model this row: {exc}"
         measured = float(record.get("decode_ms_per_token", math.nan))

@@ -164,3 +164,21 @@ def test_validate_command_with_a_bad_store_url_exits_2(tmp_path, capsys):
     missing = tmp_path / "no-such-dir" / "store.db"
     assert main(["validate", "--store", f"sqlite:///{missing}"]) == 2
     assert "error: nothing to validate" in capsys.readouterr().err
+
+
+def test_cpu_rows_use_the_bandwidth_stored_with_the_profile():
+    row = profile(
+        device="cpu: Intel Xeon",
+        kernel="dequantized torch",
+        dtype="float32",
+        decode_ms_per_token=80.0,
+        host_bandwidth_gbs=10.0,
+        host_peak_tflops=0.1,
+    )
+    got = validate_profiles(pd.DataFrame([row])).iloc[0]
+    assert got["predicted_ms"] == pytest.approx(modelled_ms("cpu", Variant.dense(), 32))
+    assert "measured with the profile (stored)" in got["note"]
+    # an explicit CPU target still wins over the stored figures
+    given = load_unit("cpu", {"bandwidth_gbs": 20.0, "peak_tflops": 0.1})
+    faster = validate_profiles(pd.DataFrame([row]), cpu=given).iloc[0]
+    assert faster["predicted_ms"] < got["predicted_ms"]

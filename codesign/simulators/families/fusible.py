@@ -1,10 +1,11 @@
 """Fusible bit-level arrays (Bit Fusion): 2-bit BitBricks fuse into 4- and 8-bit multipliers.
 
-A w-bit weight runs at the smallest fused width that holds it (3 bits pays for 4 in compute);
-in memory it is packed at its own width like on every other unit (variants.STORAGE_RULE), and
-widened to the brick width as it enters the array. One fusion unit does (max/w')(max/a') MACs per cycle at the
-same power in every mode, so energy per MAC falls with the fused width. Area and power are
-Bit Fusion's synthesis of the 16-brick unit, scaled by brick count for other sizes.
+A w-bit weight runs at the smallest fused width that holds it (3 bits pays for 4 in compute); in
+memory it is packed at its own width like on every other unit (variants.STORAGE_RULE), and
+widened to the brick width as it enters the array. One fusion unit does (max/w')(max/a') MACs
+per cycle at the same power in every mode, so energy per MAC falls with the fused width. Area
+and power are Bit Fusion's synthesis of the 16-brick unit, scaled by brick count for other
+sizes.
 """
 
 from __future__ import annotations

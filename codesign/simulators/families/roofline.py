@@ -21,8 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from codesign import hostprobe
 from codesign.simulators import calibration as cal
-from codesign.simulators import hostprobe
 from codesign.simulators.families.base import (
     BITS,
     FAMILIES,

@@ -1,7 +1,9 @@
 """Measurements of this machine for the generic CPU roofline: copy bandwidth and matmul rate.
 
-They are measured with numpy, once per process, and every output that uses them says so;
-they describe this machine only, not the machine a stored profile came from.
+They are measured with numpy, once per process, and every output that uses them says so. They
+describe this machine at this moment: the profiler stores them beside each CPU profile, so the
+simulators validate a stored profile against the bandwidth of the run that made it, not
+against whatever the machine does when `validate` runs.
 """
 
 from __future__ import annotations
