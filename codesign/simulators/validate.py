@@ -99,6 +99,22 @@ def _dequantized(row: Mapping[str, Any]) -> bool:
     return "dequant" in str(row.get("kernel", "")).lower()
 
 
+KERNEL_FAMILIES = (  # substring of a profile's kernel name -> calibration.WEIGHT_ONLY_KERNELS
+    ("marlin", "marlin"),
+    ("machete", "marlin"),
+    ("exllama", "exllama"),
+    ("tinygemm", "tinygemm"),
+    ("int4pack", "tinygemm"),
+    ("awq", "awq-gemm"),
+)
+
+
+def kernel_family(kernel: str) -> str | None:
+    """The weight-only kernel family a profile's kernel name belongs to, if one is known."""
+    text = kernel.lower()
+    return next((family for key, family in KERNEL_FAMILIES if key in text), None)
+
+
 def predict_row(row: Mapping[str, Any], spec: UnitSpec) -> tuple[float, float, str]:
     """Modelled decode ms per step and modelled weight bytes for one profile row."""
     shape = ModelShape.from_config(row["model_config"], name=str(row["model"]))
@@ -111,7 +127,18 @@ def predict_row(row: Mapping[str, Any], spec: UnitSpec) -> tuple[float, float, s
     if method != "dense" and _dequantized(row):
         traffic = Variant.dense()
         notes.append(f"dequantized kernel: weights modelled at {dense} bits")
-    designs = DesignBatch.from_spec(spec, dense_weight_bits=dense, act_bits=dense)
+    overrides: dict[str, Any] = {"dense_weight_bits": dense, "act_bits": dense}
+    family = kernel_family(str(row.get("kernel") or ""))
+    if traffic is variant and method != "dense" and spec.family == "roofline":
+        from codesign.simulators.families.roofline import kernel_of_width
+
+        field = kernel_of_width(variant.bits)
+        if family is not None:
+            overrides[field] = family
+            notes.append(f"kernel modelled as {family}")
+        else:
+            notes.append(f"kernel {row.get('kernel')!r} unknown: modelled as {spec.params[field]}")
+    designs = DesignBatch.from_spec(spec, **overrides)
     work = Workload.decode(shape, int(row["context_len"]), int(row["batch_size"]), kv_bits=dense)
     out = evaluate(designs, work, [traffic])
     modelled = weight_bytes(shape, variant, dense_bits=dense).total

@@ -107,7 +107,8 @@ def test_dtype_column_sets_the_dense_width(frame):
 def test_real_low_bit_flag_overrides_the_kernel_name(frame):
     real = frame.assign(real_low_bit=True, kernel="dequantized torch")
     row = validate_profiles(real).iloc[0]
-    assert row["note"] == ""
+    assert "dequantized kernel" not in row["note"]
+    assert "unknown: modelled as marlin" in row["note"]  # the spec's default 4-bit kernel
     assert row["predicted_ms"] == pytest.approx(modelled_ms("h100", Variant("gptq", 4, 128)))
 
 
@@ -182,3 +183,25 @@ def test_cpu_rows_use_the_bandwidth_stored_with_the_profile():
     given = load_unit("cpu", {"bandwidth_gbs": 20.0, "peak_tflops": 0.1})
     faster = validate_profiles(pd.DataFrame([row]), cpu=given).iloc[0]
     assert faster["predicted_ms"] < got["predicted_ms"]
+
+
+@pytest.mark.parametrize(
+    ("kernel", "family"),
+    [
+        ("MarlinQuantLinear", "marlin"),
+        ("ExllamaV2QuantLinear", "exllama"),
+        ("AwqGEMMQuantLinear", "awq-gemm"),
+        ("TorchQuantLinear", None),
+    ],
+)
+def test_gpu_rows_are_modelled_with_their_kernel_family(frame, kernel, family):
+    from codesign.simulators.validate import kernel_family
+
+    assert kernel_family(kernel) == family
+    row = validate_profiles(frame.assign(real_low_bit=True, kernel=kernel)).iloc[0]
+    expected = family or "marlin"
+    spec = load_unit("h100", {"kernel_w4": expected})
+    designs = DesignBatch.from_spec(spec)
+    work = Workload.decode(load_model("smollm2-135m"), 256, 1)
+    want = float(evaluate(designs, work, [Variant("gptq", 4, 128)])["latency_s"][0]) * 1e3
+    assert row["predicted_ms"] == pytest.approx(want)
