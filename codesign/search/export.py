@@ -57,6 +57,10 @@ def pareto_rows(trials: list[FrozenTrial], ctx: SearchContext) -> list[dict[str,
         row |= {k: metrics.get(k) for k in ("mmlu_ll", "mmlu_gen")}
         row |= {k: metrics.get(k) for k in ("latency_ms", "energy_mj", "area_mm2", "memory_gb")}
         row |= {k: metrics.get(k) for k in ("prefill_ms", "decode_ms_per_token")}
+        row |= {
+            k: metrics.get(k)
+            for k in ("energy_per_token_mj", "average_power_w", "area_scope", "tech_nm")
+        }
         row["cascade_members"] = metrics.get("cascade_members")
         row["run_probability"] = metrics.get("run_probability")
         row |= {f"constraint_{k}": v for k, v in constraint_values(t).items()}
@@ -248,6 +252,15 @@ def _unit(row: dict[str, Any]) -> str:
     return text + "".join(f" {k.split('.')[-1]}={v:g}" for k, v in p.items())
 
 
+def _scope(row: dict[str, Any]) -> str:
+    return " d" if row.get("area_scope") == "die" else ""
+
+
+def _node(row: dict[str, Any]) -> str:
+    node = row.get("tech_nm")
+    return "–" if node is None else f"{node:g} nm"
+
+
 def print_table(console: Console, rows: list[dict[str, Any]], ctx: SearchContext, limit=25) -> None:
     table = Table(
         title=f"Pareto-optimal deployments: trust measured on {ctx.model}, cost modelled for "
@@ -258,7 +271,7 @@ def print_table(console: Console, rows: list[dict[str, Any]], ctx: SearchContext
     )
     for col in ("#", "bits", "vote", "schedule", "unit", "trust", "MMLU"):
         table.add_column(col, overflow="fold")
-    for col in ("ms", "mJ", "mm²", "GB"):
+    for col in ("ms", "mJ", "W", "mm²", "node", "GB"):
         table.add_column(col, justify="right", no_wrap=True)
     for row in rows[:limit]:
         table.add_row(
@@ -273,13 +286,16 @@ def print_table(console: Console, rows: list[dict[str, Any]], ctx: SearchContext
             _num(row.get(ctx.mmlu_suite or "mmlu_ll"), ".1f"),
             _num(row["latency_ms"], ".3g"),
             _num(row["energy_mj"], ".3g"),
-            _num(row["area_mm2"], ".3g"),
+            _num(row.get("average_power_w"), ".3g"),
+            _num(row["area_mm2"], ".3g") + _scope(row),
+            _node(row),
             _num(row["memory_gb"], ".2g"),
         )
     console.print(table)
     console.print(
-        "ms, mJ: latency and energy per request; mm²: unit area; GB: weights + KV cache "
-        "(all modelled); trust and MMLU measured"
+        "ms, mJ: latency and energy per request; W: average power over it; mm²: unit area "
+        "(d = whole die, else array + SRAM) at the node shown; GB: weights + KV cache (all "
+        "modelled); trust and MMLU measured"
     )
     if len(rows) > limit:
         console.print(f"… {len(rows) - limit} more Pareto configurations in pareto.csv")

@@ -99,7 +99,10 @@ def evaluate_config(ctx: SearchContext, config: Config) -> Outcome:
     energy = float(pre["energy_j"][0] + n_new * dec["energy_j"][0])
     area = float(pre["area_mm2"][0])
     memory = float(dec["memory_bytes"][0]) / 1e9
-    capacity = float(designs.rates().capacity_bytes[0]) / 1e9
+    rates = designs.rates()
+    capacity = float(rates.capacity_bytes[0]) / 1e9
+    node = float(rates.tech_nm[0])
+    tokens = max(ctx.decode.batch * n_new, 1)
     metrics |= {
         "latency_ms": latency * 1e3,
         "energy_mj": energy * 1e3,
@@ -107,6 +110,10 @@ def evaluate_config(ctx: SearchContext, config: Config) -> Outcome:
         "memory_gb": memory,
         "prefill_ms": float(pre["latency_s"][0]) * 1e3,
         "decode_ms_per_token": float(dec["latency_s"][0]) * 1e3,
+        "energy_per_token_mj": energy * 1e3 / tokens,
+        "average_power_w": energy / latency if latency > 0 else None,
+        "area_scope": rates.area_scope,
+        "tech_nm": node if math.isfinite(node) else None,
         "unit_memory_gb": capacity if math.isfinite(capacity) else None,
     }
     limit = min(ctx.settings.budget_gb, capacity)

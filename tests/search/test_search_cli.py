@@ -120,9 +120,13 @@ def test_outputs_name_their_sources_and_every_deployment_is_complete(
         )
         for key in ("trust", "adv_robustness", "fairness", "ethics", "ood", "latency_ms",
                     "energy_mj", "area_mm2", "memory_gb", "constraint_memory_gb",
-                    "constraint_mmlu", "data", "cost_source", "trust_source"):  # fmt: skip
+                    "constraint_mmlu", "data", "cost_source", "trust_source",
+                    "energy_per_token_mj", "average_power_w", "area_scope"):  # fmt: skip
             assert row[key] is not None, key
         assert row["memory_gb"] <= 24
+        # every row names what its area covers and the node (None only for a unit without one)
+        assert row["area_scope"] in ("die", "array + SRAM")
+        assert row["tech_nm"] is None or row["tech_nm"] > 0
     with (out / "pareto.csv").open() as fh:
         assert len(list(csv.DictReader(fh))) == len(rows)
     deploys = sorted(out.glob("deploy-*.yaml"))
