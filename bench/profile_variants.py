@@ -4,7 +4,7 @@ Reads every profile in a store (``python -m codesign.measurements profile`` writ
 measures this machine's copy bandwidth: a torch copy of a ``--buffer-mib`` buffer into another,
 bytes read plus bytes written over the time, median of ``--repeats`` after one warm-up
 (STREAM's "copy" convention; the write-allocate read of the destination is not counted).
-numpy's figure from ``codesign.simulators.hostprobe`` (best of 5, 64 MiB) is printed beside it.
+numpy's figure from ``codesign.hostprobe`` (best of 5, 64 MiB) is printed beside it.
 
 Roofline, for a decode step at batch B and context C (the profile's prompt length plus half its
 decoded tokens, the mean context over the decode):
@@ -167,8 +167,8 @@ def measure_bandwidths(args: argparse.Namespace, devices: set[str]) -> dict[str,
     this CPU always, this GPU when a profile comes from one like it."""
     import torch
 
+    from codesign.hostprobe import copy_bandwidth_gbs as numpy_copy_gbs
     from codesign.measurements.profiling import device_name
-    from codesign.simulators.hostprobe import copy_bandwidth_gbs as numpy_copy_gbs
 
     if args.bandwidth_gbs is not None:
         return {m: (args.bandwidth_gbs, "given with --bandwidth-gbs") for m in devices}

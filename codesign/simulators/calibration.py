@@ -20,14 +20,6 @@ EIE_2016 = (
     "S. Han et al., 'EIE: Efficient Inference Engine on Compressed Deep Neural Network', "
     "ISCA 2016, Table I (45 nm energies quoted from Horowitz 2014)"
 )
-BITFUSION_2018 = (
-    "H. Sharma et al., 'Bit Fusion: Bit-Level Dynamically Composable Architecture for "
-    "Accelerating Deep Neural Networks', ISCA 2018, per-PE synthesis results (45 nm, 500 MHz)"
-)
-INTEL_45NM_SRAM = (
-    "K. Mistry et al., 'A 45nm Logic Technology with High-k+Metal Gate Transistors ...', "
-    "IEDM 2007 (6T SRAM cell 0.346 um^2)"
-)
 H100_DATASHEET = (
     "NVIDIA H100 Tensor Core GPU datasheet (SXM5 80 GB column; dense = half the 'with "
     "sparsity' figure) and 'NVIDIA H100 Tensor Core GPU Architecture' whitepaper (die, L2)"
@@ -63,40 +55,120 @@ FP16_ADD_PJ = Figure(0.4, "pJ", HOROWITZ_2014, "16-bit floating-point add")
 FP16_ADD_UM2 = Figure(1360.0, "um^2", HOROWITZ_2014, "16-bit floating-point add")
 FP16_MULT_PJ = Figure(1.1, "pJ", HOROWITZ_2014, "16-bit floating-point multiply")
 FP16_MULT_UM2 = Figure(1640.0, "um^2", HOROWITZ_2014, "16-bit floating-point multiply")
-SRAM_8KB_READ_32BIT_PJ = Figure(5.0, "pJ", EIE_2016, "32-bit read of an 8 KB SRAM")
-SRAM_32KB_READ_64BIT_PJ = Figure(20.0, "pJ", HOROWITZ_2014, "64-bit read of a 32 KB cache")
-SRAM_1MB_READ_64BIT_PJ = Figure(100.0, "pJ", HOROWITZ_2014, "64-bit read of a 1 MB cache")
 DRAM_READ_32BIT_PJ = Figure(640.0, "pJ", EIE_2016, "32-bit DRAM read (Horowitz: 1.3-2.6 nJ/64b)")
 
-# --- Bit Fusion, ISCA 2018: per-PE synthesis at 45 nm, 500 MHz ----------------------------------
-CALIBRATION_NODE_NM = Figure(45.0, "nm", BITFUSION_2018, "node of every table here")
-CALIBRATION_CLOCK_MHZ = Figure(500.0, "MHz", BITFUSION_2018, "clock of the PE power figures")
-FIXED_PE_AREA_UM2 = {  # fixed-precision PE: bits x bits multiply-accumulate
-    8: Figure(687.6, "um^2", BITFUSION_2018, "fixed 8-bit PE"),
-    4: Figure(282.2, "um^2", BITFUSION_2018, "fixed 4-bit PE"),
-    2: Figure(124.9, "um^2", BITFUSION_2018, "fixed 2-bit PE"),
+# --- Bit Fusion, ISCA 2018: one synthesis table for every PE ------------------------------------
+# Every PE figure comes from one table: the Bit Fusion artifact's systolic-array synthesis
+# (results/systolic_array_synth.csv, 45 nm, 500 MHz), rows of a 4 x 4 array divided by its 16
+# PEs, so fixed and fusible PEs share one footing (array wiring amortised the same way). Its
+# single-PE rows are larger per PE (fixed 8-bit: 687.6 um^2 / 171.8 uW alone against 510.7 /
+# 117.8 per PE in a 4 x 4 array); an array is what this model builds, so the 4 x 4 rows are used.
+BITFUSION_SYNTH = (
+    "Bit Fusion artifact (github.com/hsharma35/bitfusion, results/systolic_array_synth.csv; "
+    "Sharma et al., ISCA 2018): 45 nm, 500 MHz, 4 x 4 array rows / 16 PEs"
+)
+CALIBRATION_NODE_NM = Figure(45.0, "nm", BITFUSION_SYNTH, "node of every table here")
+CALIBRATION_CLOCK_MHZ = Figure(500.0, "MHz", BITFUSION_SYNTH, "clock of the PE power figures")
+ARRAY_PES = 16.0  # the 4 x 4 rows
+
+
+def _pe(total: float, unit: str, note: str) -> Figure:
+    return Figure(total / ARRAY_PES, unit, BITFUSION_SYNTH, note)
+
+
+# fixed-precision integer PE, bits x bits multiply-accumulate: (max = min precision) rows
+FIXED_PE_AREA_UM2 = {
+    2: _pe(1297.069191, "um^2", "fixed 2-bit PE"),
+    4: _pe(3066.008364, "um^2", "fixed 4-bit PE"),
+    8: _pe(8171.729995, "um^2", "fixed 8-bit PE"),
+    16: _pe(26870.48336, "um^2", "fixed 16-bit integer PE"),
 }
-FIXED_PE_POWER_UW = {
-    8: Figure(171.8, "uW", BITFUSION_2018, "fixed 8-bit PE at 500 MHz"),
-    4: Figure(67.9, "uW", BITFUSION_2018, "fixed 4-bit PE at 500 MHz"),
-    2: Figure(31.6, "uW", BITFUSION_2018, "fixed 2-bit PE at 500 MHz"),
+FIXED_PE_DYNAMIC_UW = {
+    2: _pe(325.616, "uW", "fixed 2-bit PE, dynamic power at 500 MHz"),
+    4: _pe(659.402, "uW", "fixed 4-bit PE, dynamic power at 500 MHz"),
+    8: _pe(1627.5, "uW", "fixed 8-bit PE, dynamic power at 500 MHz"),
+    16: _pe(4821.5, "uW", "fixed 16-bit PE, dynamic power at 500 MHz"),
 }
-FUSION_UNIT_AREA_UM2 = Figure(1733.0, "um^2", BITFUSION_2018, "fusible 8->2-bit PE (16 bricks)")
-FUSION_UNIT_POWER_UW = Figure(344.3, "uW", BITFUSION_2018, "fusible 8->2-bit PE at 500 MHz")
-FUSION_UNIT_BRICKS = Figure(16.0, "bricks", BITFUSION_2018, "2-bit BitBricks per 8-bit unit")
+FIXED_PE_LEAKAGE_UW = {
+    2: _pe(27.768, "uW", "fixed 2-bit PE, leakage"),
+    4: _pe(84.995, "uW", "fixed 4-bit PE, leakage"),
+    8: _pe(257.7, "uW", "fixed 8-bit PE, leakage"),
+    16: _pe(912.26, "uW", "fixed 16-bit PE, leakage"),
+}
+# fusible unit of 2-bit BitBricks fusing up to `max` bits: (max, min = 2) rows
+FUSION_UNIT_AREA_UM2 = {
+    4: _pe(5670.201557, "um^2", "fusible 4->2-bit unit (4 bricks)"),
+    8: _pe(27752.83558, "um^2", "fusible 8->2-bit unit (16 bricks)"),
+    16: _pe(141302.2232, "um^2", "fusible 16->2-bit unit (64 bricks)"),
+}
+FUSION_UNIT_DYNAMIC_UW = {
+    4: _pe(942.252, "uW", "fusible 4->2-bit unit, dynamic power at 500 MHz"),
+    8: _pe(3673.5, "uW", "fusible 8->2-bit unit, dynamic power at 500 MHz"),
+    16: _pe(16907.6, "uW", "fusible 16->2-bit unit, dynamic power at 500 MHz"),
+}
+FUSION_UNIT_LEAKAGE_UW = {
+    4: _pe(175.22, "uW", "fusible 4->2-bit unit, leakage"),
+    8: _pe(949.24, "uW", "fusible 8->2-bit unit, leakage"),
+    16: _pe(4726.7, "uW", "fusible 16->2-bit unit, leakage"),
+}
+FUSION_UNIT_BRICKS = Figure(16.0, "bricks", BITFUSION_SYNTH, "2-bit BitBricks per 8-bit unit")
 
 # --- Vector unit (elementwise work) --------------------------------------------------------------
 VECTOR_LANES_DEFAULT = Figure(
     64.0, "lanes", ASSUMPTION, "fp16 lanes beside an edge array (norms, softmax, SiLU, residual)"
 )
 
-SRAM_FLOOR_KB = Figure(
-    1.0, "KB", ASSUMPTION, "smallest buffer the sqrt rule is applied to; smaller ones cost as 1 KB"
+# --- SRAM: read/write energy, leakage and area over capacity, one 45 nm table -------------------
+# CACTI sweep of the Bit Fusion artifact (bitfusion/sram/cacti_sweep.csv: 45 nm, 32-bit port,
+# itrs-hp cells, 360 K) from 128 B to 16 KB, continued for energy by Horowitz's 45 nm cache reads
+# at 32 KB and 1 MB (read only: taken as the mean of read and write there). Between points:
+# log-log interpolation; past the ends, the end segments' slopes (energy) or the 16 KB per-byte
+# figure (leakage, area).
+BITFUSION_CACTI = (
+    "Bit Fusion artifact CACTI sweep (github.com/hsharma35/bitfusion, "
+    "bitfusion/sram/cacti_sweep.csv): 45 nm, 32-bit port"
 )
-
-# --- SRAM area ---------------------------------------------------------------------------------
-SRAM_BITCELL_UM2 = Figure(0.346, "um^2", INTEL_45NM_SRAM, "45 nm 6T bit cell")
-SRAM_ARRAY_EFFICIENCY = Figure(0.5, "", ASSUMPTION, "bit cells / macro area (periphery)")
+SRAM_TABLE_BYTES = (128, 512, 1024, 2048, 4096, 8192, 16384, 32768, 1048576)
+SRAM_READ_PJ_32BIT = (  # per 32-bit access
+    Figure(0.683701, "pJ", BITFUSION_CACTI, "128 B read"),
+    Figure(1.06097, "pJ", BITFUSION_CACTI, "512 B read"),
+    Figure(1.13324, "pJ", BITFUSION_CACTI, "1 KB read"),
+    Figure(1.90318, "pJ", BITFUSION_CACTI, "2 KB read"),
+    Figure(3.42953, "pJ", BITFUSION_CACTI, "4 KB read"),
+    Figure(6.39163, "pJ", BITFUSION_CACTI, "8 KB read"),
+    Figure(9.9817, "pJ", BITFUSION_CACTI, "16 KB read"),
+    Figure(10.0, "pJ", HOROWITZ_2014, "32 KB cache, half of a 64-bit read"),
+    Figure(50.0, "pJ", HOROWITZ_2014, "1 MB cache, half of a 64-bit read"),
+)
+SRAM_WRITE_PJ_32BIT = (
+    Figure(0.925317, "pJ", BITFUSION_CACTI, "128 B write"),
+    Figure(2.33869, "pJ", BITFUSION_CACTI, "512 B write"),
+    Figure(3.29596, "pJ", BITFUSION_CACTI, "1 KB write"),
+    Figure(3.63853, "pJ", BITFUSION_CACTI, "2 KB write"),
+    Figure(4.31011, "pJ", BITFUSION_CACTI, "4 KB write"),
+    Figure(5.56268, "pJ", BITFUSION_CACTI, "8 KB write"),
+    Figure(8.4209, "pJ", BITFUSION_CACTI, "16 KB write"),
+    Figure(10.0, "pJ", HOROWITZ_2014, "32 KB: the read figure (no write figure given)"),
+    Figure(50.0, "pJ", HOROWITZ_2014, "1 MB: the read figure (no write figure given)"),
+)
+SRAM_LEAKAGE_MW = (  # per bank of the CACTI sweep (itrs-hp cells: a high-leakage bound)
+    Figure(0.249588, "mW", BITFUSION_CACTI, "128 B leakage"),
+    Figure(1.03183, "mW", BITFUSION_CACTI, "512 B leakage"),
+    Figure(1.78934, "mW", BITFUSION_CACTI, "1 KB leakage"),
+    Figure(3.22997, "mW", BITFUSION_CACTI, "2 KB leakage"),
+    Figure(7.30186, "mW", BITFUSION_CACTI, "4 KB leakage"),
+    Figure(13.6943, "mW", BITFUSION_CACTI, "8 KB leakage"),
+    Figure(27.127, "mW", BITFUSION_CACTI, "16 KB leakage"),
+)
+SRAM_AREA_MM2 = (
+    Figure(0.00149898, "mm^2", BITFUSION_CACTI, "128 B macro"),
+    Figure(0.00760331, "mm^2", BITFUSION_CACTI, "512 B macro"),
+    Figure(0.00882362, "mm^2", BITFUSION_CACTI, "1 KB macro"),
+    Figure(0.015132, "mm^2", BITFUSION_CACTI, "2 KB macro"),
+    Figure(0.0300607, "mm^2", BITFUSION_CACTI, "4 KB macro"),
+    Figure(0.0575061, "mm^2", BITFUSION_CACTI, "8 KB macro"),
+    Figure(0.108577, "mm^2", BITFUSION_CACTI, "16 KB macro"),
+)
 
 # --- Stated assumptions (no paper gives these for this model) ---------------------------------
 BIT_SERIAL_OVERHEAD = Figure(
@@ -109,13 +181,6 @@ BIT_SERIAL_OVERHEAD = Figure(
 TECH_AREA_EXPONENT = Figure(2.0, "", ASSUMPTION, "area scales as (node/45 nm)^2")
 TECH_ENERGY_EXPONENT = Figure(
     1.0, "", ASSUMPTION, "energy per op scales as node/45 nm (optimistic below 45 nm)"
-)
-SRAM_ENERGY_CAPACITY_EXPONENT = Figure(
-    0.5,
-    "",
-    ASSUMPTION,
-    "SRAM read energy grows as sqrt(capacity): fits Horowitz's 8 KB / 32 KB points exactly "
-    "and 1 MB within 15%",
 )
 
 # --- GPU datasheets (roofline targets) ----------------------------------------------------------
@@ -254,19 +319,55 @@ def int_add_pj(bits: np.ndarray | float) -> np.ndarray:
     return INT8_ADD_PJ.value * np.asarray(bits, dtype=float) / 8.0
 
 
+def _interp_loglog(x: np.ndarray, xs: np.ndarray, log_ys: np.ndarray) -> np.ndarray:
+    """Piecewise log-log interpolation through (xs, exp(log_ys)), extrapolated with the end
+    segments' slopes."""
+    lx, lxs = np.log(np.asarray(x, dtype=float)), np.log(xs)
+    seg = np.clip(np.searchsorted(lxs, lx) - 1, 0, len(lxs) - 2)
+    slope = (log_ys[seg + 1] - log_ys[seg]) / (lxs[seg + 1] - lxs[seg])
+    return np.exp(log_ys[seg] + slope * (lx - lxs[seg]))
+
+
+_SRAM_X = np.asarray(SRAM_TABLE_BYTES, dtype=float)
+_SRAM_ACCESS = np.log(
+    [
+        (r.value + w.value) / 2.0 / 32.0
+        for r, w in zip(SRAM_READ_PJ_32BIT, SRAM_WRITE_PJ_32BIT, strict=True)
+    ]
+)
+_CACTI_X = _SRAM_X[: len(SRAM_LEAKAGE_MW)]
+_SRAM_LEAK = np.log([f.value / b for f, b in zip(SRAM_LEAKAGE_MW, _CACTI_X, strict=True)])
+_SRAM_AREA = np.log([f.value * 1e6 / b for f, b in zip(SRAM_AREA_MM2, _CACTI_X, strict=True)])
+
+
+def _sram_bytes(capacity_kb: np.ndarray | float) -> np.ndarray:
+    """Capacity in bytes; below the table's 128 B the 128 B figures hold."""
+    return np.maximum(np.asarray(capacity_kb, dtype=float) * 1024.0, _SRAM_X[0])
+
+
 def sram_pj_per_bit(capacity_kb: np.ndarray | float) -> np.ndarray:
-    """SRAM read energy per bit at 45 nm for a buffer of this size (Horowitz/EIE, sqrt scaling).
-
-    Weight and activation buffers follow the same rule; below SRAM_FLOOR_KB a buffer is costed
-    as one of that size (periphery does not shrink with capacity)."""
-    kb = np.maximum(np.asarray(capacity_kb, dtype=float), SRAM_FLOOR_KB.value)
-    per_bit_8kb = SRAM_8KB_READ_32BIT_PJ.value / 32.0
-    return per_bit_8kb * (kb / 8.0) ** SRAM_ENERGY_CAPACITY_EXPONENT.value
+    """Mean of read and write energy per bit of a 45 nm SRAM of this capacity (CACTI sweep to
+    16 KB, Horowitz beyond); one pass through a buffer (written, then read) costs twice this.
+    Weight and activation buffers follow the same rule."""
+    return _interp_loglog(_sram_bytes(capacity_kb), _SRAM_X, _SRAM_ACCESS)
 
 
-def sram_um2_per_byte() -> float:
-    """SRAM macro area per byte at 45 nm: bit cell over array efficiency."""
-    return 8.0 * SRAM_BITCELL_UM2.value / SRAM_ARRAY_EFFICIENCY.value
+def _per_byte(capacity_kb: np.ndarray | float, log_table: np.ndarray) -> np.ndarray:
+    kb = np.asarray(capacity_kb, dtype=float)
+    per_byte = np.exp(np.interp(np.log(_sram_bytes(kb)), np.log(_CACTI_X), log_table))
+    return np.where(kb > 0, per_byte * kb * 1024.0, 0.0)
+
+
+def sram_leakage_mw(capacity_kb: np.ndarray | float) -> np.ndarray:
+    """Leakage of a 45 nm SRAM of this capacity (CACTI per-byte figure interpolated, held at
+    the 16 KB value beyond it); 0 for an empty buffer."""
+    return _per_byte(capacity_kb, _SRAM_LEAK)
+
+
+def sram_um2(capacity_kb: np.ndarray | float) -> np.ndarray:
+    """Macro area of a 45 nm SRAM of this capacity (CACTI per-byte area interpolated, held at
+    the 16 KB value beyond it); 0 for an empty buffer."""
+    return _per_byte(capacity_kb, _SRAM_AREA)
 
 
 def dram_pj_per_bit_default() -> float:
@@ -274,48 +375,62 @@ def dram_pj_per_bit_default() -> float:
     return DRAM_READ_32BIT_PJ.value / 32.0
 
 
-_FIXED_BITS = np.array(sorted(FIXED_PE_AREA_UM2), dtype=float)
-_FIXED_LOG_AREA = np.log([FIXED_PE_AREA_UM2[int(b)].value for b in _FIXED_BITS])
-_FIXED_LOG_PJ = np.log(
-    [
-        FIXED_PE_POWER_UW[int(b)].value / CALIBRATION_CLOCK_MHZ.value  # uW / MHz = pJ per cycle
-        for b in _FIXED_BITS
-    ]
-)
+def _table(figures: dict[int, Figure], per_cycle: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    bits = np.asarray(sorted(figures), dtype=float)
+    scale = CALIBRATION_CLOCK_MHZ.value if per_cycle else 1.0  # uW / MHz = pJ per cycle
+    return bits, np.log([figures[int(b)].value / scale for b in bits])
 
 
-def _loglog(width: np.ndarray, log_values: np.ndarray) -> np.ndarray:
-    """Piecewise log-log interpolation through the Bit Fusion points, extrapolated linearly."""
-    x = np.log(width)
-    xs = np.log(_FIXED_BITS)
-    seg = np.clip(np.searchsorted(xs, x) - 1, 0, len(xs) - 2)
-    slope = (log_values[seg + 1] - log_values[seg]) / (xs[seg + 1] - xs[seg])
-    return np.exp(log_values[seg] + slope * (x - xs[seg]))
+_FIXED_AREA = _table(FIXED_PE_AREA_UM2)
+_FIXED_PJ = _table(FIXED_PE_DYNAMIC_UW, per_cycle=True)
+_FIXED_LEAK = _table(FIXED_PE_LEAKAGE_UW)
 
 
-def fixed_pe_um2(weight_bits: np.ndarray, act_bits: np.ndarray) -> np.ndarray:
-    """Area of a fixed weight_bits x act_bits PE at 45 nm.
-
-    Exact at Bit Fusion's 2/4/8-bit points (square PEs); other widths interpolate in log-log on
-    the geometric-mean width sqrt(w*a) (stated assumption). 16 x 16 is Horowitz's FP16
-    multiplier plus adder.
-    """
-    w = np.asarray(weight_bits, dtype=float)
-    a = np.asarray(act_bits, dtype=float)
-    integer = _loglog(np.sqrt(w * a), _FIXED_LOG_AREA)
-    fp16 = FP16_MULT_UM2.value + FP16_ADD_UM2.value
-    return np.where((w == 16) & (a == 16), fp16, integer)
+def _fixed(table: tuple[np.ndarray, np.ndarray], w, a) -> np.ndarray:
+    width = np.sqrt(np.asarray(w, dtype=float) * np.asarray(a, dtype=float))
+    return _interp_loglog(width, table[0], table[1])
 
 
-def fixed_pe_pj(weight_bits: np.ndarray, act_bits: np.ndarray) -> np.ndarray:
-    """Energy per MAC (one cycle) of a fixed weight_bits x act_bits PE at 45 nm (as above)."""
-    w = np.asarray(weight_bits, dtype=float)
-    a = np.asarray(act_bits, dtype=float)
-    integer = _loglog(np.sqrt(w * a), _FIXED_LOG_PJ)
-    fp16 = FP16_MULT_PJ.value + FP16_ADD_PJ.value
-    return np.where((w == 16) & (a == 16), fp16, integer)
+def fixed_pe_um2(weight_bits, act_bits, fp16=False) -> np.ndarray:
+    """Area of a fixed integer weight_bits x act_bits PE at 45 nm.
+
+    Exact at Bit Fusion's 2/4/8/16-bit points (square PEs); other widths interpolate in log-log
+    on the geometric-mean width sqrt(w*a) (stated assumption). With `fp16`, Horowitz's FP16
+    multiplier plus adder instead."""
+    integer = _fixed(_FIXED_AREA, weight_bits, act_bits)
+    return np.where(fp16, FP16_MULT_UM2.value + FP16_ADD_UM2.value, integer)
 
 
-def fusion_unit_pj_per_cycle() -> float:
-    """Energy per cycle of one Bit Fusion fusion unit (power / clock), any mode."""
-    return FUSION_UNIT_POWER_UW.value / CALIBRATION_CLOCK_MHZ.value
+def fixed_pe_pj(weight_bits, act_bits, fp16=False) -> np.ndarray:
+    """Dynamic energy per MAC (one cycle) of a fixed PE at 45 nm (as fixed_pe_um2)."""
+    integer = _fixed(_FIXED_PJ, weight_bits, act_bits)
+    return np.where(fp16, FP16_MULT_PJ.value + FP16_ADD_PJ.value, integer)
+
+
+def fixed_pe_leakage_uw(weight_bits, act_bits, fp16=False) -> np.ndarray:
+    """Leakage of a fixed PE at 45 nm (as fixed_pe_um2; an FP16 PE leaks like the integer
+    16-bit PE scaled by area, a stated assumption)."""
+    integer = _fixed(_FIXED_LEAK, weight_bits, act_bits)
+    int16 = _fixed(_FIXED_LEAK, 16, 16) / _fixed(_FIXED_AREA, 16, 16)
+    return np.where(fp16, int16 * (FP16_MULT_UM2.value + FP16_ADD_UM2.value), integer)
+
+
+def fusion_unit(max_bits, brick_bits) -> dict[str, np.ndarray]:
+    """Area (um2), dynamic energy per cycle (pj) and leakage (leak_uw) of one fusion unit at
+    45 nm. 2-bit bricks fusing to 4, 8 or 16 bits: Bit Fusion's rows; other brick widths: the
+    8 -> 2 unit scaled by brick count (max / brick)^2 / 16 (stated assumption)."""
+    top = np.asarray(max_bits, dtype=float)
+    brick = np.asarray(brick_bits, dtype=float)
+    bricks = (top / brick) ** 2
+    out = {}
+    for key, table, per_cycle in (
+        ("um2", FUSION_UNIT_AREA_UM2, False),
+        ("pj", FUSION_UNIT_DYNAMIC_UW, True),
+        ("leak_uw", FUSION_UNIT_LEAKAGE_UW, False),
+    ):
+        scale = CALIBRATION_CLOCK_MHZ.value if per_cycle else 1.0
+        value = table[8].value / scale * bricks / FUSION_UNIT_BRICKS.value
+        for width, figure in table.items():
+            value = np.where((brick == 2) & (top == width), figure.value / scale, value)
+        out[key] = value
+    return out

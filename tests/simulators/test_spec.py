@@ -36,7 +36,7 @@ def write(tmp_path, data, name="unit.yaml"):
         ({"array": {"rows": "many", "cols": 4}}, "array.rows", "integer"),
         ({"clock_mhz": -5}, "clock_mhz", ">="),
         ({"clok_mhz": 500}, "clok_mhz", "not a field"),
-        ({"bits": 12}, "bits", "1-8"),
+        ({"bits": 17}, "bits", "16"),
         ({"weight_storage": "zip"}, "weight_storage", "one of"),
     ],
 )

@@ -119,7 +119,7 @@ ACCELERATOR_FIELDS: tuple[Field, ...] = (
     Field("tech_nm", "float", 45.0, low=1.0, help="technology node (scaling: stated assumption)"),
     Field("act_bits", "int", 8, low=1, high=16, help="activation width (W{n}A{act_bits})"),
     Field("sram.weight_kb", "float", low=0.0, help="on-chip weight buffer"),
-    Field("sram.act_kb", "float", low=1e-3, help="on-chip activation buffer"),
+    Field("sram.act_kb", "float", low=0.125, help="on-chip activation buffer (>= 128 B)"),
     Field("dram.bandwidth_gbs", "float", low=1e-6, help="off-chip bandwidth"),
     Field(
         "dram.pj_per_bit",
@@ -151,24 +151,26 @@ META_FIELDS: tuple[Field, ...] = (
 
 
 def memory_system(a: Mapping[str, np.ndarray], n: int) -> dict[str, np.ndarray]:
-    """SRAM/DRAM bandwidth, energies and SRAM area of accelerator designs."""
+    """SRAM/DRAM bandwidth and energies, SRAM leakage and area, and the vector unit of
+    accelerator designs (calibration tables at 45 nm, scaled to the design's node)."""
     energy_scale = cal.tech_energy_scale(a["tech_nm"])
     area_scale = cal.tech_area_scale(a["tech_nm"])
-    sram_bytes = (a["sram_weight_kb"] + a["sram_act_kb"]) * 1024.0
     capacity = a["dram_capacity_gb"] * 1e9
     lanes = a["vector_lanes"]
+    weight_kb, act_kb = a["sram_weight_kb"], a["sram_act_kb"]
+    sram_leak_w = (cal.sram_leakage_mw(weight_kb) + cal.sram_leakage_mw(act_kb)) * 1e-3
     return {
         # both buffers under one rule (calibration.sram_pj_per_bit)
-        "weight_sram_pj_bit": cal.sram_pj_per_bit(a["sram_weight_kb"]) * energy_scale,
-        "act_sram_pj_bit": cal.sram_pj_per_bit(a["sram_act_kb"]) * energy_scale,
+        "weight_sram_pj_bit": cal.sram_pj_per_bit(weight_kb) * energy_scale,
+        "act_sram_pj_bit": cal.sram_pj_per_bit(act_kb) * energy_scale,
         "vector_ops_per_s": lanes * a["clock_mhz"] * 1e6,
         "vector_pj_per_op": cal.fp16_fma_pj() * energy_scale,
         "vector_mm2": lanes * cal.fp16_fma_um2() * area_scale / 1e6,
         "dram_pj_bit": np.broadcast_to(a["dram_pj_per_bit"], (n,)).astype(float),
         "dram_bytes_per_s": a["dram_bandwidth_gbs"] * 1e9,
-        "act_sram_bytes": a["sram_act_kb"] * 1024.0,
-        "static_w": np.zeros(n),
-        "sram_mm2": sram_bytes * cal.sram_um2_per_byte() * area_scale / 1e6,
+        "act_sram_bytes": act_kb * 1024.0,
+        "static_w": sram_leak_w * energy_scale,  # PE leakage is added by the family
+        "sram_mm2": (cal.sram_um2(weight_kb) + cal.sram_um2(act_kb)) * area_scale / 1e6,
         "bitplane": a["weight_storage"] == "bitplane",
         "capacity_bytes": np.where(np.isnan(capacity), np.inf, capacity),
     }
@@ -188,9 +190,11 @@ def single_array_rates(
     stored_bits: np.ndarray,
     pe_um2: np.ndarray,
     pe_pj_cycle: np.ndarray,
+    pe_leak_uw: np.ndarray,
     head_bits: np.ndarray,
 ) -> Rates:
-    """Rates of a one-array accelerator from per-PE tables (n, 17) and per-PE figures (n,)."""
+    """Rates of a one-array accelerator from per-PE tables (n, 17) and per-PE figures (n,):
+    area, dynamic energy per cycle and leakage, all at 45 nm."""
     mem = memory_system(a, n)
     pe_count = a["array_rows"] * a["array_cols"]
     clock_hz = a["clock_mhz"] * 1e6
@@ -211,7 +215,7 @@ def single_array_rates(
         dram_pj_bit=mem["dram_pj_bit"],
         dram_bytes_per_s=mem["dram_bytes_per_s"],
         act_sram_bytes=mem["act_sram_bytes"],
-        static_w=mem["static_w"],
+        static_w=mem["static_w"] + pe_count * pe_leak_uw * energy_scale[:, 0] * 1e-6,
         area_mm2=pe_count * pe_area / 1e6 + mem["sram_mm2"] + mem["vector_mm2"],
         pe_area_um2=pe_area[:, None],
         pe_power_uw=(pe_pj_cycle * energy_scale[:, 0] * a["clock_mhz"])[:, None],

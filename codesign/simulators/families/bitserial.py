@@ -44,6 +44,7 @@ def serial_rates(a: Mapping[str, np.ndarray], n: int) -> Rates:
     eight = np.full(n, 8.0)
     lane_pj = cal.fixed_pe_pj(eight, a["act_bits"]) / 8.0 * a["serial_overhead"]
     lane_um2 = cal.fixed_pe_um2(eight, a["act_bits"]) / 8.0 * a["serial_overhead"]
+    lane_leak = cal.fixed_pe_leakage_uw(eight, a["act_bits"]) / 8.0 * a["serial_overhead"]
     with np.errstate(divide="ignore"):
         per_cycle = np.where(supported, 1.0 / np.maximum(BITS[None, :], 1), 0.0)
     return single_array_rates(
@@ -54,6 +55,7 @@ def serial_rates(a: Mapping[str, np.ndarray], n: int) -> Rates:
         stored_bits=exact_storage(n),
         pe_um2=lane_um2,
         pe_pj_cycle=lane_pj,
+        pe_leak_uw=lane_leak,
         head_bits=np.minimum(a["max_bits"], 16),
     )
 

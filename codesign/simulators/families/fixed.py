@@ -27,12 +27,12 @@ from codesign.simulators.fields import Field, field_error
 from codesign.simulators.searched import ARRAY_SEARCHED
 
 
-def check_fixed_width(bits: int, act_bits: int, where: str, name: str) -> None:
-    """A fixed PE is an integer PE of 1-8 bits or an FP16 PE (16 bits, 16-bit activations)."""
-    if not (1 <= bits <= 8 or bits == 16):
-        raise field_error(where, name, f"must be 1-8 (integer PE) or 16 (FP16 PE), got {bits}")
-    if bits == 16 and act_bits != 16:
-        raise field_error(where, "act_bits", "must be 16 with a 16-bit (FP16) PE")
+def check_fixed_width(bits: int, act_bits: int, where: str, name: str, fp16: bool = False) -> None:
+    """A fixed PE is an integer PE of 1-16 bits, or an FP16 PE (16 bits, 16-bit activations)."""
+    if not 1 <= bits <= 16:
+        raise field_error(where, name, f"must be 1-16, got {bits}")
+    if fp16 and (bits != 16 or act_bits != 16):
+        raise field_error(where, "pe_format", "fp16 needs bits: 16 and act_bits: 16")
 
 
 class FixedFamily(Family):
@@ -44,23 +44,27 @@ class FixedFamily(Family):
         *ACCELERATOR_FIELDS,
         *ARRAY_FIELDS,
         Field("bits", "int", low=1, high=16, help="PE weight width"),
+        Field("pe_format", "choice", "int", choices=("int", "fp16"), help="integer or FP16 PE"),
     )
 
     def check(self, params: dict[str, Any], where: str) -> None:
-        check_fixed_width(params["bits"], params["act_bits"], where, "bits")
+        fp16 = params["pe_format"] == "fp16"
+        check_fixed_width(params["bits"], params["act_bits"], where, "bits", fp16)
 
     def rates(self, a: Mapping[str, np.ndarray], n: int) -> Rates:
         width, act = a["bits"], a["act_bits"]
         supported = (BITS[None, :] >= 1) & (BITS[None, :] <= width[:, None])
-        pe_pj = cal.fixed_pe_pj(width, act)
+        fp16 = a["pe_format"] == "fp16"
+        pe_pj = cal.fixed_pe_pj(width, act, fp16)
         return single_array_rates(
             a,
             n,
             macs_per_cycle=supported.astype(float),
             pj_per_mac=np.where(supported, pe_pj[:, None], 0.0),
             stored_bits=exact_storage(n),
-            pe_um2=cal.fixed_pe_um2(width, act),
+            pe_um2=cal.fixed_pe_um2(width, act, fp16),
             pe_pj_cycle=pe_pj,
+            pe_leak_uw=cal.fixed_pe_leakage_uw(width, act, fp16),
             head_bits=width,
         )
 

@@ -72,9 +72,8 @@ class FusibleFamily(Family):
         eff_a = fused_width(a["act_bits"][:, None], brick)  # (n, 1)
         supported = (BITS[None, :] >= 1) & (eff_w <= top)
         macs_per_cycle = np.where(supported, (top / eff_w) * (top / eff_a), 0.0)
-        bricks = (a["max_bits"] / a["brick_bits"]) ** 2
-        unit_pj = cal.fusion_unit_pj_per_cycle() * bricks / cal.FUSION_UNIT_BRICKS.value
-        unit_um2 = cal.FUSION_UNIT_AREA_UM2.value * bricks / cal.FUSION_UNIT_BRICKS.value
+        unit = cal.fusion_unit(a["max_bits"], a["brick_bits"])
+        unit_pj, unit_um2 = unit["pj"], unit["um2"]
         stored = exact_storage(n)
         with np.errstate(divide="ignore"):
             pj = np.where(supported, unit_pj[:, None] / macs_per_cycle, 0.0)
@@ -86,6 +85,7 @@ class FusibleFamily(Family):
             stored_bits=stored,
             pe_um2=unit_um2,
             pe_pj_cycle=unit_pj,
+            pe_leak_uw=unit["leak_uw"],
             head_bits=a["max_bits"],
         )
 

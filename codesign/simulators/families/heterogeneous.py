@@ -83,7 +83,15 @@ class HeterogeneousFamily(Family):
             & (BITS[None, None, :] >= 1)
             & (BITS[None, None, :] <= width[:, :, None])
         )  # (n, S, 17)
-        pe_pj = cal.fixed_pe_pj(safe, act) * cal.tech_energy_scale(a["tech_nm"])[:, None]
+        energy_scale = cal.tech_energy_scale(a["tech_nm"])[:, None]
+        pe_pj = cal.fixed_pe_pj(safe, act) * energy_scale
+        leak_w = (
+            np.sum(
+                np.where(valid, cal.fixed_pe_leakage_uw(safe, act), 0.0) * count * energy_scale,
+                axis=1,
+            )
+            * 1e-6
+        )
         pe_um2 = (
             np.where(valid, cal.fixed_pe_um2(safe, act), 0.0)
             * cal.tech_area_scale(a["tech_nm"])[:, None]
@@ -111,7 +119,7 @@ class HeterogeneousFamily(Family):
             dram_pj_bit=mem["dram_pj_bit"],
             dram_bytes_per_s=mem["dram_bytes_per_s"],
             act_sram_bytes=mem["act_sram_bytes"],
-            static_w=mem["static_w"],
+            static_w=mem["static_w"] + leak_w,
             area_mm2=np.sum(count * pe_um2, axis=1) / 1e6 + mem["sram_mm2"] + mem["vector_mm2"],
             pe_area_um2=pe_um2,
             pe_power_uw=np.where(valid, pe_pj * a["clock_mhz"][:, None], 0.0),
