@@ -113,6 +113,21 @@ FUSION_UNIT_LEAKAGE_UW = {
 }
 FUSION_UNIT_BRICKS = Figure(16.0, "bricks", BITFUSION_SYNTH, "2-bit BitBricks per 8-bit unit")
 
+# --- DRAM energy per bit by memory type: one table -----------------------------------------------
+ACCELERGY_DRAM = (
+    "Accelergy CACTI plug-in, CactiDRAM.type2energy (github.com/Accelergy-Project/"
+    "accelergy-cacti-plug-in, cacti_wrapper.py), pJ per bit read or written"
+)
+DRAM_PJ_PER_BIT = {
+    "lpddr4": Figure(8.0, "pJ/bit", ACCELERGY_DRAM, "LPDDR4 ('public data')"),
+    "lpddr": Figure(40.0, "pJ/bit", ACCELERGY_DRAM, "LPDDR (Malladi et al., ISCA 2012)"),
+    "ddr3": Figure(70.0, "pJ/bit", ACCELERGY_DRAM, "DDR3 (Chatterjee et al., MICRO 2017)"),
+    "gddr5": Figure(14.0, "pJ/bit", ACCELERGY_DRAM, "GDDR5"),
+    "hbm2": Figure(3.9, "pJ/bit", ACCELERGY_DRAM, "HBM2"),
+    "horowitz": Figure(640.0 / 32.0, "pJ/bit", EIE_2016, "640 pJ per 32-bit read (45 nm era)"),
+}
+DEFAULT_DRAM = "lpddr4"  # the edge presets' 25.6 GB/s is one LPDDR4-3200 x64 interface
+
 # --- Vector unit (elementwise work) --------------------------------------------------------------
 VECTOR_LANES_DEFAULT = Figure(
     64.0, "lanes", ASSUMPTION, "fp16 lanes beside an edge array (norms, softmax, SiLU, residual)"
@@ -370,9 +385,12 @@ def sram_um2(capacity_kb: np.ndarray | float) -> np.ndarray:
     return _per_byte(capacity_kb, _SRAM_AREA)
 
 
-def dram_pj_per_bit_default() -> float:
-    """Default DRAM access energy per bit (Horowitz via EIE: 640 pJ per 32-bit read)."""
-    return DRAM_READ_32BIT_PJ.value / 32.0
+def dram_pj_per_bit(kind: np.ndarray | str) -> np.ndarray:
+    """DRAM access energy per bit by memory type (DRAM_PJ_PER_BIT)."""
+    kinds = np.asarray(kind)
+    names, which = np.unique(kinds, return_inverse=True)
+    values = np.asarray([DRAM_PJ_PER_BIT[str(k)].value for k in names])
+    return values[which].reshape(kinds.shape)
 
 
 def _table(figures: dict[int, Figure], per_cycle: bool = False) -> tuple[np.ndarray, np.ndarray]:

@@ -146,12 +146,23 @@ def test_fp16_pe_is_horowitz_multiply_plus_add_and_integer_16_is_bit_fusion():
     assert within(float(integer.pe_area_um2[0, 0]), 26870.48336 / 16)
 
 
-def test_dram_energy_default_is_horowitz(decode):
-    assert within(cal.dram_pj_per_bit_default() * 32, 640.0)
-    designs = DesignBatch.from_specs([load_unit("fixed8")])
+@pytest.mark.parametrize(
+    ("kind", "published"),
+    [("lpddr4", 8.0), ("lpddr", 40.0), ("ddr3", 70.0), ("gddr5", 14.0), ("hbm2", 3.9)],
+)
+def test_dram_energy_by_type_reproduces_accelergy_table(kind, published, decode):
+    designs = DesignBatch.from_specs([load_unit("fixed8", {"dram.type": kind})])
     out = evaluate(designs, decode, variants_from_bits([8]))
     per_bit = out["dram_energy_j"][0] / (out["dram_bytes"][0] * 8) * 1e12
-    assert within(per_bit * 32, 640.0)
+    assert within(per_bit, published)
+
+
+def test_edge_presets_default_to_lpddr4_and_an_explicit_energy_wins(decode):
+    assert load_unit("stripes").params["dram.type"] == "lpddr4"
+    designs = DesignBatch.from_specs([load_unit("fixed8", {"dram.pj_per_bit": 1.0})])
+    out = evaluate(designs, decode, variants_from_bits([8]))
+    assert within(out["dram_energy_j"][0] / (out["dram_bytes"][0] * 8) * 1e12, 1.0)
+    assert within(float(cal.dram_pj_per_bit("horowitz")) * 32, 640.0)
 
 
 def test_technology_scaling_is_identity_at_the_calibration_node():

@@ -122,11 +122,18 @@ ACCELERATOR_FIELDS: tuple[Field, ...] = (
     Field("sram.act_kb", "float", low=0.125, help="on-chip activation buffer (>= 128 B)"),
     Field("dram.bandwidth_gbs", "float", low=1e-6, help="off-chip bandwidth"),
     Field(
+        "dram.type",
+        "choice",
+        cal.DEFAULT_DRAM,
+        choices=tuple(cal.DRAM_PJ_PER_BIT),
+        help="memory type: its energy per bit (calibration.DRAM_PJ_PER_BIT)",
+    ),
+    Field(
         "dram.pj_per_bit",
         "float",
-        cal.dram_pj_per_bit_default(),
+        None,
         low=0.0,
-        help="off-chip energy per bit (default: Horowitz 640 pJ / 32 bit)",
+        help="off-chip energy per bit (default: from dram.type)",
     ),
     Field("dram.capacity_gb", "float", None, low=0.0, help="off-chip capacity (optional)"),
     Field("weight_storage", "choice", "packed", choices=("packed", "bitplane")),
@@ -166,7 +173,11 @@ def memory_system(a: Mapping[str, np.ndarray], n: int) -> dict[str, np.ndarray]:
         "vector_ops_per_s": lanes * a["clock_mhz"] * 1e6,
         "vector_pj_per_op": cal.fp16_fma_pj() * energy_scale,
         "vector_mm2": lanes * cal.fp16_fma_um2() * area_scale / 1e6,
-        "dram_pj_bit": np.broadcast_to(a["dram_pj_per_bit"], (n,)).astype(float),
+        "dram_pj_bit": np.where(
+            np.isnan(a["dram_pj_per_bit"]),
+            cal.dram_pj_per_bit(a["dram_type"]),
+            a["dram_pj_per_bit"],
+        ).astype(float),
         "dram_bytes_per_s": a["dram_bandwidth_gbs"] * 1e9,
         "act_sram_bytes": act_kb * 1024.0,
         "static_w": sram_leak_w * energy_scale,  # PE leakage is added by the family
