@@ -30,6 +30,7 @@ from codesign.search.pareto import feasible, pareto_trials
 from codesign.search.space import options
 from codesign.search.study import (
     DEFAULT_SAMPLER,
+    MAX_EXHAUSTIVE,
     SAMPLERS,
     completed,
     enqueue_missing,
@@ -40,6 +41,7 @@ from codesign.search.study import (
     open_study,
     redacted,
     run_trials,
+    small_space_size,
 )
 from codesign.store import Store
 
@@ -135,9 +137,10 @@ def _space_options(g) -> None:
 def _run_options(g) -> None:
     g.add_argument(
         "--sampler",
-        default=DEFAULT_SAMPLER,
+        default=None,
         choices=SAMPLERS.names(),
-        help=f"Optuna multi-objective sampler (default: {DEFAULT_SAMPLER})",
+        help=f"Optuna multi-objective sampler (default: {DEFAULT_SAMPLER}; a space of at most "
+        f"{MAX_EXHAUSTIVE:,} configurations is enumerated exactly unless a sampler is given)",
     )
     g.add_argument(
         "--n-trials",
@@ -254,7 +257,15 @@ def _nothing_feasible(study: optuna.Study, ctx: SearchContext) -> NoFeasibleConf
 
 def _search(args: argparse.Namespace, ctx: SearchContext, name: str) -> optuna.Study:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    sampler = "random" if args.exhaustive else args.sampler
+    if not args.exhaustive and args.sampler is None:
+        size = small_space_size(ctx)
+        if size is not None:
+            args.exhaustive = True
+            console.print(
+                f"the space has {size:,} configurations (at most {MAX_EXHAUSTIVE:,}): enumerating "
+                "it exactly instead of sampling (give --sampler to sample)"
+            )
+    sampler = "random" if args.exhaustive else (args.sampler or DEFAULT_SAMPLER)
     configs = exhaustive_configs(ctx) if args.exhaustive else []
     study = open_study(open_storage(args.store), name, ctx, make_sampler(sampler, args.seed))
     if args.exhaustive:

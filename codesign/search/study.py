@@ -149,6 +149,17 @@ def _params_key(params: dict[str, Any]) -> str:
     return json.dumps(params, sort_keys=True, default=str)
 
 
+def small_space_size(ctx: SearchContext) -> int | None:
+    """The number of configurations when at most MAX_EXHAUSTIVE, else None (stops counting
+    there, so a large space costs no more than a small one)."""
+    n = 0
+    for _ in enumerate_space(ctx.space):
+        n += 1
+        if n > MAX_EXHAUSTIVE:
+            return None
+    return n
+
+
 def exhaustive_configs(ctx: SearchContext) -> list[dict[str, Any]]:
     """`--exhaustive`: every configuration's trial parameters; refuses a space too large."""
     configs = []

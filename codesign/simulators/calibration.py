@@ -193,6 +193,14 @@ BIT_SERIAL_OVERHEAD = Figure(
     "a bit-serial lane costs 1/8 of a fixed 8-bit PE per cycle times this factor "
     "(shift and accumulate registers); Stripes/Loom give no per-PE figure at 45 nm",
 )
+VF_VOLTAGE_FLOOR = Figure(
+    0.6,
+    "",
+    ASSUMPTION,
+    "voltage-frequency rule: supply V/V0 = floor + (1 - floor) x f/f0 (f0 = 500 MHz, the "
+    "calibration clock), so dynamic energy per operation scales as (V/V0)^2: a faster clock "
+    "costs energy per MAC, a slower one saves it (leakage and SRAM left at V0)",
+)
 TECH_AREA_EXPONENT = Figure(2.0, "", ASSUMPTION, "area scales as (node/45 nm)^2")
 TECH_ENERGY_EXPONENT = Figure(
     1.0, "", ASSUMPTION, "energy per op scales as node/45 nm (optimistic below 45 nm)"
@@ -306,6 +314,14 @@ def tech_area_scale(node_nm: np.ndarray | float) -> np.ndarray:
     return (
         np.asarray(node_nm, dtype=float) / CALIBRATION_NODE_NM.value
     ) ** TECH_AREA_EXPONENT.value
+
+
+def vf_energy_scale(clock_mhz: np.ndarray | float) -> np.ndarray:
+    """Dynamic energy per operation at this clock relative to the calibration clock (stated
+    voltage-frequency rule, VF_VOLTAGE_FLOOR)."""
+    ratio = np.asarray(clock_mhz, dtype=float) / CALIBRATION_CLOCK_MHZ.value
+    floor = VF_VOLTAGE_FLOOR.value
+    return (floor + (1.0 - floor) * ratio) ** 2
 
 
 def tech_energy_scale(node_nm: np.ndarray | float) -> np.ndarray:

@@ -88,6 +88,7 @@ def test_the_same_seed_gives_the_same_pareto_set(search_store, tmp_path, capsys)
 def test_rerunning_resumes_the_study_without_duplicating_trials(search_store, tmp_path, capsys):
     out = tmp_path / "out"
     base = [*search_args(search_store, out), *SMALL_SPACE, "--study", "resume-me"]
+    base += ["--sampler", "tpe"]  # a small space is enumerated unless a sampler is asked for
     assert _run(capsys, *base, "--n-trials", "8")[0] == 0
     code, text, _ = _run(capsys, *base, "--n-trials", "14")
     assert code == 0 and "8 trials done, running 6" in text
@@ -98,6 +99,15 @@ def test_rerunning_resumes_the_study_without_duplicating_trials(search_store, tm
     # the same study name with other settings is refused, not mixed
     code, _, err = _run(capsys, *base, "--n-trials", "14", "--budget-gb", "12")
     assert code == 2 and "other settings" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_small_space_is_enumerated_exactly_by_default_and_says_so(search_store, tmp_path, capsys):
+    out = tmp_path / "out"
+    code, text, err = _run(capsys, *search_args(search_store, out), *SMALL_SPACE)
+    assert code == 0, err
+    assert f"the space has {SMALL_SPACE_SIZE} configurations" in text
+    assert "enumerating it exactly" in text
+    assert len(_study(search_store, out).trials) == SMALL_SPACE_SIZE
 
 
 def test_outputs_name_their_sources_and_every_deployment_is_complete(

@@ -71,10 +71,12 @@ def test_several_seeds_of_one_precision_can_join_together():
 def test_searched_unit_parameters_give_a_loadable_spec():
     spec = load_unit("bitfusion")
     knobs = {k.name: k.values for k in knobs_for(spec)}
-    assert knobs["array.rows"] == (16, 32, 64) and knobs["brick_bits"] == (1, 2, 4)
-    designed = design(spec, {"array.rows": 64, "brick_bits": 4})
+    assert knobs["array.rows"] == (8, 16, 32, 64, 128) and knobs["brick_bits"] == (1, 2, 4)
+    assert knobs["clock_mhz"] == (250.0, 500.0, 1000.0)
+    designed = design(spec, {"array.rows": 64, "brick_bits": 4, "clock_mhz": 250.0})
     again = spec_from_mapping(spec_mapping(designed), "round trip")
     assert again.params["array.rows"] == 64 and again.params["brick_bits"] == 4
+    assert again.params["clock_mhz"] == 250.0
     hetero = design(load_unit("hetero-8-4-3"), {"arrays.rows_scale": 2.0})
     assert [a["rows"] for a in hetero.params["arrays"]] == [32, 32, 32]
     assert knobs_for(load_unit("h100")) == ()

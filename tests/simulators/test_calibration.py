@@ -125,10 +125,13 @@ def test_heterogeneous_sub_arrays_cost_like_fixed_pes():
     assert within(float(rates.pe_power_uw[0, 0]), 1627.5 / 16)
 
 
-def test_pe_power_scales_with_clock_and_area_does_not():
+def test_pe_power_follows_clock_and_the_voltage_frequency_rule_and_area_does_not():
     rates = pe_rates({"family": "fixed", "bits": 8, "act_bits": 8, "clock_mhz": 1000})
     assert within(float(rates.pe_area_um2[0, 0]), 8171.729995 / 16)
-    assert within(float(rates.pe_power_uw[0, 0]), 2 * 1627.5 / 16)
+    # twice the cycles, each at (0.6 + 0.4 * 2)^2 = 1.96x the energy (stated V-f rule)
+    assert within(float(rates.pe_power_uw[0, 0]), 2 * 1.96 * 1627.5 / 16)
+    slow = pe_rates({"family": "fixed", "bits": 8, "act_bits": 8, "clock_mhz": 250})
+    assert within(float(slow.pj_per_mac[0, 0, 8]), 0.64 * 1627.5 / 16 / 500)
 
 
 def test_integer_operation_energies_match_horowitz():

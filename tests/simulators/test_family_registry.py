@@ -98,7 +98,8 @@ def test_a_new_family_is_one_file_and_a_preset(lowpower_unit, capsys):
     assert family_problems(FAMILIES.get("test-lowpower"), "test-lowpower") == []
     spec = load_unit(str(lowpower_unit))
     assert spec.family == "test-lowpower"
-    assert [k.name for k in knobs_for(spec)] == ["array.rows", "array.cols", "sram.act_kb"]
+    names = [k.name for k in knobs_for(spec)]
+    assert names == ["array.rows", "array.cols", "sram.act_kb", "clock_mhz"]
     assert simulators_main(["--unit", str(lowpower_unit), "--bits", "4,8"]) == 0
     out = capsys.readouterr().out
     assert "lowpower8" in out and "modelled" in out

@@ -171,7 +171,7 @@ def memory_system(a: Mapping[str, np.ndarray], n: int) -> dict[str, np.ndarray]:
         "weight_sram_pj_bit": cal.sram_pj_per_bit(weight_kb) * energy_scale,
         "act_sram_pj_bit": cal.sram_pj_per_bit(act_kb) * energy_scale,
         "vector_ops_per_s": lanes * a["clock_mhz"] * 1e6,
-        "vector_pj_per_op": cal.fp16_fma_pj() * energy_scale,
+        "vector_pj_per_op": cal.fp16_fma_pj() * energy_scale * cal.vf_energy_scale(a["clock_mhz"]),
         "vector_mm2": lanes * cal.fp16_fma_um2() * area_scale / 1e6,
         "dram_pj_bit": np.where(
             np.isnan(a["dram_pj_per_bit"]),
@@ -210,11 +210,12 @@ def single_array_rates(
     pe_count = a["array_rows"] * a["array_cols"]
     clock_hz = a["clock_mhz"] * 1e6
     energy_scale = cal.tech_energy_scale(a["tech_nm"])[:, None]
+    dynamic_scale = energy_scale * cal.vf_energy_scale(a["clock_mhz"])[:, None]
     pe_area = pe_um2 * cal.tech_area_scale(a["tech_nm"])
     act_bits = a["act_bits"].astype(np.int64)
     return Rates(
         macs_per_s=(macs_per_cycle * (pe_count * clock_hz)[:, None])[:, None, :],
-        pj_per_mac=(pj_per_mac * energy_scale)[:, None, :],
+        pj_per_mac=(pj_per_mac * dynamic_scale)[:, None, :],
         lane_of=np.zeros((n, WIDTHS), dtype=np.int64),
         stored_bits=stored_bits,
         cols=a["array_cols"][:, None],
@@ -229,7 +230,7 @@ def single_array_rates(
         static_w=mem["static_w"] + pe_count * pe_leak_uw * energy_scale[:, 0] * 1e-6,
         area_mm2=pe_count * pe_area / 1e6 + mem["sram_mm2"] + mem["vector_mm2"],
         pe_area_um2=pe_area[:, None],
-        pe_power_uw=(pe_pj_cycle * energy_scale[:, 0] * a["clock_mhz"])[:, None],
+        pe_power_uw=(pe_pj_cycle * dynamic_scale[:, 0] * a["clock_mhz"])[:, None],
         pe_count=pe_count[:, None],
         bitplane=mem["bitplane"],
         capacity_bytes=mem["capacity_bytes"],

@@ -23,7 +23,7 @@ from codesign.simulators.families.base import (
 )
 from codesign.simulators.families.fixed import check_fixed_width
 from codesign.simulators.fields import Field, field_error
-from codesign.simulators.searched import SCALES, SearchedField, scaled
+from codesign.simulators.searched import CLOCK_SEARCHED, SCALES, SearchedField, scaled
 
 SUB_KEYS = ("bits", "rows", "cols")
 
@@ -40,6 +40,7 @@ class HeterogeneousFamily(Family):
     searched = (
         SearchedField("arrays.rows_scale", lambda spec: SCALES, _scale_rows),
         SearchedField("sram.act_kb", scaled("sram.act_kb")),
+        CLOCK_SEARCHED,
     )
     fields = (
         *META_FIELDS,
@@ -84,7 +85,9 @@ class HeterogeneousFamily(Family):
             & (BITS[None, None, :] <= width[:, :, None])
         )  # (n, S, 17)
         energy_scale = cal.tech_energy_scale(a["tech_nm"])[:, None]
-        pe_pj = cal.fixed_pe_pj(safe, act) * energy_scale
+        pe_pj = (
+            cal.fixed_pe_pj(safe, act) * energy_scale * cal.vf_energy_scale(a["clock_mhz"])[:, None]
+        )
         leak_w = (
             np.sum(
                 np.where(valid, cal.fixed_pe_leakage_uw(safe, act), 0.0) * count * energy_scale,
