@@ -66,7 +66,7 @@ class MemberCosts:
     members: MemberArrays
     compute_s: np.ndarray  # (n, m, G)
     weight_bytes: np.ndarray  # (n, m, G) DRAM weight bytes, re-fetches included
-    weight_time_bytes: np.ndarray  # (n, m, G) weight bytes x the kernel's time factor
+    time_factor: np.ndarray | None  # (n, m, G) each member's kernel time factor; None: all 1
     other_bytes: np.ndarray  # (n, 1, G) spilled activations + KV cache, per member
     kinds: _KindTables  # gathered rate tables, for the sub-array each GEMM runs on
     mac_j: np.ndarray  # (n, m, G)
@@ -87,6 +87,14 @@ class MemberCosts:
     def bandwidth(self) -> np.ndarray:
         return self.rates.dram_bytes_per_s[:, None, None]
 
+    @property
+    def weight_time_bytes(self) -> np.ndarray:
+        """(n, m, G) weight bytes scaled by each member's kernel time factor: what the memory
+        time of its weights is computed from."""
+        if self.time_factor is None:
+            return self.weight_bytes
+        return self.weight_bytes * self.time_factor
+
     def memory_s(self) -> np.ndarray:
         """(n, m, G) seconds to move each member's bytes on its own."""
         return (self.weight_time_bytes + self.other_bytes) / self.bandwidth
@@ -94,13 +102,9 @@ class MemberCosts:
     def slowest_kernel(self) -> np.ndarray:
         """(n, 1, G) the largest weight time factor among the members (members sharing one
         fetch wait for the slowest kernel)."""
-        if self.weight_time_bytes is self.weight_bytes:
+        if self.time_factor is None:
             return np.ones((self.weight_bytes.shape[0], 1, self.weight_bytes.shape[2]))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            factor = np.where(
-                self.weight_bytes > 0, self.weight_time_bytes / self.weight_bytes, 1.0
-            )
-        return np.max(factor, axis=1, keepdims=True)
+        return np.max(self.time_factor, axis=1, keepdims=True)
 
     def weight_sram_j(self, weight_bytes: np.ndarray) -> np.ndarray:
         """Energy of writing then reading `weight_bytes` through the weight buffer."""
@@ -139,12 +143,12 @@ class _KindTables:
         order = np.concatenate([np.flatnonzero(k) for k in self.masks])
         if not np.array_equal(order, np.arange(len(table))):
             raise ValueError("GemmTable entries must be ordered linears, head, attention")
-        widths = (
+        self.widths = (
             np.broadcast_to(bits[None, :], (self.n, self.m)),
             head_widths(rates, head_bits),
             rates.attn_bits[:, None],
         )
-        self.blocks = [self._gather(rates, w) for w in widths]
+        self.blocks = [self._gather(rates, w) for w in self.widths]
 
     @staticmethod
     def _gather(rates: Rates, bits: np.ndarray) -> dict[str, np.ndarray]:
@@ -165,6 +169,14 @@ class _KindTables:
         ]
         shape = (self.n, self.m)
         return np.concatenate([np.broadcast_to(p, (*shape, p.shape[2])) for p in parts], axis=2)
+
+    def lookup(self, name: str, table: np.ndarray) -> np.ndarray:
+        """(n, m, G) a per-width table (n, 17) read at the width each GEMM runs at; kept in the
+        blocks under `name`."""
+        rows = np.arange(self.n)[:, None]
+        for block, widths in zip(self.blocks, self.widths, strict=True):
+            block[name] = table[rows, widths][:, :, None]
+        return self.spread(np.ones(len(self.masks[0])), name, np.multiply)
 
 
 def head_widths(rates: Rates, head_bits: np.ndarray) -> np.ndarray:
@@ -195,25 +207,6 @@ def _weight_bytes(rates: Rates, t: GemmTable, mb: MemberArrays, stored: np.ndarr
     return np.concatenate([np.broadcast_to(b, (n, m, b.shape[2])) for b in blocks], axis=2)
 
 
-def _time_factor(rates: Rates, t: GemmTable, mb: MemberArrays) -> np.ndarray | None:
-    """(n, m, G) the weight time factor of each member's kernel per GEMM entry; None when every
-    factor is 1 (accelerators)."""
-    if np.all(rates.weight_time_factor == 1.0):
-        return None
-    n, m = rates.stored_bits.shape[0], len(mb.bits)
-    rows = np.arange(n)[:, None]
-    lin_f = rates.weight_time_factor[rows, mb.bits[None, :]]  # (n, m)
-    head_f = rates.weight_time_factor[rows, np.clip(head_widths(rates, mb.head_bits), 0, 16)]
-    head_f = np.where(mb.head_bits[None, :] > 0, head_f, 1.0)
-    lin, head, attn = (t.kind == LINEAR, t.kind == HEAD, t.kind == ATTENTION)
-    blocks = [
-        np.broadcast_to(lin_f[:, :, None], (n, m, int(lin.sum()))),
-        np.broadcast_to(head_f[:, :, None], (n, m, int(head.sum()))),
-        np.ones((n, m, int(attn.sum()))),
-    ]
-    return np.concatenate(blocks, axis=2)
-
-
 def kv_read_passes(rates: Rates, t: GemmTable, batch: int, kv_bits: int) -> np.ndarray:
     """(n, G) how many times attention reads the K/V of a sequence (flash-attention tiling).
 
@@ -230,7 +223,7 @@ def kv_read_passes(rates: Rates, t: GemmTable, batch: int, kv_bits: int) -> np.n
     q_token = t.q_width[tiled] * rates.act_bits[:, None] / 8.0
     tile = np.maximum(np.floor(room / np.maximum(q_token, 1e-30)), 1.0)
     tiles = np.ceil(t.queries[tiled] / tile)
-    passes[:, tiled] = np.where(kv_seq[None, :] <= room, 1.0, np.maximum((tiles + 1.0) / 2.0, 1.0))
+    passes[:, tiled] = np.where(kv_seq[None, :] <= room, 1.0, (tiles + 1.0) / 2.0)
     return passes
 
 
@@ -275,7 +268,10 @@ def member_costs(rates: Rates, workload: Workload, variants: Sequence[Variant]) 
         * 1e-12
     )
     weight_bytes = _weight_bytes(rates, t, mb, stored) * act["refetch"]
-    factor = _time_factor(rates, t, mb)
+    # a GPU's weight-only kernels stream slower than dense; accelerators' factors are all 1
+    factor = None
+    if not np.all(rates.weight_time_factor == 1.0):
+        factor = kinds.lookup("time", rates.weight_time_factor)
     vector_ops = workload.elementwise_ops()
     layers = workload.model.layers + 1  # + the LM head's pass
     return MemberCosts(
@@ -284,7 +280,7 @@ def member_costs(rates: Rates, workload: Workload, variants: Sequence[Variant]) 
         members=mb,
         compute_s=compute_s,
         weight_bytes=weight_bytes,
-        weight_time_bytes=weight_bytes if factor is None else weight_bytes * factor,
+        time_factor=factor,
         other_bytes=act["dram"],
         kinds=kinds,
         mac_j=kinds.spread(t.macs * 1e-12, "pj", np.multiply),
