@@ -143,47 +143,47 @@ BITFUSION_CACTI = (
     "Bit Fusion artifact CACTI sweep (github.com/hsharma35/bitfusion, "
     "bitfusion/sram/cacti_sweep.csv): 45 nm, 32-bit port"
 )
-SRAM_TABLE_BYTES = (128, 512, 1024, 2048, 4096, 8192, 16384, 32768, 1048576)
-SRAM_READ_PJ_32BIT = (  # per 32-bit access
-    Figure(0.683701, "pJ", BITFUSION_CACTI, "128 B read"),
-    Figure(1.06097, "pJ", BITFUSION_CACTI, "512 B read"),
-    Figure(1.13324, "pJ", BITFUSION_CACTI, "1 KB read"),
-    Figure(1.90318, "pJ", BITFUSION_CACTI, "2 KB read"),
-    Figure(3.42953, "pJ", BITFUSION_CACTI, "4 KB read"),
-    Figure(6.39163, "pJ", BITFUSION_CACTI, "8 KB read"),
-    Figure(9.9817, "pJ", BITFUSION_CACTI, "16 KB read"),
-    Figure(10.0, "pJ", HOROWITZ_2014, "32 KB cache, half of a 64-bit read"),
-    Figure(50.0, "pJ", HOROWITZ_2014, "1 MB cache, half of a 64-bit read"),
-)
-SRAM_WRITE_PJ_32BIT = (
-    Figure(0.925317, "pJ", BITFUSION_CACTI, "128 B write"),
-    Figure(2.33869, "pJ", BITFUSION_CACTI, "512 B write"),
-    Figure(3.29596, "pJ", BITFUSION_CACTI, "1 KB write"),
-    Figure(3.63853, "pJ", BITFUSION_CACTI, "2 KB write"),
-    Figure(4.31011, "pJ", BITFUSION_CACTI, "4 KB write"),
-    Figure(5.56268, "pJ", BITFUSION_CACTI, "8 KB write"),
-    Figure(8.4209, "pJ", BITFUSION_CACTI, "16 KB write"),
-    Figure(10.0, "pJ", HOROWITZ_2014, "32 KB: the read figure (no write figure given)"),
-    Figure(50.0, "pJ", HOROWITZ_2014, "1 MB: the read figure (no write figure given)"),
-)
-SRAM_LEAKAGE_MW = (  # per bank of the CACTI sweep (itrs-hp cells: a high-leakage bound)
-    Figure(0.249588, "mW", BITFUSION_CACTI, "128 B leakage"),
-    Figure(1.03183, "mW", BITFUSION_CACTI, "512 B leakage"),
-    Figure(1.78934, "mW", BITFUSION_CACTI, "1 KB leakage"),
-    Figure(3.22997, "mW", BITFUSION_CACTI, "2 KB leakage"),
-    Figure(7.30186, "mW", BITFUSION_CACTI, "4 KB leakage"),
-    Figure(13.6943, "mW", BITFUSION_CACTI, "8 KB leakage"),
-    Figure(27.127, "mW", BITFUSION_CACTI, "16 KB leakage"),
-)
-SRAM_AREA_MM2 = (
-    Figure(0.00149898, "mm^2", BITFUSION_CACTI, "128 B macro"),
-    Figure(0.00760331, "mm^2", BITFUSION_CACTI, "512 B macro"),
-    Figure(0.00882362, "mm^2", BITFUSION_CACTI, "1 KB macro"),
-    Figure(0.015132, "mm^2", BITFUSION_CACTI, "2 KB macro"),
-    Figure(0.0300607, "mm^2", BITFUSION_CACTI, "4 KB macro"),
-    Figure(0.0575061, "mm^2", BITFUSION_CACTI, "8 KB macro"),
-    Figure(0.108577, "mm^2", BITFUSION_CACTI, "16 KB macro"),
-)
+KB = 1024
+SRAM_READ_PJ_32BIT = {  # capacity in bytes -> energy per 32-bit access
+    128: Figure(0.683701, "pJ", BITFUSION_CACTI, "128 B read"),
+    512: Figure(1.06097, "pJ", BITFUSION_CACTI, "512 B read"),
+    1 * KB: Figure(1.13324, "pJ", BITFUSION_CACTI, "1 KB read"),
+    2 * KB: Figure(1.90318, "pJ", BITFUSION_CACTI, "2 KB read"),
+    4 * KB: Figure(3.42953, "pJ", BITFUSION_CACTI, "4 KB read"),
+    8 * KB: Figure(6.39163, "pJ", BITFUSION_CACTI, "8 KB read"),
+    16 * KB: Figure(9.9817, "pJ", BITFUSION_CACTI, "16 KB read"),
+    32 * KB: Figure(10.0, "pJ", HOROWITZ_2014, "32 KB cache, half of a 64-bit read"),
+    KB * KB: Figure(50.0, "pJ", HOROWITZ_2014, "1 MB cache, half of a 64-bit read"),
+}
+SRAM_WRITE_PJ_32BIT = {
+    128: Figure(0.925317, "pJ", BITFUSION_CACTI, "128 B write"),
+    512: Figure(2.33869, "pJ", BITFUSION_CACTI, "512 B write"),
+    1 * KB: Figure(3.29596, "pJ", BITFUSION_CACTI, "1 KB write"),
+    2 * KB: Figure(3.63853, "pJ", BITFUSION_CACTI, "2 KB write"),
+    4 * KB: Figure(4.31011, "pJ", BITFUSION_CACTI, "4 KB write"),
+    8 * KB: Figure(5.56268, "pJ", BITFUSION_CACTI, "8 KB write"),
+    16 * KB: Figure(8.4209, "pJ", BITFUSION_CACTI, "16 KB write"),
+    32 * KB: Figure(10.0, "pJ", HOROWITZ_2014, "32 KB: the read figure (no write figure given)"),
+    KB * KB: Figure(50.0, "pJ", HOROWITZ_2014, "1 MB: the read figure (no write figure given)"),
+}
+SRAM_LEAKAGE_MW = {  # per bank of the CACTI sweep (itrs-hp cells: a high-leakage bound)
+    128: Figure(0.249588, "mW", BITFUSION_CACTI, "128 B leakage"),
+    512: Figure(1.03183, "mW", BITFUSION_CACTI, "512 B leakage"),
+    1 * KB: Figure(1.78934, "mW", BITFUSION_CACTI, "1 KB leakage"),
+    2 * KB: Figure(3.22997, "mW", BITFUSION_CACTI, "2 KB leakage"),
+    4 * KB: Figure(7.30186, "mW", BITFUSION_CACTI, "4 KB leakage"),
+    8 * KB: Figure(13.6943, "mW", BITFUSION_CACTI, "8 KB leakage"),
+    16 * KB: Figure(27.127, "mW", BITFUSION_CACTI, "16 KB leakage"),
+}
+SRAM_AREA_MM2 = {
+    128: Figure(0.00149898, "mm^2", BITFUSION_CACTI, "128 B macro"),
+    512: Figure(0.00760331, "mm^2", BITFUSION_CACTI, "512 B macro"),
+    1 * KB: Figure(0.00882362, "mm^2", BITFUSION_CACTI, "1 KB macro"),
+    2 * KB: Figure(0.015132, "mm^2", BITFUSION_CACTI, "2 KB macro"),
+    4 * KB: Figure(0.0300607, "mm^2", BITFUSION_CACTI, "4 KB macro"),
+    8 * KB: Figure(0.0575061, "mm^2", BITFUSION_CACTI, "8 KB macro"),
+    16 * KB: Figure(0.108577, "mm^2", BITFUSION_CACTI, "16 KB macro"),
+}
 
 # --- Stated assumptions (no paper gives these for this model) ---------------------------------
 BIT_SERIAL_OVERHEAD = Figure(
@@ -359,16 +359,22 @@ def _interp_loglog(x: np.ndarray, xs: np.ndarray, log_ys: np.ndarray) -> np.ndar
     return np.exp(log_ys[seg] + slope * (lx - lxs[seg]))
 
 
-_SRAM_X = np.asarray(SRAM_TABLE_BYTES, dtype=float)
-_SRAM_ACCESS = np.log(
-    [
-        (r.value + w.value) / 2.0 / 32.0
-        for r, w in zip(SRAM_READ_PJ_32BIT, SRAM_WRITE_PJ_32BIT, strict=True)
-    ]
-)
-_CACTI_X = _SRAM_X[: len(SRAM_LEAKAGE_MW)]
-_SRAM_LEAK = np.log([f.value / b for f, b in zip(SRAM_LEAKAGE_MW, _CACTI_X, strict=True)])
-_SRAM_AREA = np.log([f.value * 1e6 / b for f, b in zip(SRAM_AREA_MM2, _CACTI_X, strict=True)])
+def _table(
+    figures: dict[int, Figure], divisor: float = 1.0, per_key: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """(keys, log values) of a table keyed by width or capacity, in key order; each value
+    divided by `divisor` (a clock: pJ per cycle) and, with `per_key`, by its key (per byte)."""
+    keys = np.asarray(sorted(figures), dtype=float)
+    values = np.asarray([figures[int(k)].value for k in keys]) / divisor
+    return keys, np.log(values / keys if per_key else values)
+
+
+_SRAM_READ = _table(SRAM_READ_PJ_32BIT, 32.0)  # per bit
+_SRAM_WRITE = _table(SRAM_WRITE_PJ_32BIT, 32.0)
+_SRAM_X = _SRAM_READ[0]
+_SRAM_ACCESS = np.log((np.exp(_SRAM_READ[1]) + np.exp(_SRAM_WRITE[1])) / 2.0)  # mean, per bit
+_SRAM_LEAK = _table(SRAM_LEAKAGE_MW, per_key=True)  # mW per byte
+_SRAM_AREA = _table(SRAM_AREA_MM2, 1e-6, per_key=True)  # um^2 per byte
 
 
 def _sram_bytes(capacity_kb: np.ndarray | float) -> np.ndarray:
@@ -383,9 +389,9 @@ def sram_pj_per_bit(capacity_kb: np.ndarray | float) -> np.ndarray:
     return _interp_loglog(_sram_bytes(capacity_kb), _SRAM_X, _SRAM_ACCESS)
 
 
-def _per_byte(capacity_kb: np.ndarray | float, log_table: np.ndarray) -> np.ndarray:
+def _per_byte(capacity_kb: np.ndarray | float, table: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
     kb = np.asarray(capacity_kb, dtype=float)
-    per_byte = np.exp(np.interp(np.log(_sram_bytes(kb)), np.log(_CACTI_X), log_table))
+    per_byte = np.exp(np.interp(np.log(_sram_bytes(kb)), np.log(table[0]), table[1]))
     return np.where(kb > 0, per_byte * kb * 1024.0, 0.0)
 
 
@@ -409,14 +415,8 @@ def dram_pj_per_bit(kind: np.ndarray | str) -> np.ndarray:
     return values[which].reshape(kinds.shape)
 
 
-def _table(figures: dict[int, Figure], per_cycle: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    bits = np.asarray(sorted(figures), dtype=float)
-    scale = CALIBRATION_CLOCK_MHZ.value if per_cycle else 1.0  # uW / MHz = pJ per cycle
-    return bits, np.log([figures[int(b)].value / scale for b in bits])
-
-
 _FIXED_AREA = _table(FIXED_PE_AREA_UM2)
-_FIXED_PJ = _table(FIXED_PE_DYNAMIC_UW, per_cycle=True)
+_FIXED_PJ = _table(FIXED_PE_DYNAMIC_UW, CALIBRATION_CLOCK_MHZ.value)  # uW / MHz = pJ/cycle
 _FIXED_LEAK = _table(FIXED_PE_LEAKAGE_UW)
 
 
