@@ -14,8 +14,9 @@ import numpy as np
 
 from codesign.simulators import calibration as cal
 
-ENERGY_KEYS = (
+ENERGY_KEYS = (  # and power: energy over an unchanged latency
     "energy_j",
+    "average_power_w",
     "energy_per_token_j",
     "mac_energy_j",
     "sram_energy_j",
@@ -44,7 +45,5 @@ def normalise_node(out: Mapping[str, np.ndarray], node_nm: float) -> dict[str, n
         if key in out:
             value = np.asarray(out[key], dtype=float)
             scaled[key] = value * energy.reshape((-1,) + (1,) * (value.ndim - 1))
-    if "average_power_w" in out:
-        scaled["average_power_w"] = np.asarray(out["average_power_w"], dtype=float) * energy
     scaled["tech_nm"] = np.where(known, float(node_nm), node)
     return scaled

@@ -30,6 +30,7 @@ import pandas as pd
 
 from codesign.errors import CodesignError
 from codesign.simulators.design import DesignBatch
+from codesign.simulators.families.roofline import kernel_of_width
 from codesign.simulators.ppa import evaluate
 from codesign.simulators.spec import UnitSpec, load_unit
 from codesign.simulators.variants import Variant
@@ -89,8 +90,6 @@ def predict_point(row: Mapping[str, Any], unit: UnitSpec | None = None) -> Predi
     bits = int(row["bits"])
     overrides: dict[str, Any] = {}
     if row["variant"] != "dense":
-        from codesign.simulators.families.roofline import kernel_of_width
-
         overrides[kernel_of_width(bits)] = str(row["kernel"])
     designs = DesignBatch.from_spec(spec, **overrides)
     model = load_model(str(row["model"]))

@@ -18,6 +18,7 @@ import pandas as pd
 
 from codesign.errors import CodesignError
 from codesign.simulators.design import DesignBatch
+from codesign.simulators.families.roofline import kernel_of_width
 from codesign.simulators.ppa import evaluate
 from codesign.simulators.spec import UnitSpec, load_unit
 from codesign.simulators.variants import Variant, weight_bytes
@@ -130,8 +131,6 @@ def predict_row(row: Mapping[str, Any], spec: UnitSpec) -> tuple[float, float, s
     overrides: dict[str, Any] = {"dense_weight_bits": dense, "act_bits": dense}
     family = kernel_family(str(row.get("kernel") or ""))
     if traffic is variant and method != "dense" and spec.family == "roofline":
-        from codesign.simulators.families.roofline import kernel_of_width
-
         field = kernel_of_width(variant.bits)
         if family is not None:
             overrides[field] = family

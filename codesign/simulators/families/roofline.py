@@ -10,8 +10,9 @@ weight-only kernel the fraction of that streaming rate at which it moves packed 
 end-to-end measurements (calibration.GPU_EFFICIENCY; `validate --published` shows the fit).
 
 Weight-only quantized kernels dequantize to fp16 inside the GEMM, so every weight width runs at
-the fp16 tensor rate. Board power is `idle_w` plus (TDP - idle) times utilisation (the larger
-of the achieved-bandwidth and compute shares of the step); area is the whole die.
+the fp16 tensor rate. Board power is `idle_w` (default calibration.IDLE_POWER_FRACTION of TDP)
+for the whole step, plus TDP - idle while kernels run (the step less its per-layer overhead);
+area is the whole die.
 """
 
 from __future__ import annotations
