@@ -196,7 +196,16 @@ def deployment(row: dict[str, Any], ctx: SearchContext, paths: dict[str, Any]) -
                 "mmlu_gen": {"value": row["mmlu_gen"], "source": "measured (mmlu_gen)"},
                 "latency_ms": {"value": row["latency_ms"], "source": modelled},
                 "energy_mj": {"value": row["energy_mj"], "source": modelled},
-                "area_mm2": {"value": row["area_mm2"], "source": modelled},
+                **{
+                    k: {"value": row[k], "source": modelled}
+                    for k in ("energy_per_token_mj", "average_power_w")
+                },
+                "area_mm2": {
+                    "value": row["area_mm2"],
+                    "source": modelled,
+                    "scope": row["area_scope"],
+                    "node_nm": row["tech_nm"],
+                },
                 "memory_gb": {"value": row["memory_gb"], "source": modelled},
             },
             "data": row["data"],

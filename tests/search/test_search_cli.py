@@ -147,6 +147,10 @@ def test_outputs_name_their_sources_and_every_deployment_is_complete(
         assert doc["variants"] and all({"key", "method", "bits"} <= set(v) for v in doc["variants"])
         assert doc["vote"]["rule"] in ("majority", "weighted")
         assert doc["schedule"]["name"] and doc["compute_unit"]["spec"]["family"]
+        predicted = doc["predicted"]
+        for key in ("energy_per_token_mj", "average_power_w", "area_mm2"):
+            assert predicted[key]["source"].startswith("modelled"), key
+        assert predicted["area_mm2"]["scope"] in ("die", "array + SRAM")
         for metric in ("trust", "latency_ms", "energy_mj", "area_mm2", "memory_gb"):
             assert math.isfinite(doc["predicted"][metric]["value"])
             assert doc["predicted"][metric]["source"]
