@@ -247,7 +247,8 @@ def _schedule(row: dict[str, Any]) -> str:
 
 
 def _unit(row: dict[str, Any]) -> str:
-    """e.g. 'bitfusion 64×16 128K b2': PE rows×cols, activation buffer, brick bits."""
+    """e.g. 'bitfusion 64×16 128K b2 lpddr4x2': PE rows×cols, activation buffer, brick bits,
+    memory interface."""
     p = dict(row["unit_params"])
     text = row["unit"]
     if "array.rows" in p and "array.cols" in p:
@@ -258,7 +259,12 @@ def _unit(row: dict[str, Any]) -> str:
         text += f" {p.pop('sram.act_kb'):g}K"
     if "brick_bits" in p:
         text += f" b{p.pop('brick_bits')}"
-    return text + "".join(f" {k.split('.')[-1]}={v:g}" for k, v in p.items())
+    if "dram" in p:
+        text += f" {p.pop('dram')}"
+    return text + "".join(
+        f" {k.split('.')[-1]}={v:g}" if isinstance(v, (int, float)) else f" {k}={v}"
+        for k, v in p.items()
+    )
 
 
 def _scope(row: dict[str, Any]) -> str:

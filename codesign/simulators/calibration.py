@@ -128,6 +128,54 @@ DRAM_PJ_PER_BIT = {
 }
 DEFAULT_DRAM = "lpddr4"  # the edge presets' 25.6 GB/s is one LPDDR4-3200 x64 interface
 
+# --- DRAM interface: width and rate of one PHY unit, and its area ----------------------------
+# An interface is built from whole PHY units (a 32-bit DDR-class link or a 1024-bit HBM stack),
+# so its area is ceil(bandwidth / unit bandwidth) x unit area. PHY area does not scale with the
+# process node (analog I/O; LLMCompass's stated rule), so it is kept apart from the node-scaled
+# area. The I/O energy of a transfer is part of the per-bit figures above (they are system
+# figures: array, on-die movement and I/O); PHY standby power and the memory controller's logic
+# are not modelled.
+LLMCOMPASS_COST = (
+    "H. Zhang et al., 'LLMCompass', ISCA 2024, area model (github.com/PrincetonUniversity/"
+    "LLMCompass, cost_model/cost_model.py): memory PHY area per link unit"
+)
+JEDEC_RATE = "JEDEC standard speed grade named in the note (data rate per pin)"
+DDR_PHY_MM2 = Figure(
+    1.45,
+    "mm^2",
+    LLMCOMPASS_COST,
+    "DDR5 PHY per 32-bit link unit, applied to every DDR-class link (LPDDR, DDR3, GDDR5: "
+    "stated assumption)",
+)
+HBM_PHY_MM2 = Figure(
+    10.45, "mm^2", LLMCOMPASS_COST, "HBM2e PHY per 1024-bit stack, applied to HBM2 (assumed)"
+)
+
+
+@dataclass(frozen=True)
+class DramInterface:
+    """One PHY unit of a memory type: its width, per-pin rate and area."""
+
+    pins: int
+    gbps_per_pin: Figure
+    phy_mm2: Figure
+
+    @property
+    def unit_gbs(self) -> float:
+        return self.pins * self.gbps_per_pin.value / 8.0
+
+
+DRAM_INTERFACES = {
+    "lpddr4": DramInterface(32, Figure(3.2, "Gb/s", JEDEC_RATE, "LPDDR4-3200"), DDR_PHY_MM2),
+    "lpddr": DramInterface(32, Figure(0.8, "Gb/s", JEDEC_RATE, "LPDDR2-800"), DDR_PHY_MM2),
+    "ddr3": DramInterface(32, Figure(1.6, "Gb/s", JEDEC_RATE, "DDR3-1600"), DDR_PHY_MM2),
+    "gddr5": DramInterface(32, Figure(8.0, "Gb/s", JEDEC_RATE, "GDDR5 8 Gb/s"), DDR_PHY_MM2),
+    "hbm2": DramInterface(1024, Figure(2.0, "Gb/s", JEDEC_RATE, "HBM2 2 Gb/s"), HBM_PHY_MM2),
+    "horowitz": DramInterface(32, Figure(1.6, "Gb/s", JEDEC_RATE, "DDR3-1600"), DDR_PHY_MM2),
+}
+# memory types the search may choose between (an edge LPDDR link, a GDDR link, an HBM stack)
+SEARCHED_DRAM_TYPES = ("lpddr4", "gddr5", "hbm2")
+
 # --- Vector unit (elementwise work) --------------------------------------------------------------
 VECTOR_LANES_DEFAULT = Figure(
     64.0, "lanes", ASSUMPTION, "fp16 lanes beside an edge array (norms, softmax, SiLU, residual)"
@@ -413,6 +461,17 @@ def dram_pj_per_bit(kind: np.ndarray | str) -> np.ndarray:
     names, which = np.unique(kinds, return_inverse=True)
     values = np.asarray([DRAM_PJ_PER_BIT[str(k)].value for k in names])
     return values[which].reshape(kinds.shape)
+
+
+def dram_phy_mm2(kind: np.ndarray | str, bandwidth_gbs: np.ndarray | float) -> np.ndarray:
+    """Area of the whole PHY units a memory interface of this type and bandwidth needs
+    (DRAM_INTERFACES; not node-scaled)."""
+    kinds = np.asarray(kind)
+    names, which = np.unique(kinds, return_inverse=True)
+    unit_gbs = np.asarray([DRAM_INTERFACES[str(k)].unit_gbs for k in names])[which]
+    unit_mm2 = np.asarray([DRAM_INTERFACES[str(k)].phy_mm2.value for k in names])[which]
+    units = np.ceil(np.asarray(bandwidth_gbs, dtype=float) / unit_gbs.reshape(kinds.shape) - 1e-9)
+    return units * unit_mm2.reshape(kinds.shape)
 
 
 _FIXED_AREA = _table(FIXED_PE_AREA_UM2)

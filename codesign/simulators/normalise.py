@@ -1,7 +1,8 @@
 """Scale modelled area and energy to one technology node, so units from different nodes compare.
 
 Rule (stated, calibration.TECH_AREA_EXPONENT / TECH_ENERGY_EXPONENT): area scales as
-(node / from)^2 and energy per operation as (node / from)^1. Classic scaling is optimistic
+(node / from)^2 and energy per operation as (node / from)^1; DRAM PHY area is left as it is
+(analog I/O does not shrink with the node). Classic scaling is optimistic
 below ~28 nm (wires and SRAM scale worse than logic), so a normalised figure is a comparison
 aid, not a prediction of a port. Units with no known node are left as they are (NaN node).
 """
@@ -27,7 +28,7 @@ ENERGY_KEYS = (  # and power: energy over an unchanged latency
     "member_energy_j",
 )
 RULE = (
-    f"area x (N / node)^{cal.TECH_AREA_EXPONENT.value:g}, energy x (N / node)^"
+    f"area (DRAM PHY aside) x (N / node)^{cal.TECH_AREA_EXPONENT.value:g}, energy x (N / node)^"
     f"{cal.TECH_ENERGY_EXPONENT.value:g} (classic scaling, stated assumption)"
 )
 
@@ -40,7 +41,8 @@ def normalise_node(out: Mapping[str, np.ndarray], node_nm: float) -> dict[str, n
     area = ratio**cal.TECH_AREA_EXPONENT.value
     energy = ratio**cal.TECH_ENERGY_EXPONENT.value
     scaled = dict(out)
-    scaled["area_mm2"] = np.asarray(out["area_mm2"], dtype=float) * area
+    fixed = np.asarray(out.get("dram_phy_mm2", 0.0), dtype=float)  # I/O does not shrink
+    scaled["area_mm2"] = (np.asarray(out["area_mm2"], dtype=float) - fixed) * area + fixed
     for key in ENERGY_KEYS:
         if key in out:
             value = np.asarray(out[key], dtype=float)

@@ -45,6 +45,7 @@ def evaluate(
     energy_j (dynamic + static power x latency + a GPU's busy power x busy time), area_mm2
     (scope: `DesignBatch.rates().area_scope`), memory_bytes (weights + KV caches),
     energy_per_token_j (per generated token in decode, per prompt token in prefill),
+    dram_phy_mm2 (the part of area_mm2 that does not scale with the node),
     average_power_w (energy over latency), tech_nm,
     feasible (the unit can run every member; latency and energy are NaN where not), fits_memory,
     memory_bound (more than half the GEMM time, overheads aside, in memory-bound GEMMs), plus
@@ -102,6 +103,7 @@ def _metrics(
         "energy_per_token_j": masked(energy / tokens),
         "average_power_w": masked(energy / result.latency_s),
         "area_mm2": np.asarray(rates.area_mm2, dtype=float),
+        "dram_phy_mm2": np.asarray(rates.fixed_area_mm2, dtype=float),
         "tech_nm": np.asarray(rates.tech_nm, dtype=float),
         "memory_bytes": mem.total,
         "feasible": ok,

@@ -5,10 +5,12 @@ A family lists its searched fields in its ``searched`` attribute, next to its sp
 grids keep to fields that trade one objective against another in the PPA model: array size
 (latency against area: x1/4 to x4), activation buffer (energy and re-fetches against area and
 leakage: x1/4 to x4), clock (latency against energy per MAC under the stated voltage-frequency
-rule, calibration.VF_VOLTAGE_FLOOR: x1/2 to x2), brick width (energy against area). DRAM
-bandwidth would always be maxed while the model charges no interface area or power for it, and
-smaller weight buffers always win, so both stay as the spec gives them. A GPU roofline has
-none. In the search a field is named ``<unit>.<field>``, e.g. ``bitfusion.array.rows``.
+rule, calibration.VF_VOLTAGE_FLOOR: x1/2 to x2), brick width (energy against area), and the
+memory interface: type and number of whole PHY links (bandwidth against PHY area; the type sets
+energy per bit, calibration.DRAM_INTERFACES), from a quarter to four times the spec's
+bandwidth, at least one link. Smaller weight buffers always win, so they stay as the spec gives
+them. A GPU roofline has none. In the search a field is named ``<unit>.<field>``, e.g.
+``bitfusion.array.rows``.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from codesign.simulators import calibration as cal
 from codesign.simulators.fields import set_dotted
 
 if TYPE_CHECKING:
@@ -48,12 +51,34 @@ def scaled(field: str, scales: tuple[float, ...] = SCALES) -> Callable[[UnitSpec
     return grid
 
 
+def _links(spec: UnitSpec) -> tuple[str, ...]:
+    """Memory interfaces as '<type>x<links>' whose bandwidth lies within x1/4..x4 of the
+    spec's (powers of two of links; at least one link of each searched type)."""
+    bandwidth = float(spec.params["dram.bandwidth_gbs"])
+    kinds = dict.fromkeys((spec.params["dram.type"], *cal.SEARCHED_DRAM_TYPES))
+    out = []
+    for kind in kinds:
+        unit = cal.DRAM_INTERFACES[kind].unit_gbs
+        low, high = bandwidth * SCALES[0], bandwidth * SCALES[-1]
+        links = [n for n in (2, 4, 8, 16, 32, 64) if low <= n * unit <= high]
+        out += [f"{kind}x{n}" for n in (1, *links)]
+    return tuple(out)
+
+
+def _apply_links(raw: dict, name: str, value: str) -> None:
+    kind, links = value.rsplit("x", 1)
+    set_dotted(raw, "dram.type", kind)
+    set_dotted(raw, "dram.bandwidth_gbs", int(links) * cal.DRAM_INTERFACES[kind].unit_gbs)
+
+
+DRAM_SEARCHED = SearchedField("dram", _links, _apply_links)
 CLOCK_SEARCHED = SearchedField("clock_mhz", scaled("clock_mhz", CLOCK_SCALES))
-# Rows and columns of one array, its activation buffer and clock: what every array family
-# searches.
+# Rows and columns of one array, its activation buffer, clock and memory interface: what every
+# array family searches.
 ARRAY_SEARCHED = (
     SearchedField("array.rows", scaled("array.rows")),
     SearchedField("array.cols", scaled("array.cols")),
     SearchedField("sram.act_kb", scaled("sram.act_kb")),
     CLOCK_SEARCHED,
+    DRAM_SEARCHED,
 )

@@ -135,7 +135,7 @@ def test_outputs_name_their_sources_and_every_deployment_is_complete(
             assert row[key] is not None, key
         assert row["memory_gb"] <= 24
         # every row names what its area covers and the node (None only for a unit without one)
-        assert row["area_scope"] in ("die", "array + SRAM")
+        assert row["area_scope"] in ("die", "array + SRAM + DRAM PHY")
         assert row["tech_nm"] is None or row["tech_nm"] > 0
     with (out / "pareto.csv").open() as fh:
         assert len(list(csv.DictReader(fh))) == len(rows)
@@ -150,7 +150,7 @@ def test_outputs_name_their_sources_and_every_deployment_is_complete(
         predicted = doc["predicted"]
         for key in ("energy_per_token_mj", "average_power_w", "area_mm2"):
             assert predicted[key]["source"].startswith("modelled"), key
-        assert predicted["area_mm2"]["scope"] in ("die", "array + SRAM")
+        assert predicted["area_mm2"]["scope"] in ("die", "array + SRAM + DRAM PHY")
         for metric in ("trust", "latency_ms", "energy_mj", "area_mm2", "memory_gb"):
             assert math.isfinite(doc["predicted"][metric]["value"])
             assert doc["predicted"][metric]["source"]

@@ -99,7 +99,7 @@ def test_a_new_family_is_one_file_and_a_preset(lowpower_unit, capsys):
     spec = load_unit(str(lowpower_unit))
     assert spec.family == "test-lowpower"
     names = [k.name for k in knobs_for(spec)]
-    assert names == ["array.rows", "array.cols", "sram.act_kb", "clock_mhz"]
+    assert names == ["array.rows", "array.cols", "sram.act_kb", "clock_mhz", "dram"]
     assert simulators_main(["--unit", str(lowpower_unit), "--bits", "4,8"]) == 0
     out = capsys.readouterr().out
     assert "lowpower8" in out and "modelled" in out

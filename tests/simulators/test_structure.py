@@ -189,7 +189,9 @@ def test_node_normalisation_scales_area_and_energy_by_the_stated_rule(decode):
     designs = DesignBatch.from_specs([load_unit("stripes")])  # a 45 nm preset
     out = evaluate(designs, decode, variants_from_bits([4]))
     at7 = normalise_node(out, 7.0)
-    assert at7["area_mm2"][0] == pytest.approx(out["area_mm2"][0] * (7 / 45) ** 2)
+    phy = out["dram_phy_mm2"][0]
+    assert phy == pytest.approx(2 * 1.45)  # two 32-bit LPDDR4-3200 links for 25.6 GB/s
+    assert at7["area_mm2"][0] == pytest.approx((out["area_mm2"][0] - phy) * (7 / 45) ** 2 + phy)
     assert at7["energy_j"][0] == pytest.approx(out["energy_j"][0] * 7 / 45)
     assert at7["latency_s"][0] == out["latency_s"][0]
     assert at7["tech_nm"][0] == 7.0
@@ -197,4 +199,21 @@ def test_node_normalisation_scales_area_and_energy_by_the_stated_rule(decode):
 
 def test_area_says_its_scope():
     assert DesignBatch.from_specs([load_unit("h100")]).rates().area_scope == "die"
-    assert DesignBatch.from_specs([load_unit("stripes")]).rates().area_scope == "array + SRAM"
+    edge = DesignBatch.from_specs([load_unit("stripes")]).rates()
+    assert edge.area_scope == "array + SRAM + DRAM PHY"
+
+
+def test_dram_phy_area_comes_in_whole_links_of_the_memory_type(decode):
+    """25.6 GB/s of LPDDR4-3200 is two 32-bit links; one more GB/s needs a third; one HBM2
+    stack (256 GB/s) is a single, larger PHY; more bandwidth is faster but costs area."""
+    from codesign.simulators import calibration as cal
+
+    assert cal.dram_phy_mm2("lpddr4", 25.6) == pytest.approx(2 * 1.45)
+    assert cal.dram_phy_mm2("lpddr4", 26.6) == pytest.approx(3 * 1.45)
+    assert cal.dram_phy_mm2("hbm2", 25.6) == pytest.approx(10.45)
+    assert cal.dram_phy_mm2("hbm2", 300.0) == pytest.approx(2 * 10.45)
+    base = load_unit("stripes")
+    wide = load_unit("stripes", {"dram.bandwidth_gbs": 102.4})
+    out = evaluate(DesignBatch.from_specs([base, wide]), decode, variants_from_bits([4]))
+    assert out["latency_s"][1] < out["latency_s"][0]
+    assert out["area_mm2"][1] - out["area_mm2"][0] == pytest.approx(6 * 1.45)

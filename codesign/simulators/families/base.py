@@ -60,7 +60,9 @@ class Rates:
     vector_ops_per_s: np.ndarray | None = None  # (n,) elementwise ops/s (inf: free)
     vector_pj_per_op: np.ndarray | None = None  # (n,) energy per elementwise op
     tech_nm: np.ndarray | None = None  # (n,) technology node
-    area_scope: str = "array + SRAM"  # what area_mm2 covers ("die" for a product)
+    # (n,) part of area_mm2 that does not scale with the node (DRAM PHY)
+    fixed_area_mm2: np.ndarray | None = None
+    area_scope: str = "array + SRAM + DRAM PHY"  # what area_mm2 covers ("die" for a product)
 
     def __post_init__(self) -> None:
         n = self.stored_bits.shape[0]
@@ -71,6 +73,7 @@ class Rates:
             "vector_ops_per_s": np.full(n, np.inf),
             "vector_pj_per_op": np.zeros(n),
             "tech_nm": np.full(n, np.nan),
+            "fixed_area_mm2": np.zeros(n),
         }
         for name, value in neutral.items():
             if getattr(self, name) is None:
@@ -158,8 +161,9 @@ META_FIELDS: tuple[Field, ...] = (
 
 
 def memory_system(a: Mapping[str, np.ndarray], n: int) -> dict[str, np.ndarray]:
-    """SRAM/DRAM bandwidth and energies, SRAM leakage and area, and the vector unit of
-    accelerator designs (calibration tables at 45 nm, scaled to the design's node)."""
+    """SRAM/DRAM bandwidth and energies, SRAM leakage and area, DRAM PHY area and the vector
+    unit of accelerator designs (calibration tables at 45 nm, scaled to the design's node; the
+    PHY is not scaled)."""
     energy_scale = cal.tech_energy_scale(a["tech_nm"])
     area_scale = cal.tech_area_scale(a["tech_nm"])
     capacity = a["dram_capacity_gb"] * 1e9
@@ -182,6 +186,7 @@ def memory_system(a: Mapping[str, np.ndarray], n: int) -> dict[str, np.ndarray]:
         "act_sram_bytes": act_kb * 1024.0,
         "static_w": sram_leak_w * energy_scale,  # PE leakage is added by the family
         "sram_mm2": (cal.sram_um2(weight_kb) + cal.sram_um2(act_kb)) * area_scale / 1e6,
+        "dram_phy_mm2": cal.dram_phy_mm2(a["dram_type"], a["dram_bandwidth_gbs"]),
         "bitplane": a["weight_storage"] == "bitplane",
         "capacity_bytes": np.where(np.isnan(capacity), np.inf, capacity),
     }
@@ -228,7 +233,11 @@ def single_array_rates(
         dram_bytes_per_s=mem["dram_bytes_per_s"],
         act_sram_bytes=mem["act_sram_bytes"],
         static_w=mem["static_w"] + pe_count * pe_leak_uw * energy_scale[:, 0] * 1e-6,
-        area_mm2=pe_count * pe_area / 1e6 + mem["sram_mm2"] + mem["vector_mm2"],
+        area_mm2=pe_count * pe_area / 1e6
+        + mem["sram_mm2"]
+        + mem["vector_mm2"]
+        + mem["dram_phy_mm2"],
+        fixed_area_mm2=mem["dram_phy_mm2"],
         pe_area_um2=pe_area[:, None],
         pe_power_uw=(pe_pj_cycle * dynamic_scale[:, 0] * a["clock_mhz"])[:, None],
         pe_count=pe_count[:, None],

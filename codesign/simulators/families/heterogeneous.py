@@ -23,7 +23,13 @@ from codesign.simulators.families.base import (
 )
 from codesign.simulators.families.fixed import check_fixed_width
 from codesign.simulators.fields import Field, field_error
-from codesign.simulators.searched import CLOCK_SEARCHED, SCALES, SearchedField, scaled
+from codesign.simulators.searched import (
+    CLOCK_SEARCHED,
+    DRAM_SEARCHED,
+    SCALES,
+    SearchedField,
+    scaled,
+)
 
 SUB_KEYS = ("bits", "rows", "cols")
 
@@ -41,6 +47,7 @@ class HeterogeneousFamily(Family):
         SearchedField("arrays.rows_scale", lambda spec: SCALES, _scale_rows),
         SearchedField("sram.act_kb", scaled("sram.act_kb")),
         CLOCK_SEARCHED,
+        DRAM_SEARCHED,
     )
     fields = (
         *META_FIELDS,
@@ -123,7 +130,11 @@ class HeterogeneousFamily(Family):
             dram_bytes_per_s=mem["dram_bytes_per_s"],
             act_sram_bytes=mem["act_sram_bytes"],
             static_w=mem["static_w"] + leak_w,
-            area_mm2=np.sum(count * pe_um2, axis=1) / 1e6 + mem["sram_mm2"] + mem["vector_mm2"],
+            area_mm2=np.sum(count * pe_um2, axis=1) / 1e6
+            + mem["sram_mm2"]
+            + mem["vector_mm2"]
+            + mem["dram_phy_mm2"],
+            fixed_area_mm2=mem["dram_phy_mm2"],
             pe_area_um2=pe_um2,
             pe_power_uw=np.where(valid, pe_pj * a["clock_mhz"][:, None], 0.0),
             pe_count=count,
