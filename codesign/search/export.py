@@ -59,7 +59,13 @@ def pareto_rows(trials: list[FrozenTrial], ctx: SearchContext) -> list[dict[str,
         row |= {k: metrics.get(k) for k in ("prefill_ms", "decode_ms_per_token")}
         row |= {
             k: metrics.get(k)
-            for k in ("energy_per_token_mj", "average_power_w", "area_scope", "tech_nm")
+            for k in (
+                "energy_per_token_mj",
+                "average_power_w",
+                "area_scope",
+                "tech_nm",
+                "weight_storage",
+            )
         }
         row["cascade_members"] = metrics.get("cascade_members")
         row["run_probability"] = metrics.get("run_probability")

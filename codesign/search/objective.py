@@ -20,7 +20,7 @@ from codesign.errors import CodesignError
 from codesign.measurements.evaluate.suites import trust_suites
 from codesign.search.context import SearchContext
 from codesign.search.space import Config, suggest
-from codesign.simulators import DesignBatch, evaluate
+from codesign.simulators import SCHEDULES, DesignBatch, evaluate
 
 OBJECTIVES = ("trust", "latency_ms", "energy_mj", "area_mm2")
 DIRECTIONS = ("maximize", "minimize", "minimize", "minimize")
@@ -86,6 +86,15 @@ def evaluate_config(ctx: SearchContext, config: Config) -> Outcome:
         metrics["run_probability"] = run_probability
     designs = DesignBatch.from_specs([spec])
     variants = [ctx.variants[k] for k in keys]
+    nested = len(variants) > 1 and len({v.nest_key for v in variants}) == 1
+    if SCHEDULES.get(config.schedule).bitplane and len(variants) > 1 and not nested:
+        labels = "+".join(ctx.trust.member(k).label for k in keys)
+        reason = (
+            f"{config.schedule} needs the members to be one nested set (the top bit-planes of "
+            f"one quantization); {labels} are independent quantizations"
+        )
+        return Outcome(None, metrics=metrics, cannot_run=reason)
+    metrics["weight_storage"] = _storage(spec, config.schedule, nested, len(variants))
     pre, dec = (
         evaluate(designs, w, variants, config.schedule, run_probability=run_probability)
         for w in (ctx.prefill, ctx.decode)
@@ -125,6 +134,18 @@ def evaluate_config(ctx: SearchContext, config: Config) -> Outcome:
         constraints["area_mm2"] = area - ctx.settings.max_area_mm2
     values = (row["trust"], latency * 1e3, energy * 1e3, area)
     return Outcome(values, constraints, metrics)
+
+
+def _storage(spec, schedule: str, nested: bool, members: int) -> str:
+    """Which weight storage the memory model applied, and why."""
+    planes = SCHEDULES.get(schedule).bitplane or spec.params.get("weight_storage") == "bitplane"
+    if members == 1:
+        return "bit-plane" if planes else "packed"
+    if planes and nested:
+        return "bit-plane: one nested set, stored once as the widest member's planes"
+    if planes:
+        return "bit-plane per member: independent quantizations share no planes"
+    return "packed, each member stored apart"
 
 
 def _or(value: float, default: float) -> float:

@@ -19,7 +19,8 @@ import numpy as np
 from codesign.errors import CodesignError
 from codesign.simulators.workload import ModelShape
 
-METHODS = ("dense", "gptq", "awq")
+METHODS = ("dense", "gptq", "awq", "anyprec")
+NESTED_METHODS = ("anyprec",)  # members are the top bit-planes of one set by construction
 STORAGE_RULE = (
     "every unit stores a w-bit weight packed at w bits (GPTQ/AWQ packing: 3-bit weights take 3 "
     "bits); a unit that computes at a wider width (Bit Fusion: 3 -> 4) widens it on chip"
@@ -67,9 +68,16 @@ class Variant:
         return self.method != "dense"
 
     @property
-    def nest_key(self) -> tuple[str, int | None, int]:
-        """Variants with equal nest keys can share one bit-plane store (nested truncations)."""
-        return (self.method, self.group_size, self.seed)
+    def nested(self) -> bool:
+        """Quantized so that each narrower member is the top bit-planes of the widest one."""
+        return self.method in NESTED_METHODS
+
+    @property
+    def nest_key(self) -> tuple[str, int | None, int, int]:
+        """Variants with equal nest keys share one bit-plane store. Only members of one nested
+        set do (same method, group and seed); an independent quantization (GPTQ, AWQ) is its
+        own set, since its 3-bit weights are not the top planes of its 8-bit ones."""
+        return (self.method, self.group_size, self.seed, 0 if self.nested else self.bits)
 
 
 def variants_from_bits(

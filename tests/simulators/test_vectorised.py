@@ -108,6 +108,6 @@ def test_outputs_are_one_array_entry_per_design(decode):
 
 def test_storage_layout_can_vary_per_design(decode):
     designs = DesignBatch.from_spec(load_unit("stripes"), weight_storage=["packed", "bitplane"])
-    out = evaluate(designs, decode, variants_from_bits([3, 4, 8]))
+    out = evaluate(designs, decode, variants_from_bits([3, 4, 8], "anyprec"))
     assert out["weight_bytes"][1] < out["weight_bytes"][0]
     assert out["latency_s"][0] == out["latency_s"][1]

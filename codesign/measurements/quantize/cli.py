@@ -49,7 +49,11 @@ def add_model_option(p: argparse.ArgumentParser, required_default: str | None) -
 
 def add_variant_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
-        "--method", default="gptq,awq", help="comma list of gptq, awq (default: %(default)s)"
+        "--method",
+        default="gptq,awq",
+        help="comma list of gptq, awq, anyprec (a nested set: its n-bit member is the top n "
+        "bit-planes of its widest member, upscaled from the GPTQ variant at the smallest of "
+        "--bits) (default: %(default)s)",
     )
     p.add_argument(
         "--bits",
@@ -149,7 +153,13 @@ def variants_from_args(args: argparse.Namespace):
         for spec in grid:
             progress.update(task, description=f"{spec.label} ({device})")
             result = ensure_variant(
-                store, model, spec, calib, device=device, backend_name=args.backend
+                store,
+                model,
+                spec,
+                calib,
+                device=device,
+                backend_name=args.backend,
+                nest=(min(bits), max(bits)),
             )
             if result.note and result.note not in noted:  # once, not once per variant
                 noted.add(result.note)

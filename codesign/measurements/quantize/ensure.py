@@ -110,10 +110,16 @@ def ensure_variant(
     *,
     device: str = "cpu",
     backend_name: str | None = None,
+    nest: tuple[int, int] | None = None,
 ) -> VariantResult:
-    """The stored variant for ``spec``, quantizing it first if no run has done so."""
+    """The stored variant for ``spec``, quantizing it first if no run has done so. A nested
+    member (method ``anyprec``) belongs to the set ``nest`` = (seed bits, top bits), default
+    (its own bits, 8)."""
     if spec.method == "dense":
         return _dense_variant(store, model)
+    if spec.method == "anyprec":
+        seed_bits, top_bits = nest or (spec.bits, 8)
+        return _nested_variant(store, model, spec, calib, seed_bits, top_bits, device)
     backend = backend_for(spec.method, spec.bits, backend_name)
     group_size, note = resolve_group_size(spec.group_size, model.config)
     bad = indivisible_widths(group_size, model.config)
@@ -185,3 +191,91 @@ def _quantize_into(out, backend, spec, group_size, model, token_ids, device) -> 
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return seconds
+
+
+def _nested_variant(
+    store: Store,
+    model: ResolvedModel,
+    spec: VariantSpec,
+    calib: CalibrationSpec,
+    seed_bits: int,
+    top_bits: int,
+    device: str,
+) -> VariantResult:
+    """A member of a nested set: the set is upscaled once from its GPTQ seed (itself a cached
+    variant) into its own cache folder, atomically like every variant; each member is a
+    variant row whose recipe names the set."""
+    from codesign.measurements.quantize import nested
+
+    if not seed_bits <= spec.bits <= top_bits <= 8:
+        raise CodesignError(
+            f"a nested member's bits must lie within its set's {seed_bits}..{top_bits} (≤ 8)"
+        )
+    seed = ensure_variant(
+        store,
+        model,
+        VariantSpec("gptq", seed_bits, spec.group_size, spec.seed),
+        calib,
+        device=device,
+    )
+    backend = backend_for("anyprec", spec.bits)
+    set_recipe = {
+        "model": model.fingerprint,
+        "method": "anyprec-set",
+        "seed_variant": seed.row.key,
+        "top_bits": top_bits,
+        "version": nested.VERSION,
+    }
+    set_key = recipe_key(set_recipe)
+    out = cache_dir() / "variants" / set_key[:32]
+    recipe = {
+        "model": model.fingerprint,
+        "method": "anyprec",
+        "bits": spec.bits,
+        "parent_set": set_key,
+        "parent_recipe": set_recipe,
+        "backend": backend.name,
+        "backend_version": backend.version(),
+    }
+    key = recipe_key(recipe)
+    row = store.variant(key)
+    if row is not None and (out / MARKER).exists():
+        return VariantResult(row, cached=True, note=seed.note)
+    with _file_lock(out.with_suffix(".lock")):
+        cached = (out / MARKER).exists()
+        if not cached:
+            tmp = out.with_name(f"{out.name}.tmp-{os.getpid()}")
+            for stale in out.parent.glob(f"{out.name}.tmp-*"):  # left by a killed run
+                shutil.rmtree(stale, ignore_errors=True)
+            tmp.mkdir(parents=True)
+            start = time.perf_counter()
+            try:
+                nested.build_set(
+                    Path(seed.row.path),
+                    Path(model.path),
+                    tmp,
+                    top_bits,
+                    list(range(seed_bits, top_bits + 1)),
+                )
+                seconds = time.perf_counter() - start
+                (tmp / MARKER).write_text(json.dumps({"seconds": seconds, "set": set_recipe}))
+                os.replace(tmp, out)
+            finally:
+                shutil.rmtree(tmp, ignore_errors=True)
+        info = json.loads((out / MARKER).read_text())
+        row = store.add_variant(
+            key=key,
+            model_id=_model_id(store, model),
+            method="anyprec",
+            bits=spec.bits,
+            group_size=seed.row.group_size,
+            seed=spec.seed,
+            calibration=seed.row.calibration,
+            backend=backend.name,
+            backend_version=backend.version(),
+            path=str(out / f"w{spec.bits}"),
+            weight_bytes_disk=(out / nested.CODES_FILE).stat().st_size,
+            quantize_seconds=info.get("seconds", 0.0),
+            recipe=recipe,
+        )
+    return VariantResult(row, cached=cached, note=seed.note)

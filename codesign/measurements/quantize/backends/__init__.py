@@ -11,12 +11,13 @@ from codesign.measurements.quantize.backends.base import quiet_library_logs
 
 quiet_library_logs()  # before any backend imports its libraries
 
-from codesign.measurements.quantize.backends import dense as _dense  # noqa: E402, F401  (registers)
+from codesign.measurements.quantize.backends import anyprec as _anyprec  # noqa: E402, F401  (registers)
+from codesign.measurements.quantize.backends import dense as _dense  # noqa: E402, F401
 from codesign.measurements.quantize.backends import gptqmodel_backend as _gptqmodel  # noqa: E402, F401
 from codesign.measurements.quantize.backends import llmcompressor_backend as _llmcompressor  # noqa: E402, F401
 from codesign.measurements.quantize.backends.base import QUANTIZERS, LoadedModel, Quantizer  # noqa: E402
 
-METHODS = ("gptq", "awq")
+METHODS = ("gptq", "awq", "anyprec")
 
 # Which backend's output is right for each (method, bits), measured by the relative-logits
 # error test (tests/measurements/quantize/test_ensure.py): gptqmodel 7.6.0's AWQ at 8 bits
@@ -32,6 +33,8 @@ DEFAULT_BACKEND: dict[tuple[str, int], str] = {
     ("awq", 4): "gptqmodel",
     ("awq", 8): "llmcompressor",
     ("dense", 16): "dense",
+    # nested members: the top n bit-planes of one set upscaled from a GPTQ seed (nested.py)
+    **{("anyprec", b): "anyprec" for b in range(2, 9)},
 }
 
 
