@@ -118,6 +118,20 @@ class ProfileRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
 
 
+class VariantMetricRow(Base):
+    """One measured property of a variant's weights (e.g. its relative logits error against
+    the dense model), with how it was measured."""
+
+    __tablename__ = "variant_metrics"
+    __table_args__ = (UniqueConstraint("variant_id", "metric"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    variant_id: Mapped[int] = mapped_column(ForeignKey("variants.id"))
+    metric: Mapped[str] = mapped_column(String(64))
+    value: Mapped[float] = mapped_column(Float)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
 class PredictionRow(Base):
     """One item's generation by one variant: raw text, parsed label, refusal flag, tokens."""
 
@@ -277,6 +291,35 @@ class Store:
                 s.add(ProfileRow(**fields))
         except IntegrityError:
             pass  # another run stored the same measurement first; keep that one
+
+    def put_variant_metric(
+        self, variant_id: int, metric: str, value: float, detail: dict[str, Any]
+    ) -> None:
+        """Record (or replace) one measured property of a variant."""
+        with self.session() as s:
+            row = s.scalar(
+                select(VariantMetricRow).where(
+                    VariantMetricRow.variant_id == variant_id, VariantMetricRow.metric == metric
+                )
+            )
+            if row is None:
+                s.add(
+                    VariantMetricRow(
+                        variant_id=variant_id, metric=metric, value=value, detail=detail
+                    )
+                )
+            else:
+                row.value, row.detail = value, detail
+
+    def variant_metrics(self, metric: str) -> dict[str, tuple[float, dict[str, Any]]]:
+        """{variant key: (value, detail)} of one metric."""
+        with self.session() as s:
+            q = (
+                select(VariantRow.key, VariantMetricRow.value, VariantMetricRow.detail)
+                .join(VariantMetricRow, VariantMetricRow.variant_id == VariantRow.id)
+                .where(VariantMetricRow.metric == metric)
+            )
+            return {key: (value, detail) for key, value, detail in s.execute(q)}
 
     def profiles(self) -> list[tuple[ProfileRow, VariantRow, ModelRow]]:
         with self.session() as s:

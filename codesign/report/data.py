@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -23,6 +23,7 @@ from codesign.errors import CodesignError
 from codesign.measurements.evaluate.datasets.base import REAL, STAND_IN
 from codesign.measurements.evaluate.profiles import DEFAULT_PROFILE, PROFILES
 from codesign.measurements.evaluate.suites import SUITES, suite_order, trust_suites
+from codesign.measurements.quality import LOGITS_ERROR
 from codesign.store import Store
 
 TRUST = "trust"
@@ -85,6 +86,8 @@ class ReportData:
     variants: pd.DataFrame  # long: one row per (variant, suite, metric), trust rows included
     ensembles: pd.DataFrame  # one row per (subset, vote rule), trust over measured suites
     preds: StoredPredictions | None = None  # the stored labels, for the held-out check
+    # {member key: relative logits error vs dense}, measured by `evaluate` (quality.py)
+    logits_error: dict[str, float] = field(default_factory=dict)
 
     @property
     def trust_suites(self) -> list[str]:
@@ -281,4 +284,5 @@ def load_report_data(
         variants=variants,
         ensembles=ensembles,
         preds=preds,
+        logits_error={k: v for k, (v, _) in store.variant_metrics(LOGITS_ERROR).items()},
     )

@@ -58,6 +58,46 @@ def _submetric_section(data: ReportData, suite: str) -> str:
     return f"### {info.title} ({info.data_line})\n\n" + fmt.md_table(["metric", *labels], body)
 
 
+def _weights_section(data: ReportData) -> str:
+    """Each quantized member's relative logits error beside its trust, nested sets marked, so
+    a nested member reads against GPTQ/AWQ at the same bits."""
+    if not data.logits_error:
+        return (
+            "## Weights: relative logits error vs dense\n\nNot measured in this store "
+            "(`evaluate` measures it when the dense model is among the variants)."
+        )
+    scores = data.wide("score")
+    trust = scores[TRUST] if TRUST in scores.columns else None
+    members = sorted(
+        (m for m in data.members if m.method != "dense"), key=lambda m: (m.bits, m.method)
+    )
+    body = []
+    for m in members:
+        error = data.logits_error.get(m.key)
+        kind = "nested (top bit-planes of one set)" if m.method == "anyprec" else "independent"
+        value = trust.get(m.label, math.nan) if trust is not None else math.nan
+        body.append(
+            [
+                m.label,
+                str(m.bits),
+                kind,
+                "—" if error is None else f"{error:.4f}",
+                fmt.score(value),
+            ]
+        )
+    return (
+        "## Weights: relative logits error vs dense\n\n"
+        "‖logits(variant) − logits(dense)‖ / ‖logits(dense)‖ on a fixed probe (4 × 128 tokens "
+        "of the offline text, seed 1000; measured by `evaluate`, both models on the same "
+        "path), beside trust, by width: a nested member reads against GPTQ/AWQ at its bits.\n\n"
+        + fmt.md_table(
+            ["variant", "bits", "weights", "logits error", short(TRUST)],
+            body,
+            right=range(3, 5),
+        )
+    )
+
+
 def variants_markdown(data: ReportData) -> str:
     """Per-variant scores with the gap to dense, refusal rates, then every sub-metric."""
     cols = list(data.wide("score").columns)
@@ -80,6 +120,7 @@ def variants_markdown(data: ReportData) -> str:
                 fmt.provenance_block(data),
                 "## Scores (0–100; in brackets, the gap to dense in points)",
                 fmt.md_table(heads, scores, right=range(2, len(heads))),
+                _weights_section(data),
                 f"## Refusal rates (in brackets, the gap to dense in points; {short(TRUST)} = mean "
                 "of the trust perspectives; MMLU log-likelihood cannot refuse; as the scoring "
                 "profile defines them: fairness counts every answer other than yes/no, as "

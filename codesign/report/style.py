@@ -11,7 +11,7 @@ from matplotlib.figure import Figure
 
 from codesign.report.data import MEASURED, ReportData
 
-METHOD_COLORS = {"gptq": "#1f77b4", "awq": "#ff7f0e", "dense": "#4d4d4d"}
+METHOD_COLORS = {"gptq": "#1f77b4", "awq": "#ff7f0e", "anyprec": "#2ca02c", "dense": "#4d4d4d"}
 EXTRA_COLORS = ("#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22")
 MIXED_COLOR = "#2ca02c"
 DENSE_LINE = {"color": "#222222", "linestyle": "--", "linewidth": 1.3}

@@ -124,9 +124,30 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                     advance=lambda n: progress.advance(task, n),
                     max_batch_tokens=args.max_batch_tokens,
                 )
+    _measure_logits_error(store, runners)
     provenance = {n: d.provenance() for n, d in data.items()}
     _summary(store, [s.name for s in suites], provenance, args.scoring)
     return 0
+
+
+def _measure_logits_error(store, runners) -> None:
+    """Each quantized variant's relative logits error against the dense model (quality.py),
+    measured once per variant (stored; skipped when the dense model is not among them)."""
+    from codesign.measurements import quality
+
+    dense = next((r for r in runners if r.variant.method == "dense"), None)
+    done = store.variant_metrics(quality.LOGITS_ERROR)
+    todo = [r for r in runners if r.variant.method != "dense" and r.variant.key not in done]
+    if dense is None or not todo:
+        return
+    ids = quality.probe_ids(dense.loaded.tokenizer)
+    reference = quality.logits(dense.loaded.model, ids)
+    for r in todo:
+        error = quality.relative_error(reference, quality.logits(r.loaded.model, ids))
+        detail = quality.describe(r.runtime) | {"dense_runtime": dense.runtime}
+        store.put_variant_metric(r.variant.id, quality.LOGITS_ERROR, error, detail)
+        label = variant_label(r.variant.method, r.variant.bits, r.variant.seed)
+        console.print(f"{label}: relative logits error vs dense {error:.4f} (measured)")
 
 
 def _summary(store, suite_names: list[str], provenance: dict[str, str], profile: str) -> None:

@@ -1,6 +1,7 @@
 """Members: the quantization method and the bit-set drawn from its measured precisions.
 
-`method` is GPTQ, AWQ (each measured method) or `dense` (the unquantized baseline alone).
+`method` is GPTQ, AWQ, anyprec (each measured method; anyprec's members are one nested set) or
+`dense` (the unquantized baseline alone).
 For a quantization method, `<method>.top_bits` is its highest quantized precision in the
 ensemble; each lower measured precision then joins or not (`<method>.w<bits>`: how many of its
 stored seeds join, 0 = none); where the top precision was measured with several seeds,
@@ -14,8 +15,9 @@ from codesign.search.space import DENSE, Config, Option, Space, TrialLike, param
 
 METHODS = Option(
     "methods",
-    help="gptq, awq (ensembles of their precisions, the dense model joining or not) and "
-    "dense (the dense model alone) (default: every measured method, and dense)",
+    help="gptq, awq, anyprec (ensembles of their precisions, the dense model joining or not; "
+    "only anyprec's nested members share bit-plane storage and shared fetch) and dense (the "
+    "dense model alone) (default: every measured method, and dense)",
     default=lambda: None,
     in_space=False,  # the measured ladders of these methods are the space
 )
