@@ -59,7 +59,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--unit", default="bitfusion", help="bundled unit name or YAML spec path")
     p.add_argument("--model", default="smollm2-135m", help="preset name or HF config.json path")
     p.add_argument("--bits", type=_int_list, default=[3, 4, 8], help="ensemble bits (16 = dense)")
-    p.add_argument("--method", default="gptq", choices=("gptq", "awq"))
+    p.add_argument(
+        "--method",
+        default="gptq",
+        choices=("gptq", "awq", "anyprec"),
+        help="weight format of the members: independent GPTQ/AWQ quantizations, or one nested "
+        "any-precision set (its members share bit-planes) (default: gptq)",
+    )
     p.add_argument("--group-size", type=_group, default=128, help="group size or 'none'")
     p.add_argument("--schedule", default="sequential", help="schedule(s), comma list, or 'all'")
     p.add_argument("--batch", type=int, default=1)
@@ -175,8 +181,15 @@ def _caption(
     ]
     if "cascade" in schedules and args.agreement is None and args.run_probability is None:
         lines.append("cascade: no measured agreement given, so every member runs (worst case).")
-    if "shared-fetch" in schedules:
-        lines.append("shared-fetch stores weights as bit planes of the widest member.")
+    planes = "shared-fetch" in schedules or spec.params.get("weight_storage") == "bitplane"
+    if planes and len(variants) > 1 and len({v.nest_key for v in variants}) > 1:
+        lines.append(
+            f"bit-plane storage: {args.method} members are independent quantizations, so each "
+            "member's planes are stored and fetched apart (a nested set shares them: --method "
+            "anyprec)."
+        )
+    elif "shared-fetch" in schedules:
+        lines.append("shared-fetch stores the nested set once, as the widest member's planes.")
     unsupported = [v.key for v in variants if not _runs(spec, v)]
     if unsupported:
         lines.append(f"{spec.name} cannot run {', '.join(unsupported)} (width not supported).")
