@@ -315,8 +315,8 @@ def print_table(console: Console, rows: list[dict[str, Any]], ctx: SearchContext
     console.print(table)
     console.print(
         "ms, mJ: latency and energy per request; W: average power over it; mm²: unit area "
-        "(d = whole die, else array + SRAM) at the node shown; GB: weights + KV cache (all "
-        "modelled); trust and MMLU measured"
+        "(d = whole die, else array + SRAM + DRAM PHY) at the node shown; GB: weights + KV "
+        "cache (all modelled); trust and MMLU measured"
     )
     if len(rows) > limit:
         console.print(f"… {len(rows) - limit} more Pareto configurations in pareto.csv")
