@@ -193,6 +193,11 @@ def _quantize_into(out, backend, spec, group_size, model, token_ids, device) -> 
     return seconds
 
 
+def calib_for(calib: CalibrationSpec, seed: int) -> CalibrationSpec:
+    """The calibration windows of a variant of this seed (what its GPTQ seed saw)."""
+    return CalibrationSpec(calib.source, calib.n_samples, calib.seq_len, seed, calib.text_field)
+
+
 def _nested_variant(
     store: Store,
     model: ResolvedModel,
@@ -256,6 +261,7 @@ def _nested_variant(
                     tmp,
                     top_bits,
                     list(range(seed_bits, top_bits + 1)),
+                    _calibration_ids(model, calib_for(calib, spec.seed)),
                 )
                 seconds = time.perf_counter() - start
                 (tmp / MARKER).write_text(json.dumps({"seconds": seconds, "set": set_recipe}))
