@@ -129,9 +129,7 @@ def ensure_variant(
             f"layer width {bad[0]} is not a multiple of it; use --group-size auto or a "
             "power of two that divides every width"
         )
-    calib = CalibrationSpec(
-        calib.source, calib.n_samples, calib.seq_len, spec.seed, calib.text_field
-    )
+    calib = calib_for(calib, spec.seed)
     token_ids = _calibration_ids(model, calib)
     recipe = {
         "model": model.fingerprint,
@@ -172,7 +170,9 @@ def ensure_variant(
     return VariantResult(row, cached=cached, note=note)
 
 
-def _quantize_into(out, backend, spec, group_size, model, token_ids, device) -> float:
+def _build_atomically(out: Path, build, marker: dict) -> float:
+    """Run ``build(folder)`` in a temporary sibling of ``out``, write the marker, rename it to
+    ``out``: a run killed at any moment leaves nothing half-made (stale siblings are removed)."""
     tmp = out.with_name(f"{out.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     for stale in out.parent.glob(f"{out.name}.tmp-*"):  # left by a killed run
@@ -180,17 +180,24 @@ def _quantize_into(out, backend, spec, group_size, model, token_ids, device) -> 
     tmp.mkdir(parents=True)
     start = time.perf_counter()
     try:
+        build(tmp)
+        seconds = time.perf_counter() - start
+        (tmp / MARKER).write_text(json.dumps({"seconds": seconds, **marker}))
+        os.replace(tmp, out)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return seconds
+
+
+def _quantize_into(out, backend, spec, group_size, model, token_ids, device) -> float:
+    def build(tmp: Path) -> None:
         backend.quantize(
             QuantRequest(
                 spec.method, spec.bits, group_size, Path(model.path), tmp, token_ids, device
             )
         )
-        seconds = time.perf_counter() - start
-        (tmp / MARKER).write_text(json.dumps({"seconds": seconds, "spec": spec.label}))
-        os.replace(tmp, out)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return seconds
+
+    return _build_atomically(out, build, {"spec": spec.label})
 
 
 def calib_for(calib: CalibrationSpec, seed: int) -> CalibrationSpec:
@@ -249,25 +256,19 @@ def _nested_variant(
     with _file_lock(out.with_suffix(".lock")):
         cached = (out / MARKER).exists()
         if not cached:
-            tmp = out.with_name(f"{out.name}.tmp-{os.getpid()}")
-            for stale in out.parent.glob(f"{out.name}.tmp-*"):  # left by a killed run
-                shutil.rmtree(stale, ignore_errors=True)
-            tmp.mkdir(parents=True)
-            start = time.perf_counter()
-            try:
-                nested.build_set(
+            token_ids = _calibration_ids(model, calib_for(calib, spec.seed))
+            _build_atomically(
+                out,
+                lambda tmp: nested.build_set(
                     Path(seed.row.path),
                     Path(model.path),
                     tmp,
                     top_bits,
                     list(range(seed_bits, top_bits + 1)),
-                    _calibration_ids(model, calib_for(calib, spec.seed)),
-                )
-                seconds = time.perf_counter() - start
-                (tmp / MARKER).write_text(json.dumps({"seconds": seconds, "set": set_recipe}))
-                os.replace(tmp, out)
-            finally:
-                shutil.rmtree(tmp, ignore_errors=True)
+                    token_ids,
+                ),
+                {"set": set_recipe},
+            )
         info = json.loads((out / MARKER).read_text())
         row = store.add_variant(
             key=key,
