@@ -21,6 +21,7 @@ from codesign.measurements.evaluate.suites import trust_suites
 from codesign.search.context import SearchContext
 from codesign.search.space import Config, suggest
 from codesign.simulators import SCHEDULES, DesignBatch, evaluate
+from codesign.simulators.variants import one_nested_set
 
 OBJECTIVES = ("trust", "latency_ms", "energy_mj", "area_mm2")
 DIRECTIONS = ("maximize", "minimize", "minimize", "minimize")
@@ -86,7 +87,7 @@ def evaluate_config(ctx: SearchContext, config: Config) -> Outcome:
         metrics["run_probability"] = run_probability
     designs = DesignBatch.from_specs([spec])
     variants = [ctx.variants[k] for k in keys]
-    nested = len(variants) > 1 and len({v.nest_key for v in variants}) == 1
+    nested = one_nested_set(variants)
     if SCHEDULES.get(config.schedule).bitplane and len(variants) > 1 and not nested:
         labels = "+".join(ctx.trust.member(k).label for k in keys)
         reason = (

@@ -455,23 +455,26 @@ def sram_um2(capacity_kb: np.ndarray | float) -> np.ndarray:
     return _per_byte(capacity_kb, _SRAM_AREA)
 
 
-def dram_pj_per_bit(kind: np.ndarray | str) -> np.ndarray:
-    """DRAM access energy per bit by memory type (DRAM_PJ_PER_BIT)."""
+def _per_kind(kind: np.ndarray | str, value_of) -> np.ndarray:
+    """``value_of(name)`` for every entry of an array of memory-type names (one call per
+    distinct name: the arrays hold a few names over many designs)."""
     kinds = np.asarray(kind)
     names, which = np.unique(kinds, return_inverse=True)
-    values = np.asarray([DRAM_PJ_PER_BIT[str(k)].value for k in names])
-    return values[which].reshape(kinds.shape)
+    return np.asarray([value_of(str(k)) for k in names], dtype=float)[which].reshape(kinds.shape)
+
+
+def dram_pj_per_bit(kind: np.ndarray | str) -> np.ndarray:
+    """DRAM access energy per bit by memory type (DRAM_PJ_PER_BIT)."""
+    return _per_kind(kind, lambda k: DRAM_PJ_PER_BIT[k].value)
 
 
 def dram_phy_mm2(kind: np.ndarray | str, bandwidth_gbs: np.ndarray | float) -> np.ndarray:
     """Area of the whole PHY units a memory interface of this type and bandwidth needs
     (DRAM_INTERFACES; not node-scaled)."""
-    kinds = np.asarray(kind)
-    names, which = np.unique(kinds, return_inverse=True)
-    unit_gbs = np.asarray([DRAM_INTERFACES[str(k)].unit_gbs for k in names])[which]
-    unit_mm2 = np.asarray([DRAM_INTERFACES[str(k)].phy_mm2.value for k in names])[which]
-    units = np.ceil(np.asarray(bandwidth_gbs, dtype=float) / unit_gbs.reshape(kinds.shape) - 1e-9)
-    return units * unit_mm2.reshape(kinds.shape)
+    unit_gbs = _per_kind(kind, lambda k: DRAM_INTERFACES[k].unit_gbs)
+    unit_mm2 = _per_kind(kind, lambda k: DRAM_INTERFACES[k].phy_mm2.value)
+    units = np.ceil(np.asarray(bandwidth_gbs, dtype=float) / unit_gbs - 1e-9)
+    return units * unit_mm2
 
 
 _FIXED_AREA = _table(FIXED_PE_AREA_UM2)

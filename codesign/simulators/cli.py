@@ -22,7 +22,12 @@ from codesign.simulators.normalise import normalise_node
 from codesign.simulators.ppa import evaluate
 from codesign.simulators.schedules import SCHEDULES
 from codesign.simulators.spec import UnitSpec, bundled_units, load_unit, parse_overrides
-from codesign.simulators.variants import STORAGE_RULE, Variant, variants_from_bits
+from codesign.simulators.variants import (
+    STORAGE_RULE,
+    Variant,
+    one_nested_set,
+    variants_from_bits,
+)
 from codesign.simulators.workload import Workload, load_model, model_presets
 
 
@@ -182,7 +187,7 @@ def _caption(
     if "cascade" in schedules and args.agreement is None and args.run_probability is None:
         lines.append("cascade: no measured agreement given, so every member runs (worst case).")
     planes = "shared-fetch" in schedules or spec.params.get("weight_storage") == "bitplane"
-    if planes and len(variants) > 1 and len({v.nest_key for v in variants}) > 1:
+    if planes and len(variants) > 1 and not one_nested_set(variants):
         lines.append(
             f"bit-plane storage: {args.method} members are independent quantizations, so each "
             "member's planes are stored and fetched apart (a nested set shares them: --method "

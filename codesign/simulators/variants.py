@@ -80,6 +80,11 @@ class Variant:
         return (self.method, self.group_size, self.seed, 0 if self.nested else self.bits)
 
 
+def one_nested_set(variants: Sequence[Variant]) -> bool:
+    """Several members that are the top bit-planes of one quantization (share their planes)."""
+    return len(variants) > 1 and len({v.nest_key for v in variants}) == 1
+
+
 def variants_from_bits(
     bits: Iterable[int], method: str = "gptq", group_size: int | None = 128
 ) -> tuple[Variant, ...]:
