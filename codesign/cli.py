@@ -6,7 +6,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-# stage name -> (module with an ``entry(argv)`` or ``main(argv)`` function, one-line help)
+# stage name -> (module with an ``entry(argv)`` function, one-line help)
 STAGES = {
     "measurements": ("codesign.measurements.cli", "quantize, profile, list and evaluate variants"),
     "simulators": ("codesign.simulators.cli", "PPA of multi-precision compute units and schedules"),
@@ -28,9 +28,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if stage not in STAGES:
         print(f"error: unknown stage {stage!r}\n{USAGE}", file=sys.stderr)
         return 2
-    module = importlib.import_module(STAGES[stage][0])
-    run = getattr(module, "entry", None) or module.main
-    return run(rest)
+    try:
+        from codesign.cli_common import invoked_as_console_script
+
+        invoked_as_console_script()
+        entry = importlib.import_module(STAGES[stage][0]).entry
+    except KeyboardInterrupt:
+        print("interrupted while starting: nothing was done", file=sys.stderr)
+        return 130
+    return entry(rest)
 
 
 if __name__ == "__main__":

@@ -1,18 +1,53 @@
-"""What every codesign command line shares: the store option and one-line errors."""
+"""What every codesign command line shares: the store option, one-line errors, exit codes
+(errors.py) and output that reads the same in a terminal, a file or a pipe."""
 
 from __future__ import annotations
 
 import argparse
+import logging
+import os
+import sys
+import tempfile
+import traceback
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from codesign.errors import CodesignError
+from codesign.errors import (
+    EXIT_BAD_INPUT,
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    CodesignError,
+)
 from codesign.paths import default_store_url
 
-console = Console(soft_wrap=True)
-err_console = Console(stderr=True, soft_wrap=True, highlight=False)
+# piped or redirected output has no terminal width: print tables whole instead of folding
+# their columns at rich's default 80 (a reader or a script sees every column intact)
+PIPED_WIDTH = 200
+
+
+def _stdout_console() -> Console:
+    piped = not sys.stdout.isatty() and "COLUMNS" not in os.environ
+    return Console(soft_wrap=True, width=PIPED_WIDTH if piped else None)
+
+
+console = _stdout_console()
+err_console = Console(stderr=True, soft_wrap=True, highlight=False, width=PIPED_WIDTH)
+
+# how the user started the command: ``python -m codesign.search`` or ``codesign search``
+_PREFIX = {"value": "python -m codesign."}
+
+
+def invoked_as_console_script() -> None:
+    """Called by the ``codesign`` script: usage lines then say ``codesign search``."""
+    _PREFIX["value"] = "codesign "
+
+
+def prog_name(stage: str) -> str:
+    """The program name usage lines show for ``stage`` (e.g. ``search``)."""
+    return f"{_PREFIX['value']}{stage}"
 
 
 def add_store_option(parser: argparse.ArgumentParser) -> None:
@@ -31,25 +66,97 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         err_console.print(f"[red]error:[/red] {message} (see {self.prog} --help)")
-        raise SystemExit(2)
+        raise SystemExit(EXIT_BAD_INPUT)
 
 
-def make_parser(prog: str, description: str) -> argparse.ArgumentParser:
-    return _Parser(
-        prog=prog, description=description, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Keeps the description's layout and shows every option's default."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if "%(default)" in text or "default:" in text or action.default in (None, False):
+            return text
+        if action.option_strings and action.default is not argparse.SUPPRESS:
+            text += " (default: %(default)s)"
+        return text
+
+
+def make_parser(stage: str, description: str) -> argparse.ArgumentParser:
+    """The parser of ``stage`` (``search``, ``measurements``…): one-line usage errors, defaults
+    shown in --help, usage named as the user started it."""
+    return _Parser(prog=prog_name(stage), description=description, formatter_class=HelpFormatter)
+
+
+# what an interrupted command says it kept (each long command sets its own)
+_KEPT = {"note": "stored work is kept; run the same command to resume"}
+
+
+def on_interrupt(note: str) -> None:
+    """What the interrupt line says was kept, e.g. "412 predictions stored in …"."""
+    _KEPT["note"] = note
+
+
+class _NoInterruptTracebacks(logging.Filter):
+    """Libraries that log a trial's failure (Optuna) log Ctrl-C with a traceback: drop it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        return not isinstance(exc, KeyboardInterrupt)
 
 
 def run_cli(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None) -> int:
-    """Run a command; user errors and Ctrl-C become one line and a non-zero exit."""
+    """Run a command: bad input is one line and exit 2 (or the error's own code), Ctrl-C one
+    line and 130, and only a bug prints a traceback (exit 1)."""
+    quiet = _NoInterruptTracebacks()
+    optuna_log = logging.getLogger("optuna.study._optimize")
+    optuna_log.addFilter(quiet)
     try:
         return main(argv)
     except CodesignError as exc:
         err_console.print(f"[red]error:[/red] {exc}")
         return exc.exit_code
     except KeyboardInterrupt:
-        err_console.print("interrupted: stored work is kept; run the same command to resume")
-        return 130
+        err_console.print(f"interrupted: {_KEPT['note']}")
+        return EXIT_INTERRUPTED
+    except SystemExit:
+        raise
+    except Exception:
+        traceback.print_exc()
+        err_console.print(
+            "[red]internal error[/red]: this is a bug in codesign, not in your input; please "
+            "report it to the maintainers with the command line and the traceback above"
+        )
+        return EXIT_INTERNAL
+    finally:
+        optuna_log.removeFilter(quiet)
+
+
+def writable_folder(path: Path, flag: str) -> Path:
+    """Refuse an output folder that cannot be made or written, before any work (nothing is
+    left behind: a probe file is made and removed in the nearest existing folder)."""
+    path = Path(path).expanduser()
+    probe = path
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        raise CodesignError(f"{flag} {path}: {probe} is a file, not a folder")
+    try:
+        with tempfile.TemporaryDirectory(dir=probe, prefix=".codesign-probe-"):
+            pass
+    except OSError as exc:
+        raise CodesignError(f"{flag} {path}: cannot write there ({exc.strerror or exc})") from None
+    return path
+
+
+def positive(value: float, flag: str, *, allow_zero: bool = False) -> float:
+    """A finite number above zero (or at least zero), or a one-line error naming the flag."""
+    ok = value >= 0 if allow_zero else value > 0
+    if not (ok and value != float("inf")):
+        want = "a finite number ≥ 0" if allow_zero else "a finite number > 0"
+        raise CodesignError(f"{flag} must be {want}, got {value:g}")
+    return value
 
 
 def parse_list(text: str, what: str, cast=str) -> list:

@@ -1,7 +1,6 @@
 """``python -m codesign.measurements``."""
 
-import sys
+from codesign.launch import launch
 
-from codesign.measurements.cli import entry
-
-sys.exit(entry())
+if __name__ == "__main__":
+    launch("codesign.measurements.cli")

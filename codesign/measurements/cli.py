@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from rich.table import Table
 
 from codesign.cli_common import (
+    HelpFormatter,
     add_store_option,
     console,
     make_parser,
@@ -43,14 +44,21 @@ Example (the embedded default model, on this machine's CPU):
 """
 
 
+FORMATTER = HelpFormatter
+
+
 def _build_parser() -> argparse.ArgumentParser:
-    parser = make_parser("python -m codesign.measurements", DESCRIPTION)
+    parser = make_parser("measurements", DESCRIPTION)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    q = sub.add_parser("quantize", help="make quantized variants of a model")
+    q = sub.add_parser(
+        "quantize", help="make quantized variants of a model", formatter_class=FORMATTER
+    )
     add_quantize_options(q)
 
-    pr = sub.add_parser("profile", help="latency and memory of stored variants")
+    pr = sub.add_parser(
+        "profile", help="latency and memory of stored variants", formatter_class=FORMATTER
+    )
     add_store_option(pr)
     add_model_option(pr, None)
     pr.add_argument("--prompt-len", type=int, default=128, help="prefill tokens (default: 128)")
@@ -60,7 +68,9 @@ def _build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--warmup", type=int, default=1, help="untimed warm-up runs (default: 1)")
     pr.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
 
-    ls = sub.add_parser("list", help="what the store holds, with provenance")
+    ls = sub.add_parser(
+        "list", help="what the store holds, with provenance", formatter_class=FORMATTER
+    )
     add_store_option(ls)
 
     add_evaluate_parser(sub)

@@ -1,7 +1,6 @@
 """``python -m codesign.report``."""
 
-import sys
+from codesign.launch import launch
 
-from codesign.report.cli import entry
-
-sys.exit(entry())
+if __name__ == "__main__":
+    launch("codesign.report.cli")

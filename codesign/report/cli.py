@@ -37,7 +37,7 @@ Example:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = make_parser("python -m codesign.report", DESCRIPTION)
+    p = make_parser("report", DESCRIPTION)
     add_store_option(p)
     p.add_argument(
         "--model",

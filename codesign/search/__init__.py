@@ -12,38 +12,22 @@ energy and area (modelled by the simulators), under memory, MMLU and area constr
 `python -m codesign.search --budget-gb 24` does all of it with outputs; see cli.py.
 """
 
-from codesign.search.context import SearchContext, Settings, build_context
-from codesign.search.objective import DIRECTIONS, OBJECTIVES, Objective, evaluate_config
-from codesign.search.pareto import hypervolume, non_dominated, pareto_trials
-from codesign.search.space import (
-    PARAMETERS,
-    Config,
-    Space,
-    enumerate_space,
-    parameter_group,
-    suggest,
-)
-from codesign.search.study import SAMPLERS, make_sampler, open_storage, open_study
+from codesign.lazy import lazy_exports
 
-__all__ = [
-    "DIRECTIONS",
-    "OBJECTIVES",
-    "PARAMETERS",
-    "SAMPLERS",
-    "Config",
-    "Objective",
-    "SearchContext",
-    "Settings",
-    "Space",
-    "build_context",
-    "enumerate_space",
-    "evaluate_config",
-    "hypervolume",
-    "make_sampler",
-    "non_dominated",
-    "open_storage",
-    "open_study",
-    "pareto_trials",
-    "parameter_group",
-    "suggest",
-]
+__getattr__, __dir__, __all__ = lazy_exports(
+    __name__,
+    {
+        "codesign.search.context": ("SearchContext", "Settings", "build_context"),
+        "codesign.search.objective": ("DIRECTIONS", "OBJECTIVES", "Objective", "evaluate_config"),
+        "codesign.search.pareto": ("hypervolume", "non_dominated", "pareto_trials"),
+        "codesign.search.space": (
+            "PARAMETERS",
+            "Config",
+            "Space",
+            "enumerate_space",
+            "parameter_group",
+            "suggest",
+        ),
+        "codesign.search.study": ("SAMPLERS", "make_sampler", "open_storage", "open_study"),
+    },
+)

@@ -1,8 +1,6 @@
 """``python -m codesign.search``."""
 
-import sys
-
-from codesign.search.cli import entry
+from codesign.launch import launch
 
 if __name__ == "__main__":
-    sys.exit(entry())
+    launch("codesign.search.cli")

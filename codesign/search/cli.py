@@ -71,7 +71,7 @@ def _csv(text: str) -> tuple[str, ...]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = make_parser("python -m codesign.search", DESCRIPTION)
+    p = make_parser("search", DESCRIPTION)
     add_store_option(p)
     _target_options(p.add_argument_group("target and constraints"))
     _scoring_option(p.add_argument_group("scoring"))

@@ -14,31 +14,18 @@ The search calls::
 Every number is modelled (analytical), not measured; `UnitSpec.label()` says so.
 """
 
-from codesign.simulators.design import DesignBatch
-from codesign.simulators.families import FAMILIES
-from codesign.simulators.ppa import METRICS, evaluate
-from codesign.simulators.schedules import SCHEDULES, ScheduleParams
-from codesign.simulators.schedules.cascade import run_probability_from_runs
-from codesign.simulators.spec import UnitSpec, bundled_units, load_unit
-from codesign.simulators.variants import Variant, variants_from_bits, weight_bytes
-from codesign.simulators.workload import ModelShape, Workload, load_model, model_presets
+from codesign.lazy import lazy_exports
 
-__all__ = [
-    "FAMILIES",
-    "METRICS",
-    "SCHEDULES",
-    "DesignBatch",
-    "ModelShape",
-    "ScheduleParams",
-    "UnitSpec",
-    "Variant",
-    "Workload",
-    "bundled_units",
-    "evaluate",
-    "load_model",
-    "load_unit",
-    "model_presets",
-    "run_probability_from_runs",
-    "variants_from_bits",
-    "weight_bytes",
-]
+__getattr__, __dir__, __all__ = lazy_exports(
+    __name__,
+    {
+        "codesign.simulators.design": ("DesignBatch",),
+        "codesign.simulators.families": ("FAMILIES",),
+        "codesign.simulators.ppa": ("METRICS", "evaluate"),
+        "codesign.simulators.schedules": ("SCHEDULES", "ScheduleParams"),
+        "codesign.simulators.schedules.cascade": ("run_probability_from_runs",),
+        "codesign.simulators.spec": ("UnitSpec", "bundled_units", "load_unit"),
+        "codesign.simulators.variants": ("Variant", "variants_from_bits", "weight_bytes"),
+        "codesign.simulators.workload": ("ModelShape", "Workload", "load_model", "model_presets"),
+    },
+)

@@ -1,5 +1,6 @@
-"""Run the simulators' command line: `python -m codesign.simulators --help`."""
+"""``python -m codesign.simulators``."""
 
-from codesign.simulators.cli import main
+from codesign.launch import launch
 
-raise SystemExit(main())
+if __name__ == "__main__":
+    launch("codesign.simulators.cli")

@@ -7,7 +7,7 @@ import math
 
 from rich.table import Table
 
-from codesign.cli_common import console, parse_list, progress_bar
+from codesign.cli_common import HelpFormatter, console, parse_list, progress_bar
 from codesign.errors import CodesignError
 from codesign.measurements.evaluate.datasets import DATASETS
 from codesign.measurements.evaluate.profiles import DEFAULT_PROFILE, PROFILES
@@ -31,6 +31,7 @@ def add_evaluate_parser(sub) -> None:
         help="run trust suites and MMLU on variants, storing every item's prediction",
         description="Quantizes what is missing (as `quantize` would), then runs each suite on "
         "each variant. Stored items are never run again: rerun the same command to resume.",
+        formatter_class=HelpFormatter,
     )
     add_quantize_options(p)
     p.add_argument(

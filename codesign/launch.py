@@ -1,0 +1,22 @@
+"""Start a command so that Ctrl-C is one line and exit 130 even while modules still import.
+
+Kept free of heavy imports: torch, transformers and optuna take seconds to import, and an
+interrupt during those seconds must not print a traceback either.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+
+def launch(module: str, argv: Sequence[str] | None = None) -> NoReturn:
+    """Import ``module`` and exit with its ``entry(argv)``'s status."""
+    try:
+        entry = importlib.import_module(module).entry
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted while starting: nothing was done\n")
+        raise SystemExit(130) from None
+    raise SystemExit(entry(argv))
