@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -28,7 +29,7 @@ from sqlalchemy import (
     event,
     select,
 )
-from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 from codesign.errors import CodesignError
@@ -173,11 +174,44 @@ def _redacted(url: str) -> str:
         return url
 
 
+def _first_line(exc: BaseException) -> str:
+    """A driver error's own first line (without SQLAlchemy's background-link footer)."""
+    orig = getattr(exc, "orig", None) or exc
+    return (str(orig).strip().splitlines() or [type(orig).__name__])[0]
+
+
+def check_store_url(url: str, *, must_exist: bool = False) -> None:
+    """Refuse a store URL that cannot work, before any work and without touching anything:
+    a bare path gets a hint, and (``must_exist``) a missing SQLite file is an error rather
+    than a new empty store."""
+    from sqlalchemy.engine import make_url
+
+    if "://" not in url:
+        raise CodesignError(
+            f"--store {url!r} is not a SQLAlchemy URL: did you mean sqlite:///{url}? "
+            "(or postgresql://user@host/db)"
+        )
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError) as exc:
+        raise CodesignError(f"--store {url!r} is not a SQLAlchemy URL ({exc})") from None
+    if must_exist and parsed.drivername.startswith("sqlite"):
+        database = parsed.database or ""
+        on_disk = database and database != ":memory:" and not database.startswith("file:")
+        if on_disk and not Path(database).is_file():
+            raise CodesignError(
+                f"--store {_redacted(url)!r}: no store file at {database} (nothing was created; "
+                "run `python -m codesign.measurements evaluate` first, or fix the path)"
+            )
+
+
 class Store:
-    """Opens (and if needed creates) the store at ``url``; refuses a newer schema."""
+    """Opens the store at ``url``, creating it unless ``create`` is False (read-only commands
+    never leave an empty store behind); refuses a newer or unreadable schema."""
 
     def __init__(self, url: str, *, create: bool = True) -> None:
         self.url = url
+        check_store_url(url, must_exist=not create)
         try:
             self.engine = create_engine(url, future=True)
         except (ArgumentError, ValueError, ImportError) as exc:
@@ -189,11 +223,9 @@ class Store:
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         try:
             self._check_schema(create)
-        except OperationalError as exc:
-            reason = str(exc.orig).splitlines()[0] if exc.orig else str(exc)
-            raise CodesignError(f"cannot open store {_redacted(url)!r}: {reason}") from None
         except SQLAlchemyError as exc:
-            raise CodesignError(f"cannot open store {_redacted(url)!r}: {exc}") from None
+            reason = _first_line(exc)
+            raise CodesignError(f"cannot open store {_redacted(url)!r}: {reason}") from None
 
     def _check_schema(self, create: bool) -> None:
         with self.engine.connect() as conn:
@@ -202,7 +234,13 @@ class Store:
         if has_meta:
             with self.session() as s:
                 row = s.get(Meta, "schema_version")
-            found = int(row.value) if row else 0
+            try:
+                found = int(row.value) if row else 0
+            except ValueError:
+                raise CodesignError(
+                    f"store {_redacted(self.url)!r} is damaged or not a codesign store: its "
+                    f"schema version is {row.value!r}, not a number"
+                ) from None
             if found > SCHEMA_VERSION:
                 raise CodesignError(
                     f"store {_redacted(self.url)!r} has schema version {found}, newer than this "

@@ -97,7 +97,7 @@ def test_a_failed_transaction_writes_nothing(store_url):
 
 
 def test_list_refuses_a_store_that_does_not_exist_yet(store_url):
-    with pytest.raises(CodesignError, match="holds no codesign data"):
+    with pytest.raises(CodesignError, match="no store file"):
         Store(store_url, create=False)
 
 

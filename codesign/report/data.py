@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pandas as pd
 from sqlalchemy.engine import make_url
@@ -143,18 +142,6 @@ def redact(url: str) -> str:
 
 def open_store(url: str) -> Store:
     """Open an existing store for reading; a missing SQLite file is an error, not created."""
-    try:
-        parsed = make_url(url)
-    except (ArgumentError, ValueError):
-        parsed = None
-    if parsed is not None and parsed.drivername.startswith("sqlite"):
-        database = parsed.database or ""
-        on_disk = database and database != ":memory:" and not database.startswith("file:")
-        if on_disk and not Path(database).exists():
-            raise CodesignError(
-                f"no store at {redact(url)!r}: run `python -m codesign.measurements "
-                "evaluate` first, or pass --store"
-            )
     return Store(url, create=False)
 
 

@@ -190,7 +190,7 @@ def test_a_missing_store_is_one_line_and_creates_no_file(tmp_path):
         cwd=tmp_path,
         timeout=120,
     )
-    _assert_one_line_error(proc.returncode, proc.stderr, "no store at")
+    _assert_one_line_error(proc.returncode, proc.stderr, "no store file")
     assert not db.exists() and not (tmp_path / "results").exists()
 
 
