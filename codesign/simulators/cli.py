@@ -2,17 +2,19 @@
 bundled units and schedules, or `validate` the model against stored profiles.
 
 Every printed number is labelled as modelled (analytical, <unit> spec). A user error is one
-line on stderr (`error: ...`) and exit status 2, never a traceback.
+line on stderr (`error: ...`) and exit status 2, never a traceback; Ctrl-C exits 130.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 
 from rich.console import Console
 
+from codesign.cli_common import make_parser, on_interrupt, positive, run_cli
 from codesign.errors import CodesignError
 from codesign.simulators import table as fmt
 from codesign.simulators.design import DesignBatch
@@ -54,32 +56,49 @@ def _group(text: str) -> int | None:
         raise argparse.ArgumentTypeError(f"want an integer or 'none', got {text!r}") from None
 
 
+DESCRIPTION = """\
+Analytical PPA model of multi-precision compute units and ensemble schedules (modelled, not
+measured): each member alone and the ensemble under each schedule, decode and prefill.
+
+  python -m codesign.simulators --unit bitfusion --bits 3,4,8 --schedule all
+  python -m codesign.simulators --list
+  python -m codesign.simulators validate --published     (or --store URL: measured profiles)
+"""
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="python -m codesign.simulators",
-        description="Analytical PPA model of multi-precision compute units and ensemble "
-        "schedules (modelled, not measured). Subcommand: validate --store URL.",
-    )
+    p = make_parser("simulators", DESCRIPTION)
     p.add_argument("--list", action="store_true", help="show bundled units, schedules, models")
     p.add_argument("--unit", default="bitfusion", help="bundled unit name or YAML spec path")
     p.add_argument("--model", default="smollm2-135m", help="preset name or HF config.json path")
-    p.add_argument("--bits", type=_int_list, default=[3, 4, 8], help="ensemble bits (16 = dense)")
+    p.add_argument(
+        "--bits",
+        type=_int_list,
+        default=[3, 4, 8],
+        help="bit-widths of the ensemble's members, comma list (16 = the dense model) "
+        "(default: 3,4,8)",
+    )
     p.add_argument(
         "--method",
         default="gptq",
         choices=("gptq", "awq", "anyprec"),
         help="weight format of the members: independent GPTQ/AWQ quantizations, or one nested "
-        "any-precision set (its members share bit-planes) (default: gptq)",
+        "any-precision set (its members share bit-planes)",
     )
     p.add_argument("--group-size", type=_group, default=128, help="group size or 'none'")
     p.add_argument("--schedule", default="sequential", help="schedule(s), comma list, or 'all'")
-    p.add_argument("--batch", type=int, default=1)
-    p.add_argument("--context", type=int, default=512, help="decode context length")
-    p.add_argument("--prompt-tokens", type=int, default=128, help="prefill length")
-    p.add_argument("--kv-bits", type=int, default=16)
-    p.add_argument("--agreement", type=float, default=None, help="cascade: measured agreement")
+    p.add_argument("--batch", type=int, default=1, help="sequences decoded together")
+    p.add_argument("--context", type=int, default=512, help="decode context length (tokens)")
+    p.add_argument("--prompt-tokens", type=int, default=128, help="prefill length (tokens)")
+    p.add_argument("--kv-bits", type=int, default=16, help="bits per stored K/V element")
     p.add_argument(
-        "--run-probability", type=_float_list, default=None, help="cascade: per-member, measured"
+        "--agreement", type=float, default=None, help="cascade: measured agreement (0-1)"
+    )
+    p.add_argument(
+        "--run-probability",
+        type=_float_list,
+        default=None,
+        help="cascade: measured probability that each member runs, comma list (0-1)",
     )
     p.add_argument(
         "--normalise-node",
@@ -96,7 +115,32 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FIELD=VALUE",
         help="override a spec field, e.g. --set dram.bandwidth_gbs=51.2",
     )
+    p.add_argument(
+        "--json", action="store_true", help="print the rows as JSON (numbers in SI units)"
+    )
     return p
+
+
+def check_args(args: argparse.Namespace) -> None:
+    """Every numeric option in range, each error naming its flag (before any modelling)."""
+    for flag in ("batch", "context", "prompt_tokens", "kv_bits"):
+        value = getattr(args, flag)
+        if value < 1:
+            raise CodesignError(f"--{flag.replace('_', '-')} must be at least 1, got {value}")
+    if not args.bits:
+        raise CodesignError("--bits: give at least one bit-width")
+    bad = [b for b in args.bits if not 1 <= b <= 16]
+    if bad:
+        raise CodesignError(f"--bits: {bad[0]} is not a bit-width between 1 and 16")
+    if args.group_size is not None and args.group_size < 1:
+        raise CodesignError(f"--group-size must be positive or 'none', got {args.group_size}")
+    if args.agreement is not None and not 0 <= args.agreement <= 1:
+        raise CodesignError(f"--agreement must be between 0 and 1, got {args.agreement:g}")
+    for p in args.run_probability or ():
+        if not 0 <= p <= 1:
+            raise CodesignError(f"--run-probability values must be between 0 and 1, got {p:g}")
+    if args.normalise_node is not None:
+        positive(args.normalise_node, "--normalise-node")
 
 
 def _schedules(text: str) -> list[str]:
@@ -108,19 +152,34 @@ def _schedules(text: str) -> list[str]:
     return names
 
 
-def _row(label: str, decode: dict, prefill: dict) -> list[str]:
-    bound = "memory" if bool(decode["memory_bound"][0]) else "compute"
+def _record(label: str, decode: dict, prefill: dict) -> dict[str, object]:
+    """One configuration's modelled numbers (SI units) for the table or --json."""
     feasible = bool(decode["feasible"][0])
+    bound = "memory" if bool(decode["memory_bound"][0]) else "compute"
+    return {
+        "configuration": label,
+        "decode_latency_s": float(decode["latency_s"][0]),
+        "decode_energy_per_token_j": float(decode["energy_per_token_j"][0]),
+        "decode_power_w": float(decode["average_power_w"][0]),
+        "prefill_latency_s": float(prefill["latency_s"][0]),
+        "prefill_energy_j": float(prefill["energy_j"][0]),
+        "area_mm2": float(decode["area_mm2"][0]),
+        "memory_bytes": float(decode["memory_bytes"][0]),
+        "decode_bound": bound if feasible else "cannot run",
+    }
+
+
+def _row(r: dict) -> list[str]:
     return [
-        label,
-        fmt.seconds(float(decode["latency_s"][0])),
-        fmt.joules(float(decode["energy_per_token_j"][0])),
-        fmt.watts(float(decode["average_power_w"][0])),
-        fmt.seconds(float(prefill["latency_s"][0])),
-        fmt.joules(float(prefill["energy_j"][0])),
-        fmt.area(float(decode["area_mm2"][0])),
-        fmt.nbytes(float(decode["memory_bytes"][0])),
-        bound if feasible else "cannot run",
+        str(r["configuration"]),
+        fmt.seconds(r["decode_latency_s"]),
+        fmt.joules(r["decode_energy_per_token_j"]),
+        fmt.watts(r["decode_power_w"]),
+        fmt.seconds(r["prefill_latency_s"]),
+        fmt.joules(r["prefill_energy_j"]),
+        fmt.area(r["area_mm2"]),
+        fmt.nbytes(r["memory_bytes"]),
+        str(r["decode_bound"]),
     ]
 
 
@@ -139,12 +198,12 @@ def run_model(args: argparse.Namespace, out: Console) -> None:
         outs = [evaluate(designs, w, members, schedule, **extra) for w in (decode, prefill)]
         return [normalise_node(o, node) if node else o for o in outs]
 
-    rows = []
+    records = []
     for v in variants:
-        rows.append(_row(f"{v.key} alone", *run([v], "sequential")))
+        records.append(_record(f"{v.key} alone", *run([v], "sequential")))
     for name in schedules:
         extra = cascade if name == "cascade" else {}
-        rows.append(_row(f"ensemble, {name}", *run(variants, name, **extra)))
+        records.append(_record(f"ensemble, {name}", *run(variants, name, **extra)))
     rates = designs.rates()
     where = _node_text(float(rates.tech_nm[0]), node)
     columns = [
@@ -162,6 +221,12 @@ def run_model(args: argparse.Namespace, out: Console) -> None:
     caption = _caption(spec, variants, schedules, args)
     if node:
         caption += f"\nArea and energy normalised to {node:g} nm: {NODE_RULE}."
+    if args.json:
+        head = {"title": title, "origin": "modelled (analytical), not measured"}
+        head |= {"area_scope": rates.area_scope, "node": where, "notes": caption.splitlines()}
+        out.print_json(json.dumps(head | {"rows": records}))
+        return
+    rows = [_row(r) for r in records]
     out.print(fmt.table(title, columns, rows, caption, numeric=True))
 
 
@@ -223,21 +288,26 @@ def list_all(out: Console) -> None:
     out.print(fmt.table("Model presets", ["model", "name", "config source"], models, ""))
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns the exit status."""
+def _main(argv: Sequence[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     out = fmt.console()
-    try:
-        if argv[:1] == ["validate"]:
-            from codesign.simulators.validate_cli import main as validate_main
+    on_interrupt("nothing to keep (the simulators store nothing); run the command again")
+    if argv[:1] == ["validate"]:
+        from codesign.simulators.validate_cli import main as validate_main
 
-            return validate_main(argv[1:], out)
-        args = build_parser().parse_args(argv)
-        if args.list:
-            list_all(out)
-        else:
-            run_model(args, out)
+        return validate_main(argv[1:], out)
+    args = build_parser().parse_args(argv)
+    if args.list:
+        list_all(out)
         return 0
-    except CodesignError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return exc.exit_code
+    check_args(args)
+    run_model(args, out)
+    return 0
+
+
+def entry(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit status (errors.py: 0 done, 2 bad input, 130 Ctrl-C)."""
+    return run_cli(_main, argv)
+
+
+main = entry  # the name the tests and older scripts call

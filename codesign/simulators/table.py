@@ -61,5 +61,8 @@ def table(
 
 
 def console() -> Console:
-    """Wide enough that tables do not wrap into unreadable columns when piped."""
-    return Console(width=160, soft_wrap=False)
+    """The commands' stdout console: terminal width, or wide enough when piped that tables
+    keep their columns (cli_common.PIPED_WIDTH)."""
+    from codesign.cli_common import console as shared
+
+    return shared

@@ -18,18 +18,23 @@ from collections.abc import Sequence
 import pandas as pd
 from rich.console import Console
 
+from codesign.cli_common import make_parser, positive
 from codesign.errors import CodesignError
+from codesign.paths import DEFAULT_STORE_URL, default_store_url
 from codesign.simulators import table as fmt
 from codesign.simulators.spec import UnitSpec, load_unit
 from codesign.simulators.validate import summarise, validate_profiles
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="python -m codesign.simulators validate",
-        description="Modelled vs measured decode latency per stored profile.",
+    p = make_parser(
+        "simulators validate", "Modelled vs measured decode latency per stored profile."
     )
-    p.add_argument("--store", help="measurement store URL (sqlite:///...)")
+    p.add_argument(
+        "--store",
+        help="SQLAlchemy URL of the measurement store (default: $CODESIGN_STORE or "
+        f"{DEFAULT_STORE_URL}; with --published alone, no store is read)",
+    )
     p.add_argument(
         "--published",
         action="store_true",
@@ -63,11 +68,7 @@ def load_profiles(url: str) -> pd.DataFrame:
             f"nothing to validate: the measurement store is unavailable ({exc})"
         ) from None
     try:
-        try:
-            store = Store(url, create=False)
-        except TypeError:
-            store = Store(url)
-        return store.profiles_frame()
+        return Store(url, create=False).profiles_frame()
     except CodesignError as exc:
         raise CodesignError(f"nothing to validate: {exc}") from None
     except Exception as exc:  # noqa: BLE001 - any driver failure is one line for the user
@@ -172,8 +173,21 @@ def render_published(out: Console) -> dict[str, float]:
 
 def main(argv: Sequence[str], out: Console) -> int:
     args = build_parser().parse_args(list(argv))
-    if not args.published and not args.store:
-        raise CodesignError("validate needs --store URL (measured profiles) or --published")
+    if args.cpu_bandwidth_gbs is not None:
+        positive(args.cpu_bandwidth_gbs, "--cpu-bandwidth-gbs")
+    if args.cpu_peak_gflops is not None:
+        positive(args.cpu_peak_gflops, "--cpu-peak-gflops")
+    defaulted = not args.published and not args.store
+    if defaulted:
+        args.store = default_store_url()
+    if args.store:  # a bad URL or a missing file fails before any output
+        from codesign.store import check_store_url
+
+        try:
+            check_store_url(args.store, must_exist=True)
+        except CodesignError as exc:
+            hint = " (or give --published for the published GPU points)" if defaulted else ""
+            raise CodesignError(f"{exc}{hint}") from None
     if args.published:
         render_published(out)
         if not args.store:

@@ -280,7 +280,9 @@ def load_model(name_or_path: str) -> ModelShape:
             f"unknown model {name_or_path!r}: not a preset ({known}) nor a config.json path"
         )
     try:
-        data = json.loads(path.read_text())
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise CodesignError(f"{path}: not a text file (a model shape is a config.json)") from None
     except (OSError, json.JSONDecodeError) as exc:
         raise CodesignError(f"{path}: not a readable JSON config ({exc})") from None
     if not isinstance(data, dict):

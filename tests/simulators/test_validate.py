@@ -126,25 +126,32 @@ def test_summary_reports_error_per_target(frame):
     assert (summary["profiles"] == 1).all()
 
 
-def test_validate_command_with_an_empty_store_has_nothing_to_do(monkeypatch, capsys):
+def _existing(tmp_path) -> str:
+    """A store URL whose file exists (the URL and the file are checked before loading)."""
+    (tmp_path / "x.db").touch()
+    return f"sqlite:///{tmp_path / 'x.db'}"
+
+
+def test_validate_command_with_an_empty_store_has_nothing_to_do(monkeypatch, capsys, tmp_path):
     monkeypatch.setattr(validate_cli, "load_profiles", lambda url: pd.DataFrame())
-    assert main(["validate", "--store", "sqlite:///x.db"]) == 0
+    assert main(["validate", "--store", _existing(tmp_path)]) == 0
     assert "nothing to validate" in capsys.readouterr().out
 
 
-def test_validate_command_that_cannot_open_the_store_exits_2(monkeypatch, capsys):
+def test_validate_command_that_cannot_open_the_store_exits_2(monkeypatch, capsys, tmp_path):
     def fail(url):
         raise CodesignError("nothing to validate: cannot open store 'x'")
 
     monkeypatch.setattr(validate_cli, "load_profiles", fail)
-    assert main(["validate", "--store", "x"]) == 2
+    assert main(["validate", "--store", _existing(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: nothing to validate") and len(err.strip().splitlines()) == 1
 
 
-def test_validate_command_prints_modelled_against_measured(monkeypatch, capsys, frame):
+def test_validate_command_prints_modelled_against_measured(monkeypatch, capsys, frame, tmp_path):
     monkeypatch.setattr(validate_cli, "load_profiles", lambda url: frame)
-    assert main(["validate", "--store", "x", "--cpu-bandwidth-gbs", "10"]) == 0
+    argv = ["validate", "--store", _existing(tmp_path), "--cpu-bandwidth-gbs", "10"]
+    assert main(argv) == 0
     out = capsys.readouterr().out
     assert "modelled vs measured" in out and "Error by target" in out and "%" in out
 
@@ -164,7 +171,9 @@ def test_validate_command_with_a_bad_store_url_exits_2(tmp_path, capsys):
     pytest.importorskip("codesign.store")
     missing = tmp_path / "no-such-dir" / "store.db"
     assert main(["validate", "--store", f"sqlite:///{missing}"]) == 2
-    assert "error: nothing to validate" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "error: --store" in err and "no store file" in err
+    assert not missing.parent.exists()  # nothing created
 
 
 def test_cpu_rows_use_the_bandwidth_stored_with_the_profile():
