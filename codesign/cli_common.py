@@ -4,12 +4,15 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
+import math
 import os
 import sys
 import tempfile
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from rich.console import Console
@@ -88,20 +91,40 @@ def make_parser(stage: str, description: str) -> argparse.ArgumentParser:
 
 
 # what an interrupted command says it kept (each long command sets its own)
-_KEPT = {"note": "stored work is kept; run the same command to resume"}
+_DEFAULT_KEPT = "stored work is kept; run the same command to resume"
+_KEPT: dict[str, str | Callable[[], str]] = {"note": _DEFAULT_KEPT}
 
 
-def on_interrupt(note: str) -> None:
-    """What the interrupt line says was kept, e.g. "412 predictions stored in …"."""
+def on_interrupt(note: str | Callable[[], str]) -> None:
+    """What the interrupt line says was kept: a text, or a function asked at interrupt time
+    (e.g. "412 predictions are stored in …")."""
     _KEPT["note"] = note
 
 
+def _kept() -> str:
+    note = _KEPT["note"]
+    if callable(note):
+        try:
+            return note()
+        except Exception:  # noqa: BLE001 - the store may be mid-write; say the general thing
+            return _DEFAULT_KEPT
+    return note
+
+
 class _NoInterruptTracebacks(logging.Filter):
-    """Libraries that log a trial's failure (Optuna) log Ctrl-C with a traceback: drop it."""
+    """Optuna logs a trial stopped by Ctrl-C as a failure with a traceback, then "Trial n failed
+    with value None.": drop both (the interrupt line says what happened)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.interrupted = False
 
     def filter(self, record: logging.LogRecord) -> bool:
         exc = record.exc_info[1] if record.exc_info else None
-        return not isinstance(exc, KeyboardInterrupt)
+        if isinstance(exc, KeyboardInterrupt):
+            self.interrupted = True
+            return False
+        return not (self.interrupted and "failed with value None" in record.getMessage())
 
 
 def run_cli(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None) -> int:
@@ -110,13 +133,14 @@ def run_cli(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | N
     quiet = _NoInterruptTracebacks()
     optuna_log = logging.getLogger("optuna.study._optimize")
     optuna_log.addFilter(quiet)
+    _KEPT["note"] = _DEFAULT_KEPT
     try:
         return main(argv)
     except CodesignError as exc:
         err_console.print(f"[red]error:[/red] {exc}")
         return exc.exit_code
     except KeyboardInterrupt:
-        err_console.print(f"interrupted: {_KEPT['note']}")
+        err_console.print(f"interrupted: {_kept()}")
         return EXIT_INTERRUPTED
     except SystemExit:
         raise
@@ -129,6 +153,31 @@ def run_cli(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | N
         return EXIT_INTERNAL
     finally:
         optuna_log.removeFilter(quiet)
+
+
+@contextmanager
+def stdout_for_json() -> Iterator[None]:
+    """``--json``: stdout carries the JSON document alone; progress and notes go to stderr."""
+    console.file = sys.stderr
+    try:
+        yield
+    finally:
+        console.file = None  # back to the current sys.stdout
+
+
+def print_json(data: object) -> None:
+    """One JSON document on stdout (numbers as numbers; NaN and infinity as null)."""
+    sys.stdout.write(json.dumps(_finite(data), indent=2, default=str) + "\n")
+
+
+def _finite(value: object) -> object:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
 
 
 def writable_folder(path: Path, flag: str) -> Path:

@@ -10,23 +10,36 @@ from __future__ import annotations
 import argparse
 import math
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import optuna
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from codesign.cli_common import add_store_option, console, err_console, make_parser, run_cli
-from codesign.errors import CodesignError
+from codesign.cli_common import (
+    add_store_option,
+    console,
+    err_console,
+    make_parser,
+    on_interrupt,
+    positive,
+    print_json,
+    run_cli,
+    stdout_for_json,
+    writable_folder,
+)
+from codesign.errors import CodesignError, Infeasible
 from codesign.measurements.evaluate.profiles import DEFAULT_PROFILE, PROFILES
 from codesign.search import export, plots
 from codesign.search.context import (
     SearchContext,
     Settings,
     build_context,
+    check_settings,
     smallest_footprint,
 )
 from codesign.search.measure import ensure_measurements
-from codesign.search.pareto import feasible, pareto_trials
+from codesign.search.pareto import constraint_values, feasible, pareto_trials
 from codesign.search.space import options
 from codesign.search.study import (
     DEFAULT_SAMPLER,
@@ -43,7 +56,7 @@ from codesign.search.study import (
     run_trials,
     small_space_size,
 )
-from codesign.store import Store
+from codesign.store import Store, check_store_url
 
 DESCRIPTION = """\
 Search precision ensembles × vote rule × schedule × compute unit for the Pareto-optimal
@@ -60,10 +73,8 @@ the same command on another machine (PostgreSQL store) joins it.
 """
 
 
-class NoFeasibleConfiguration(CodesignError):
-    """The search ran, and no configuration met the constraints."""
-
-    exit_code = 1
+class NoFeasibleConfiguration(Infeasible):
+    """The search ran (or could tell beforehand), and no configuration met the constraints."""
 
 
 def _csv(text: str) -> tuple[str, ...]:
@@ -171,16 +182,29 @@ def _run_options(g) -> None:
         help="never measure: fail if the store lacks predictions",
     )
     g.add_argument("--out", type=Path, help="output folder (default: results/<study>/)")
+    g.add_argument(
+        "--json",
+        action="store_true",
+        help="print the Pareto set as JSON on stdout (as pareto.json; progress goes to stderr)",
+    )
 
 
-def _settings(args: argparse.Namespace, model: str) -> Settings:
-    for name in ("budget_gb", "prompt_tokens", "new_tokens", "batch", "n_trials", "workers"):
+def _settings(args: argparse.Namespace) -> Settings:
+    """The search's settings, every number checked and every unit and shape file read, before
+    the store is opened or anything measured (a typo must not cost hours)."""
+    for name in ("prompt_tokens", "new_tokens", "batch", "n_trials", "workers", "limit"):
         value = getattr(args, name)
-        if not value > 0:
-            raise CodesignError(f"--{name.replace('_', '-')} must be positive, got {value}")
-    return Settings(
+        if value < 1:
+            raise CodesignError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
+    positive(args.budget_gb, "--budget-gb")
+    positive(args.mmlu_tolerance, "--mmlu-tolerance", allow_zero=True)
+    if args.max_area_mm2 is not None:
+        positive(args.max_area_mm2, "--max-area-mm2")
+    if args.mmlu_floor is not None and not 0 <= args.mmlu_floor <= 100:
+        raise CodesignError(f"--mmlu-floor must be between 0 and 100, got {args.mmlu_floor:g}")
+    settings = Settings(
         store=args.store,
-        model=model,
+        model=args.model,
         deploy_shape=args.deploy_shape,
         budget_gb=args.budget_gb,
         mmlu_tolerance=args.mmlu_tolerance,
@@ -192,6 +216,8 @@ def _settings(args: argparse.Namespace, model: str) -> Settings:
         scoring=args.scoring,
         choices={opt.name: getattr(args, opt.name) for opt in options()},
     )
+    check_settings(settings)
+    return settings
 
 
 def default_study_name(ctx: SearchContext) -> str:
@@ -218,7 +244,7 @@ def _precheck(ctx: SearchContext) -> None:
     gb, member, unit = smallest_footprint(ctx)
     budget = ctx.settings.budget_gb
     if gb > budget:
-        raise CodesignError(
+        raise NoFeasibleConfiguration(
             f"no configuration fits --budget-gb {budget:g}: the smallest footprint found is "
             f"{gb:.3g} GB ({member} alone on {unit}, {ctx.shape_label} shape, weights + KV cache)"
         )
@@ -228,31 +254,52 @@ def _precheck(ctx: SearchContext) -> None:
             key=lambda v: -math.inf if math.isnan(v) else v,
         )
         if not best >= ctx.mmlu_floor:
-            raise CodesignError(
+            raise NoFeasibleConfiguration(
                 f"no ensemble reaches the MMLU floor ({ctx.mmlu_note}); the best is {best:.1f}"
             )
 
 
 def _nothing_feasible(study: optuna.Study, ctx: SearchContext) -> NoFeasibleConfiguration:
+    """Which constraint excluded how many completed trials, the most excluding first, each with
+    the closest any trial came."""
     done = list(completed(study))
     if not done:
         return NoFeasibleConfiguration(
             f"none of the study's {finished(study)} trials could run (see each trial's "
             "cannot_run in optuna-dashboard)"
         )
-    memory = min(t.user_attrs["metrics"]["memory_gb"] for t in done)
-    text = (
-        f"no configuration among {len(done)} completed trials meets the constraints: the "
-        f"smallest footprint found is {memory:.3g} GB (budget {ctx.settings.budget_gb:g} GB)"
+    metrics = [t.user_attrs["metrics"] for t in done]
+    over = {name: 0 for name in ("memory_gb", "area_mm2", "mmlu")}
+    for t in done:
+        for name, value in constraint_values(t).items():
+            over[name] = over.get(name, 0) + (value > 0)
+    parts = []
+    for name, n in sorted(over.items(), key=lambda kv: -kv[1]):
+        if not n:
+            continue
+        share = f"{n} of {len(done)}"
+        if name == "memory_gb":
+            low = min(m["memory_gb"] for m in metrics)
+            parts.append(
+                f"--budget-gb {ctx.settings.budget_gb:g} (or the unit's own memory) excluded "
+                f"{share}; the smallest footprint found is {low:.3g} GB"
+            )
+        elif name == "area_mm2":
+            low = min(m["area_mm2"] for m in metrics)
+            parts.append(
+                f"--max-area-mm2 {ctx.settings.max_area_mm2:g} excluded {share}; the smallest "
+                f"area found is {low:.3g} mm²"
+            )
+        elif name == "mmlu":
+            best = max((m.get("mmlu") or -math.inf) for m in metrics)
+            parts.append(
+                f"the MMLU floor ({ctx.mmlu_note}) excluded {share}; the best "
+                f"{ctx.mmlu_suite} is {best:.1f}"
+            )
+    return NoFeasibleConfiguration(
+        f"no configuration among {len(done)} completed trials meets the constraints: "
+        + "; ".join(parts)
     )
-    if ctx.settings.max_area_mm2 is not None:
-        area = min(t.user_attrs["metrics"]["area_mm2"] for t in done)
-        text += f"; the smallest area is {area:.3g} mm² (max {ctx.settings.max_area_mm2:g})"
-    mmlu = [t.user_attrs["metrics"].get("mmlu") for t in done]
-    if ctx.mmlu_floor is not None and any(v is not None for v in mmlu):
-        best = max(v for v in mmlu if v is not None)
-        text += f"; the best {ctx.mmlu_suite} is {best:.1f} ({ctx.mmlu_note})"
-    return NoFeasibleConfiguration(text)
 
 
 def _search(args: argparse.Namespace, ctx: SearchContext, name: str) -> optuna.Study:
@@ -278,6 +325,12 @@ def _search(args: argparse.Namespace, ctx: SearchContext, name: str) -> optuna.S
             "[yellow]note:[/yellow] SQLite serialises writers; for many workers (and machines) "
             "use a PostgreSQL --store"
         )
+    on_interrupt(
+        lambda: (
+            f"{finished(study)} trials of study {name!r} are stored in "
+            f"{redacted(args.store)}; run the same command to resume"
+        )
+    )
     console.print(
         f"study {name!r} on {redacted(args.store)}: {finished(study)} trials done, running {todo} "
         f"({sampler} sampler, seed {args.seed}, {args.workers} worker(s))"
@@ -309,7 +362,7 @@ def _report(args: argparse.Namespace, ctx: SearchContext, study: optuna.Study, s
         raise _nothing_feasible(study, ctx)
     rows = export.pareto_rows(front, ctx)
     out = args.out or Path("results") / study.study_name
-    out.mkdir(parents=True, exist_ok=True)
+    out.mkdir(parents=True, exist_ok=True)  # checked writable before any work (main)
     head = export.summary(ctx, study.study_name, redacted(args.store), finished(study))
     export.write_json(out / "pareto.json", head, rows)
     export.write_csv(out / "pareto.csv", rows)
@@ -323,7 +376,10 @@ def _report(args: argparse.Namespace, ctx: SearchContext, study: optuna.Study, s
         f"{study.study_name}: trust measured on {ctx.model}, cost modelled for {ctx.shape_label}"
     )
     pngs = plots.plot_fronts(out, rows, others, title)
-    export.print_table(console, rows, ctx)
+    if args.json:
+        print_json({**head, "pareto": rows, "out": str(out)})
+    else:
+        export.print_table(console, rows, ctx)
     console.print(
         f"{len(rows)} Pareto-optimal configurations of {finished(study)} trials → {out}/: "
         f"pareto.json, pareto.csv, {len(deploys)} deploy-<n>.yaml, "
@@ -334,11 +390,19 @@ def _report(args: argparse.Namespace, ctx: SearchContext, study: optuna.Study, s
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.limit < 1:
-        raise CodesignError("--limit must be ≥ 1")
-    store = Store(args.store)
+    if args.json:
+        with stdout_for_json():
+            return _main(args)
+    return _main(args)
+
+
+def _main(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    writable_folder(args.out or Path("results"), "--out")
+    check_store_url(args.store, must_exist=args.no_measure)
+    store = Store(args.store, create=not args.no_measure)
     model = ensure_measurements(store, args.model, limit=args.limit, allow=not args.no_measure)
-    settings = _settings(args, model)
+    settings = replace(settings, model=model)
     with console.status("voting every reachable ensemble over the stored predictions"):
         ctx = build_context(settings, store)
     _header(ctx)

@@ -127,6 +127,14 @@ class SearchContext:
         return hashlib.sha256(text.encode()).hexdigest()[:6]
 
 
+def check_settings(settings: Settings) -> None:
+    """Read every unit spec and the deployment shape the settings name (one-line errors),
+    before any store is opened or model measured."""
+    _units(settings.choice("units"))
+    if settings.deploy_shape:
+        load_model(settings.deploy_shape)
+
+
 def build_context(settings: Settings, store: Store) -> SearchContext:
     """Read the store, vote every reachable ensemble (or take the cached table), build units."""
     preds = load_predictions(store, settings.model, settings.scoring)

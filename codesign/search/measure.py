@@ -32,8 +32,12 @@ def _measurements(argv: Sequence[str]) -> int:
     return main(list(argv))
 
 
-def missing(store: Store, model: str | None) -> tuple[str | None, list[str], bool]:
-    """(the model the search will use, suites it lacks, whether it lacks profiles)."""
+def missing(
+    store: Store, model: str | None, *, allow: bool = True
+) -> tuple[str | None, list[str], bool]:
+    """(the model the search will use, suites it lacks, whether it lacks profiles); a named
+    model the store does not hold is refused unless it is the embedded default and measuring
+    is allowed."""
     frame = store.predictions_frame()
     models = sorted(frame["model"].unique()) if not frame.empty else []
     if model is None:
@@ -43,6 +47,13 @@ def missing(store: Store, model: str | None) -> tuple[str | None, list[str], boo
             model = DEFAULT_MODEL
         else:
             raise CodesignError(f"the store holds several models ({', '.join(models)}): --model")
+    elif model not in models and (model != DEFAULT_MODEL or not allow):
+        held = ", ".join(models) if models else "none yet"
+        raise CodesignError(
+            f"--model {model!r}: the store holds no predictions of it (models with "
+            f"predictions: {held}); measure it first with `python -m codesign.measurements "
+            f"evaluate --model {model} --store {store.url}`"
+        )
     have = frame[frame["model"] == model] if not frame.empty else frame
     # every stored variant of the model, not only those with some predictions: an evaluate
     # stopped part-way has quantized them all but answered with some
@@ -67,7 +78,7 @@ def ensure_measurements(
     run: Callable[[Sequence[str]], int] = _measurements,
 ) -> str:
     """Returns the model to search; measures the embedded default first when needed."""
-    model, lacking, unprofiled = missing(store, model)
+    model, lacking, unprofiled = missing(store, model, allow=allow)
     url = store.url
     if lacking:
         if model != DEFAULT_MODEL or not allow:
