@@ -165,7 +165,7 @@ class Prediction:
     extra: dict[str, Any] | None = None
 
 
-def _redacted(url: str) -> str:
+def redacted_url(url: str) -> str:
     try:
         from sqlalchemy.engine import make_url
 
@@ -200,7 +200,7 @@ def check_store_url(url: str, *, must_exist: bool = False) -> None:
         on_disk = database and database != ":memory:" and not database.startswith("file:")
         if on_disk and not Path(database).is_file():
             raise CodesignError(
-                f"--store {_redacted(url)!r}: no store file at {database} (nothing was created; "
+                f"--store {redacted_url(url)!r}: no store file at {database} (nothing was created; "
                 "run `python -m codesign.measurements evaluate` first, or fix the path)"
             )
 
@@ -215,17 +215,20 @@ class Store:
         try:
             self.engine = create_engine(url, future=True)
         except (ArgumentError, ValueError, ImportError) as exc:
-            raise CodesignError(f"cannot open store {_redacted(url)!r}: {exc}") from None
-        if self.engine.dialect.name == "sqlite":
-            event.listen(
-                self.engine, "connect", sqlite_pragmas(busy_timeout=30000, foreign_keys="ON")
-            )
+            raise CodesignError(f"cannot open store {redacted_url(url)!r}: {exc}") from None
+        sqlite = self.engine.dialect.name == "sqlite"
+        if sqlite:  # the journal mode is switched only once the file proved to be a store
+            listener = sqlite_pragmas(wal=False, busy_timeout=30000, foreign_keys="ON")
+            event.listen(self.engine, "connect", listener)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         try:
             self._check_schema(create)
+            if sqlite and create:  # WAL persists in the file: later opens read it from there
+                with self.engine.connect() as conn:
+                    conn.exec_driver_sql("PRAGMA journal_mode=WAL")
         except SQLAlchemyError as exc:
             reason = _first_line(exc)
-            raise CodesignError(f"cannot open store {_redacted(url)!r}: {reason}") from None
+            raise CodesignError(f"cannot open store {redacted_url(url)!r}: {reason}") from None
 
     def _check_schema(self, create: bool) -> None:
         with self.engine.connect() as conn:
@@ -238,16 +241,16 @@ class Store:
                 found = int(row.value) if row else 0
             except ValueError:
                 raise CodesignError(
-                    f"store {_redacted(self.url)!r} is damaged or not a codesign store: its "
+                    f"store {redacted_url(self.url)!r} is damaged or not a codesign store: its "
                     f"schema version is {row.value!r}, not a number"
                 ) from None
             if found > SCHEMA_VERSION:
                 raise CodesignError(
-                    f"store {_redacted(self.url)!r} has schema version {found}, newer than this "
+                    f"store {redacted_url(self.url)!r} has schema version {found}, newer than this "
                     f"codesign's {SCHEMA_VERSION}; upgrade codesign to read it"
                 )
         if not create and not has_meta:
-            raise CodesignError(f"store {_redacted(self.url)!r} holds no codesign data")
+            raise CodesignError(f"store {redacted_url(self.url)!r} holds no codesign data")
         Base.metadata.create_all(self.engine)
         self._add_missing_columns()
         if not has_meta or found < SCHEMA_VERSION:
@@ -464,14 +467,16 @@ class Store:
             }
 
 
-def sqlite_pragmas(**pragmas: Any) -> Callable[[Any, Any], None]:
-    """A connect listener for SQLite engines: WAL (readers and one writer at once), then each
-    ``name=value`` pragma, e.g. ``busy_timeout=30000`` (wait for a lock instead of failing when
-    processes share the file). The store and the Optuna storage each pass their own policy."""
+def sqlite_pragmas(*, wal: bool = True, **pragmas: Any) -> Callable[[Any, Any], None]:
+    """A connect listener for SQLite engines: WAL (readers and one writer at once; ``wal=False``
+    leaves the file's journal mode alone), then each ``name=value`` pragma, e.g.
+    ``busy_timeout=30000`` (wait for a lock instead of failing when processes share the file).
+    The store and the Optuna storage each pass their own policy."""
 
     def on_connect(dbapi_conn: Any, _record: Any) -> None:
         cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")
+        if wal:
+            cur.execute("PRAGMA journal_mode=WAL")
         for name, value in pragmas.items():
             cur.execute(f"PRAGMA {name}={value}")
         cur.close()
