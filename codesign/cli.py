@@ -26,7 +26,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0 if args else 2
     stage, rest = args[0], args[1:]
     if stage not in STAGES:
-        print(f"error: unknown stage {stage!r}\n{USAGE}", file=sys.stderr)
+        known = ", ".join(STAGES)
+        print(
+            f"error: unknown stage {stage!r} (stages: {known}; see codesign --help)",
+            file=sys.stderr,
+        )
         return 2
     try:
         from codesign.cli_common import invoked_as_console_script

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from collections.abc import Sequence
 
 from rich.table import Table
@@ -15,7 +16,9 @@ from codesign.cli_common import (
     console,
     make_parser,
     megabytes,
+    on_interrupt,
     parse_list,
+    print_json,
     progress_bar,
     run_cli,
 )
@@ -24,10 +27,10 @@ from codesign.measurements.evaluate.cli import add_evaluate_parser, cmd_evaluate
 from codesign.measurements.quantize.cli import (
     add_model_option,
     add_quantize_options,
+    check_device,
     cmd_quantize,
-    default_device,
 )
-from codesign.store import variant_label
+from codesign.store import redacted_url, variant_label
 
 DESCRIPTION = """\
 Measure quantized variants of a model and keep every measurement in one store.
@@ -72,6 +75,7 @@ def _build_parser() -> argparse.ArgumentParser:
         "list", help="what the store holds, with provenance", formatter_class=FORMATTER
     )
     add_store_option(ls)
+    ls.add_argument("--json", action="store_true", help="print the variants as JSON")
 
     add_evaluate_parser(sub)
     return parser
@@ -81,15 +85,21 @@ def cmd_profile(args: argparse.Namespace) -> int:
     from codesign.measurements.profiling import ProfileWorkload, device_name, profile_variant
     from codesign.store import Store
 
-    device = args.device or default_device()
     batches = parse_list(args.batch_sizes, "batch sizes", int)
-    if min(batches) < 1 or args.repeats < 1 or args.prompt_len < 1 or args.decode_tokens < 1:
-        raise CodesignError("batch sizes, --repeats, --prompt-len and --decode-tokens must be ≥ 1")
-    store = Store(args.store)
+    if min(batches) < 1:
+        raise CodesignError(f"--batch-sizes must all be at least 1, got {args.batch_sizes}")
+    for flag in ("repeats", "prompt_len", "decode_tokens"):
+        if getattr(args, flag) < 1:
+            raise CodesignError(f"--{flag.replace('_', '-')} must be at least 1")
+    if args.warmup < 0:
+        raise CodesignError(f"--warmup must be at least 0, got {args.warmup}")
+    device = check_device(args.device)
+    store = Store(args.store, create=False)  # profiles need stored variants: never create
     model_name = None
     if args.model:
-        from codesign.measurements.quantize.models import resolve_model
+        from codesign.measurements.quantize.models import check_model, resolve_model
 
+        check_model(args.model)
         model_name = resolve_model(args.model).name
     variants = store.variants(model_name)
     if not variants:
@@ -101,6 +111,12 @@ def cmd_profile(args: argparse.Namespace) -> int:
             w = ProfileWorkload(args.prompt_len, args.decode_tokens, b, args.warmup, args.repeats)
             if not store.has_profile(v.id, w.key, where):
                 jobs.append((v, m, w))
+    on_interrupt(
+        lambda: (
+            f"{len(store.profiles())} profiles are stored in {args.store}; run the same "
+            "command to profile the rest"
+        )
+    )
     console.print(
         f"profiling {len(jobs)} (variant, batch) pairs on {where}; "
         f"{len(variants) * len(batches) - len(jobs)} already stored"
@@ -132,6 +148,9 @@ def cmd_list(args: argparse.Namespace) -> int:
 
     store = Store(args.store, create=False)
     variants = store.variants()
+    if getattr(args, "json", False):
+        print_json(_list_records(store, variants))
+        return 0
     if not variants:
         console.print(f"the store {args.store} holds no variants")
         return 0
@@ -193,9 +212,50 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _list_records(store, variants) -> dict:
+    """``list --json``: every variant with its provenance and measured profiles."""
+    profiles: dict[int, list] = {}
+    for p, v, _ in store.profiles():
+        profiles.setdefault(v.id, []).append(
+            {
+                "device": p.device,
+                "batch_size": p.batch_size,
+                "decode_ms_per_token": p.decode_ms_per_token,
+                "decode_ms_per_token_iqr": p.decode_ms_per_token_iqr,
+                "tokens_per_s": p.tokens_per_s,
+                "prefill_ms": p.prefill_ms,
+                "peak_memory_bytes": p.peak_memory_bytes,
+                "kernel": p.kernel,
+                "real_low_bit": p.real_low_bit,
+                "origin": "measured" + (" (synthetic weights)" if p.synthetic_weights else ""),
+            }
+        )
+    rows = [
+        {
+            "model": m.name,
+            "baseline": m.baseline,
+            "variant": variant_label(v.method, v.bits, v.seed),
+            "method": v.method,
+            "bits": v.bits,
+            "group_size": v.group_size,
+            "seed": v.seed,
+            "backend": v.backend_version,
+            "calibration": v.calibration,
+            "weight_bytes_disk": v.weight_bytes_disk,
+            "quantize_seconds": v.quantize_seconds,
+            "key": v.key,
+            "profiles": profiles.get(v.id, []),
+        }
+        for v, m in variants
+    ]
+    return {"store": redacted_url(store.url), "counts": store.counts(), "variants": rows}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _build_parser().parse_args(argv)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    if not sys.stderr.isatty():  # libraries' live bars become pages of \r-lines in a log file;
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # ours say where work is
     commands = {
         "quantize": cmd_quantize,
         "profile": cmd_profile,

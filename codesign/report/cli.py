@@ -7,10 +7,9 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
-from rich.console import Console
 from rich.table import Table
 
-from codesign.cli_common import add_store_option, console, make_parser, run_cli
+from codesign.cli_common import add_store_option, console, make_parser, run_cli, writable_folder
 from codesign.ensembles.scores import UNANSWERED
 from codesign.errors import CodesignError
 from codesign.measurements.evaluate.profiles import DEFAULT_PROFILE, PROFILES
@@ -21,7 +20,6 @@ from codesign.report.markdown import HELD_OUT_HEAD, held_out_cell
 from codesign.report.selection import Comparison, reference_single
 
 DEFAULT_OUT = "results/report"
-PIPED_WIDTH = 160
 DESCRIPTION = """\
 Write figures and tables of what the store measured, naming the model, its baseline and the
 data (real or stand-in, item counts) in every file:
@@ -116,14 +114,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.top < 1:
         raise CodesignError(f"--top must be at least 1, not {args.top}")
+    writable_folder(args.out, "--out")
     with console.status("reading the store") as status:
         data = load_report_data(args.store, args.model, status.update, args.scoring)
         status.update("writing figures and tables")
         cmp, files = write_report(data, args.out, args.top)
-    # piped output has no terminal width: print the table whole rather than wrapped at 80
-    wide = console if console.is_terminal else Console(width=PIPED_WIDTH, soft_wrap=True)
-    wide.print(summary_table(data, cmp))
-    wide.print(published_table())
+    console.print(summary_table(data, cmp))  # piped: cli_common's wide console keeps columns
+    console.print(published_table())
     console.print(f"wrote {len(files)} files to {args.out}/:")
     for path in files.values():
         console.print(f"  {path}", highlight=False)

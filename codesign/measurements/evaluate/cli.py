@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import math
+from pathlib import Path
 
 from rich.table import Table
 
-from codesign.cli_common import HelpFormatter, console, parse_list, progress_bar
+from codesign.cli_common import HelpFormatter, console, on_interrupt, parse_list, progress_bar
 from codesign.errors import CodesignError
 from codesign.measurements.evaluate.datasets import DATASETS
 from codesign.measurements.evaluate.profiles import DEFAULT_PROFILE, PROFILES
@@ -78,7 +79,10 @@ def add_evaluate_parser(sub) -> None:
     )
 
 
-def _sources(pairs: list[str]) -> dict[str, str]:
+def _sources(pairs: list[str], suites: list) -> dict[str, str]:
+    """``--data`` pairs by data set; refuses a name no chosen suite reads (it would be
+    silently ignored) and a path that does not exist."""
+    read = {d for s in suites for d in s.datasets}
     out = {}
     for pair in pairs:
         name, sep, path = pair.partition("=")
@@ -86,6 +90,14 @@ def _sources(pairs: list[str]) -> dict[str, str]:
             raise CodesignError(f"--data takes DATASET=PATH, got {pair!r}")
         if name not in DATASETS:
             raise CodesignError(f"--data: unknown data set {name!r} (known: {_data_sets_help()})")
+        if name not in read:
+            chosen = ", ".join(s.name for s in suites)
+            raise CodesignError(
+                f"--data {name}: no chosen suite reads it (--suites {chosen}; {name} is read by "
+                f"{', '.join(s for s in SUITES if name in SUITES.get(s).datasets)})"
+            )
+        if not Path(path).expanduser().exists():
+            raise CodesignError(f"--data {name}: {path} does not exist")
         out[name] = path
     return out
 
@@ -97,11 +109,17 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     suites = [SUITES.get(n) for n in names]
     if args.limit is not None and args.limit < 1:
         raise CodesignError("--limit must be ≥ 1")
-    sources = _sources(args.data)
+    sources = _sources(args.data, suites)
     data = {}
     for s in suites:
         data[s.name] = s.load(args.limit, args.data_seed, sources)
     store, device, rows = variants_from_args(args)
+    on_interrupt(
+        lambda: (
+            f"{store.counts()['predictions']} predictions are stored in {args.store}; run "
+            "the same command to resume (stored items are not run again)"
+        )
+    )
     runners = [VariantRunner(store, v, device, real_kernels=args.real_kernels) for v in rows]
     pending = {
         (r.variant.id, s.name): len(r.pending(s, data[s.name])) for r in runners for s in suites

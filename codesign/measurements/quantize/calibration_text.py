@@ -11,6 +11,7 @@ import hashlib
 import importlib
 import inspect
 import json
+import os
 import random
 import sys
 import warnings
@@ -198,7 +199,18 @@ def _file_texts(path: Path, field: str) -> list[str]:
 
 
 def _hub_texts(dataset_id: str, field: str) -> list[str]:
+    from codesign.hub import unreachable_reason
+
     name, _, config = dataset_id.partition(":")
+    offline = unreachable_reason()
+    if offline and not _in_datasets_cache(name):
+        raise CodesignError(
+            f"--calibration {dataset_id!r}: not a local file, not in the Hugging Face datasets "
+            f"cache, and the hub is offline ({offline})"
+        )
+    if offline:  # read the cached copy without the hub client's retries
+        os.environ["HF_HUB_OFFLINE"] = "1"
+        os.environ["HF_DATASETS_OFFLINE"] = "1"
     try:
         from datasets import load_dataset
 
@@ -209,6 +221,15 @@ def _hub_texts(dataset_id: str, field: str) -> list[str]:
         raise CodesignError(
             f"calibration dataset {dataset_id!r} is not available: {first}"
         ) from None
+
+
+def _in_datasets_cache(name: str) -> bool:
+    """Whether the datasets library keeps a copy of hub dataset ``name`` (its cache folders
+    are named ``owner___name``)."""
+    root = os.environ.get("HF_DATASETS_CACHE") or os.path.join(
+        os.environ.get("HF_HOME") or os.path.expanduser("~/.cache/huggingface"), "datasets"
+    )
+    return Path(root, name.replace("/", "___")).exists()
 
 
 def calibration_texts(spec: CalibrationSpec) -> list[str]:

@@ -4,10 +4,18 @@ options name. ``evaluate`` shares both: it quantizes what is missing before it r
 from __future__ import annotations
 
 import argparse
+import re
 
 from rich.table import Table
 
-from codesign.cli_common import add_store_option, console, megabytes, parse_list, progress_bar
+from codesign.cli_common import (
+    add_store_option,
+    console,
+    megabytes,
+    on_interrupt,
+    parse_list,
+    progress_bar,
+)
 from codesign.errors import CodesignError
 from codesign.measurements.quantize.calibration_text import OFFLINE_DEFAULT, CalibrationSpec
 from codesign.measurements.quantize.models import DEFAULT_MODEL, MODEL_ALIASES
@@ -31,6 +39,20 @@ def default_device() -> str:
     import torch
 
     return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def check_device(device: str | None) -> str:
+    """``--device`` as given (cpu, cuda, cuda:N) and present here, else the default."""
+    if device is None:
+        return default_device()
+    if not re.fullmatch(r"cpu|cuda(:\d+)?", device):
+        raise CodesignError(f"--device {device!r}: expected cpu, cuda or cuda:N")
+    if device.startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            raise CodesignError(f"--device {device}: no CUDA device is visible on this machine")
+    return device
 
 
 def add_model_option(p: argparse.ArgumentParser, required_default: str | None) -> None:
@@ -121,7 +143,7 @@ def variants_from_args(args: argparse.Namespace):
     from codesign.measurements.quantize.backends import backend_for
     from codesign.measurements.quantize.calibration_text import calibration_texts
     from codesign.measurements.quantize.ensure import ensure_variant
-    from codesign.measurements.quantize.models import resolve_model
+    from codesign.measurements.quantize.models import check_model, resolve_model
     from codesign.measurements.quantize.recipes import DENSE, variant_grid
     from codesign.store import Store
 
@@ -137,9 +159,14 @@ def variants_from_args(args: argparse.Namespace):
         args.calibration, args.calib_samples, args.calib_seq_len, 0, args.text_field
     )
     calibration_texts(calib)  # an unreadable or empty source fails before any work
-    device = args.device or default_device()
-    store = Store(args.store)
+    device = check_device(args.device)
+    check_model(args.model)  # cheap: no conversion, no download
+    store = Store(args.store)  # a bad or damaged store fails before the model is converted
     model = resolve_model(args.model, trust_remote_code=args.trust_remote_code)
+    on_interrupt(
+        "every variant finished is cached and stored; one cut short leaves nothing half-made "
+        "(run the same command to resume)"
+    )
     grid = variant_grid(methods, bits, args.group_size, seeds)
     if args.no_dense:
         grid.remove(DENSE)

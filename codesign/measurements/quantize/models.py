@@ -163,26 +163,52 @@ def _dir_fingerprint(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _resolve_local(path: Path) -> ResolvedModel:
-    if not (path / "config.json").exists():
-        raise CodesignError(f"{path} is not a Hugging Face model directory (no config.json)")
-    config = json.loads((path / "config.json").read_text())
+def _read_local_config(path: Path) -> dict:
+    """A local model directory's config.json, checked: present, JSON, not quantized."""
+    if not (path / "config.json").is_file():
+        raise CodesignError(f"--model {path}: not a Hugging Face model directory (no config.json)")
+    try:
+        config = json.loads((path / "config.json").read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CodesignError(f"--model {path}: config.json is not valid JSON ({exc})") from None
+    if not isinstance(config, dict):
+        raise CodesignError(f"--model {path}: config.json must hold a JSON object")
     if config.get("quantization_config"):
         raise CodesignError(f"{path} is already quantized; give a dense model to quantize")
+    return config
+
+
+def _resolve_local(path: Path) -> ResolvedModel:
+    config = _read_local_config(path)
     name = path.name
     return ResolvedModel(
         name, str(path.resolve()), _dir_fingerprint(path), "dense", f"local {path}", config
     )
 
 
-def _resolve_hub(model_id: str, trust_remote_code: bool) -> ResolvedModel:
-    """A hub id: real hub code, served from the HF cache or the network when either exists."""
-    try:
-        from huggingface_hub import snapshot_download
+HUB_PATTERNS = ["*.json", "*.safetensors", "*.model", "*.txt", "*.jinja"]
 
-        local = snapshot_download(
-            model_id, allow_patterns=["*.json", "*.safetensors", "*.model", "*.txt", "*.jinja"]
+
+def _resolve_hub(model_id: str, trust_remote_code: bool) -> ResolvedModel:
+    """A hub id: real hub code, served from the HF cache, else from the network when the hub
+    answers (asked once, quickly: an offline machine fails at once, without retries)."""
+    from huggingface_hub import snapshot_download
+
+    from codesign.hub import unreachable_reason
+
+    try:
+        local = snapshot_download(model_id, allow_patterns=HUB_PATTERNS, local_files_only=True)
+    except Exception:  # not cached (the client raises several types for it)
+        local = None
+    offline = unreachable_reason() if local is None else None
+    if offline:
+        raise CodesignError(
+            f"--model {model_id!r}: not a built-in alias ({', '.join(MODEL_ALIASES)}) nor a local "
+            f"directory, not in the Hugging Face cache, and the hub is offline ({offline})"
         )
+    try:
+        if local is None:
+            local = snapshot_download(model_id, allow_patterns=HUB_PATTERNS)
     except Exception as exc:  # the hub client raises many types; all mean "not available"
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise CodesignError(
@@ -200,6 +226,44 @@ def _resolve_hub(model_id: str, trust_remote_code: bool) -> ResolvedModel:
     )
 
 
+def check_model(spec: str) -> None:
+    """Refuse a ``--model`` that cannot resolve, cheaply (no conversion, no download): an alias
+    whose files are installed, a directory with a dense config.json, or a hub id that is cached
+    or reachable."""
+    if spec in MODEL_ALIASES:
+        _alias_gguf_files(MODEL_ALIASES.get(spec))
+        return
+    path = Path(spec).expanduser()
+    if path.exists():
+        _read_local_config(path)
+        return
+    if spec.count("/") == 1 and not spec.startswith((".", "/")):
+        from huggingface_hub import snapshot_download
+
+        from codesign.hub import unreachable_reason
+
+        try:
+            snapshot_download(spec, allow_patterns=HUB_PATTERNS, local_files_only=True)
+            return
+        except Exception:  # not cached: the hub must answer
+            offline = unreachable_reason()
+        if offline:
+            raise CodesignError(
+                f"--model {spec!r}: not a built-in alias ({', '.join(MODEL_ALIASES)}) nor a "
+                f"local directory, not in the Hugging Face cache, and the hub is offline "
+                f"({offline})"
+            )
+        return
+    raise CodesignError(_unknown(spec))
+
+
+def _unknown(spec: str) -> str:
+    return (
+        f"unknown model {spec!r}: use an alias ({', '.join(MODEL_ALIASES)}), a local Hugging "
+        "Face directory, or a hub id like org/name"
+    )
+
+
 def resolve_model(spec: str, *, trust_remote_code: bool = False) -> ResolvedModel:
     """Turn a ``--model`` value into a local dense model directory and its identity."""
     if spec in MODEL_ALIASES:
@@ -209,7 +273,4 @@ def resolve_model(spec: str, *, trust_remote_code: bool = False) -> ResolvedMode
         return _resolve_local(path)
     if spec.count("/") == 1 and not spec.startswith((".", "/")):
         return _resolve_hub(spec, trust_remote_code)
-    raise CodesignError(
-        f"unknown model {spec!r}: use an alias ({', '.join(MODEL_ALIASES)}), a local Hugging "
-        "Face directory, or a hub id like org/name"
-    )
+    raise CodesignError(_unknown(spec))
