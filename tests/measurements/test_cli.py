@@ -63,7 +63,7 @@ def test_bad_input_is_one_line_and_keeps_the_store(args, pattern, seeded_store, 
 
 def test_an_unopenable_store_is_one_line(tmp_path):
     proc = _run("list", "--store", f"sqlite:///{tmp_path}/no/such/dir.db")
-    _assert_one_line_error(proc, "cannot open store")
+    _assert_one_line_error(proc, "no store file")
 
 
 def test_a_newer_schema_is_one_line(seeded_store):
