@@ -8,13 +8,12 @@ line on stderr (`error: ...`) and exit status 2, never a traceback; Ctrl-C exits
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 
 from rich.console import Console
 
-from codesign.cli_common import make_parser, on_interrupt, positive, run_cli
+from codesign.cli_common import make_parser, on_interrupt, positive, print_json, run_cli
 from codesign.errors import CodesignError
 from codesign.simulators import table as fmt
 from codesign.simulators.design import DesignBatch
@@ -224,7 +223,7 @@ def run_model(args: argparse.Namespace, out: Console) -> None:
     if args.json:
         head = {"title": title, "origin": "modelled (analytical), not measured"}
         head |= {"area_scope": rates.area_scope, "node": where, "notes": caption.splitlines()}
-        out.print_json(json.dumps(head | {"rows": records}))
+        print_json(head | {"rows": records})
         return
     rows = [_row(r) for r in records]
     out.print(fmt.table(title, columns, rows, caption, numeric=True))
