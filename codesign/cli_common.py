@@ -77,7 +77,8 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
 
     def _get_help_string(self, action: argparse.Action) -> str:
         text = action.help or ""
-        if "%(default)" in text or "default:" in text or action.default in (None, False):
+        empty = action.default is None or action.default is False or action.default == []
+        if "%(default)" in text or "default:" in text or empty:
             return text
         if action.option_strings and action.default is not argparse.SUPPRESS:
             text += " (default: %(default)s)"
