@@ -8,6 +8,7 @@ import json
 import logging
 import math
 import os
+import sqlite3
 import sys
 import tempfile
 import traceback
@@ -128,13 +129,28 @@ class _NoInterruptTracebacks(logging.Filter):
         return not (self.interrupted and "failed with value None" in record.getMessage())
 
 
-def run_cli(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None) -> int:
-    """Run a command: bad input is one line and exit 2 (or the error's own code), Ctrl-C one
-    line and 130, and only a bug prints a traceback (exit 1)."""
+@contextmanager
+def quiet_interrupt_logs() -> Iterator[None]:
+    """While inside, Optuna does not log a Ctrl-C'd trial with a traceback (the command's one
+    interrupt line says it)."""
     quiet = _NoInterruptTracebacks()
     optuna_log = logging.getLogger("optuna.study._optimize")
     optuna_log.addFilter(quiet)
+    try:
+        yield
+    finally:
+        optuna_log.removeFilter(quiet)
+
+
+def run_cli(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None) -> int:
+    """Run a command: bad input is one line and exit 2 (or the error's own code), Ctrl-C one
+    line and 130, and only a bug prints a traceback (exit 1)."""
     _KEPT["note"] = _DEFAULT_KEPT
+    with quiet_interrupt_logs():
+        return _run(main, argv)
+
+
+def _run(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None) -> int:
     try:
         return main(argv)
     except CodesignError as exc:
@@ -145,15 +161,16 @@ def run_cli(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | N
         return EXIT_INTERRUPTED
     except SystemExit:
         raise
-    except Exception:
+    except Exception as exc:
+        if was_interrupted(exc):  # Ctrl-C that a library turned into its own error
+            err_console.print(f"interrupted: {_kept()}")
+            return EXIT_INTERRUPTED
         traceback.print_exc()
         err_console.print(
             "[red]internal error[/red]: this is a bug in codesign, not in your input; please "
             "report it to the maintainers with the command line and the traceback above"
         )
         return EXIT_INTERNAL
-    finally:
-        optuna_log.removeFilter(quiet)
 
 
 @contextmanager
@@ -179,6 +196,24 @@ def _finite(value: object) -> object:
     if isinstance(value, list | tuple):
         return [_finite(v) for v in value]
     return value
+
+
+def was_interrupted(exc: BaseException) -> bool:
+    """Whether Ctrl-C caused ``exc``: SQLite answers an interrupt during a query with
+    ``OperationalError('interrupted')``, which SQLAlchemy and Optuna wrap in their own errors."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, KeyboardInterrupt):
+            return True
+        orig = getattr(cause, "orig", None)
+        if isinstance(cause, sqlite3.OperationalError) and str(cause) == "interrupted":
+            return True
+        if isinstance(orig, sqlite3.OperationalError) and str(orig) == "interrupted":
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return False
 
 
 def writable_folder(path: Path, flag: str) -> Path:

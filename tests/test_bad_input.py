@@ -245,3 +245,17 @@ def test_bad_input_is_one_line_and_touches_nothing(
         after = {k: v for k, v in after.items() if k != "good.db"} | {"good.db": before["good.db"]}
         assert not (work / "results").exists()
     assert after == before, "a bad input changed or created files"
+
+
+def test_a_bug_is_exit_1_with_its_traceback_and_where_to_report_it(monkeypatch, capsys):
+    """The one case with a traceback: an unexpected exception inside a command."""
+    from codesign.simulators import cli as simulators
+
+    def broken(args, out):
+        raise RuntimeError("an unexpected state")
+
+    monkeypatch.setattr(simulators, "run_model", broken)
+    assert codesign(["simulators", "--bits", "4"]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "RuntimeError: an unexpected state" in err
+    assert "bug in codesign" in err.splitlines()[-1]

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import optuna
+import pytest
 
 from codesign.errors import EXIT_INTERRUPTED
 from codesign.store import Store
@@ -21,12 +22,13 @@ from tests.search.conftest import synthetic_db  # noqa: F401 - the session's syn
 
 
 def _interrupt(proc: subprocess.Popen, ready, timeout_s: float = 600) -> tuple[int, str]:
-    """SIGINT once ``ready()`` holds (the command is mid-work); its exit code and stderr."""
+    """SIGINT once ``ready()`` holds (the command is mid-work), to the command's whole process
+    group as a terminal's Ctrl-C does (workers included); its exit code and stderr."""
     deadline = time.time() + timeout_s
     while time.time() < deadline and proc.poll() is None and not ready():
         time.sleep(0.2)
     assert proc.poll() is None, "finished before it could be interrupted"
-    proc.send_signal(signal.SIGINT)
+    os.killpg(proc.pid, signal.SIGINT)
     _, err = proc.communicate(timeout=120)
     return proc.returncode, err
 
@@ -63,12 +65,14 @@ def test_simulators_interrupted_anywhere_exit_130_in_one_line():
     assert interrupted, "every run finished before the signal"
 
 
-def test_search_interrupted_keeps_its_trials_and_resumes(synthetic_db, tmp_path):  # noqa: F811
+@pytest.mark.parametrize("workers", [1, 2])
+def test_search_interrupted_keeps_its_trials_and_resumes(synthetic_db, tmp_path, workers):  # noqa: F811
     db = tmp_path / "store.db"
     shutil.copy(synthetic_db, db)
     url = f"sqlite:///{db}"
     base = [sys.executable, "-m", "codesign.search", "--store", url, "--no-measure"]
     base += ["--out", str(tmp_path / "out"), "--study", "ctrl-c", "--sampler", "random"]
+    base += ["--workers", str(workers)]
 
     def trials() -> int:
         try:
@@ -77,9 +81,14 @@ def test_search_interrupted_keeps_its_trials_and_resumes(synthetic_db, tmp_path)
             return 0
 
     proc = subprocess.Popen(
-        [*base, "--n-trials", "5000"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        [*base, "--n-trials", "5000"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
     )
     code, err = _interrupt(proc, lambda: trials() >= 3)
+    err = "\n".join(ln for ln in err.splitlines() if not ln.startswith("note: SQLite"))
     _assert_one_interrupt_line(code, err, "trials of study 'ctrl-c' are stored")
     _integrity_ok(db)
     kept = len(
@@ -110,7 +119,12 @@ def test_evaluate_interrupted_keeps_its_predictions_and_resumes(tiny_llama, tmp_
             return 0
 
     proc = subprocess.Popen(
-        argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        argv,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
     )
     code, err = _interrupt(proc, lambda: stored() >= 4)
     _assert_one_interrupt_line(code, err, "predictions are stored in")

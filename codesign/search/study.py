@@ -201,12 +201,22 @@ def _optimize(
 def _worker(
     ctx: SearchContext, url: str, name: str, sampler: str, seed: int | None, n: int, target: int
 ) -> None:
-    """One worker process: its own storage connection and sampler, its share of the trials."""
+    """One worker process: its own storage connection and sampler, its share of the trials.
+    Ctrl-C reaches every process of the group: a worker then exits 130 without a traceback
+    (the parent prints the one interrupt line)."""
+    from codesign.cli_common import quiet_interrupt_logs, was_interrupted
+
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.load_study(
-        study_name=name, storage=open_storage(url), sampler=make_sampler(sampler, seed)
-    )
-    _optimize(study, ctx, n, target)
+    try:
+        with quiet_interrupt_logs():
+            study = optuna.load_study(
+                study_name=name, storage=open_storage(url), sampler=make_sampler(sampler, seed)
+            )
+            _optimize(study, ctx, n, target)
+    except BaseException as exc:  # Ctrl-C, or a library error it caused mid-trial
+        if was_interrupted(exc):
+            raise SystemExit(130) from None
+        raise
 
 
 def run_trials(
