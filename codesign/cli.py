@@ -43,5 +43,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     return entry(rest)
 
 
+def script() -> None:
+    """The ``codesign`` console script."""
+    from codesign.launch import finish
+
+    finish(main())
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    script()

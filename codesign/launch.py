@@ -7,6 +7,7 @@ interrupt during those seconds must not print a traceback either.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
@@ -19,4 +20,16 @@ def launch(module: str, argv: Sequence[str] | None = None) -> NoReturn:
     except KeyboardInterrupt:
         sys.stderr.write("interrupted while starting: nothing was done\n")
         raise SystemExit(130) from None
-    raise SystemExit(entry(argv))
+    finish(entry(argv))
+
+
+def finish(code: int) -> NoReturn:
+    """Exit with ``code``. After Ctrl-C (130) the interpreter's shutdown is skipped: native
+    worker threads that a library started (GPTQModel's, mid-quantization) can abort it ("terminate
+    called without an active exception", exit 134). Everything stored is already committed, and
+    SQLite recovers its WAL on the next open."""
+    if code == 130:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(130)
+    raise SystemExit(code)

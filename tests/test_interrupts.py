@@ -134,3 +134,33 @@ def test_evaluate_interrupted_keeps_its_predictions_and_resumes(tiny_llama, tmp_
     again = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=900)
     assert again.returncode == 0, again.stderr[-2000:]
     assert f"{kept} already stored" in again.stdout.replace("\n", " ")
+
+
+def test_quantize_interrupted_mid_awq_leaves_nothing_half_made(tiny_llama, tmp_path):
+    """Ctrl-C while GPTQModel's worker threads quantize: 130 (not an abort at shutdown), no
+    temporary folder left, no variant row; the rerun quantizes it."""
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    cache = tmp_path / "cache"
+    argv = [sys.executable, "-m", "codesign.measurements", "quantize", "--model", str(tiny_llama)]
+    argv += ["--method", "awq", "--bits", "4", "--calib-samples", "4", "--calib-seq-len", "32"]
+    argv += ["--no-dense", "--store", url]
+    env = dict(os.environ, CODESIGN_CACHE=str(cache))
+
+    def building() -> bool:
+        return any((cache / "variants").glob("*.tmp-*"))
+
+    proc = subprocess.Popen(
+        argv,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    code, err = _interrupt(proc, building)
+    _assert_one_interrupt_line(code, err, "nothing half-made")
+    assert not building()
+    assert Store(url, create=False).counts()["variants"] == 0
+    again = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=900)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert Store(url, create=False).counts()["variants"] == 1
