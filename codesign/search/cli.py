@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -30,7 +31,7 @@ from codesign.cli_common import (
 )
 from codesign.errors import CodesignError, Infeasible
 from codesign.measurements.evaluate.profiles import DEFAULT_PROFILE, PROFILES
-from codesign.search import export, plots
+from codesign.search import export, outcome, plots
 from codesign.search.context import (
     SearchContext,
     Settings,
@@ -44,6 +45,7 @@ from codesign.search.space import options
 from codesign.search.study import (
     DEFAULT_SAMPLER,
     MAX_EXHAUSTIVE,
+    RUN_ATTR,
     SAMPLERS,
     completed,
     enqueue_missing,
@@ -314,7 +316,11 @@ def _search(args: argparse.Namespace, ctx: SearchContext, name: str) -> optuna.S
             )
     sampler = "random" if args.exhaustive else (args.sampler or DEFAULT_SAMPLER)
     configs = exhaustive_configs(ctx) if args.exhaustive else []
-    study = open_study(open_storage(args.store), name, ctx, make_sampler(sampler, args.seed))
+    label = "exhaustive" if args.exhaustive else sampler
+    run = {"sampler": label, "seed": None if args.exhaustive else args.seed}
+    study = open_study(
+        open_storage(args.store), name, ctx, make_sampler(sampler, args.seed), run=run
+    )
     if args.exhaustive:
         todo = enqueue_missing(study, configs)
         console.print(f"--exhaustive: {todo} configurations to run, {finished(study)} done")
@@ -363,7 +369,17 @@ def _report(args: argparse.Namespace, ctx: SearchContext, study: optuna.Study, s
     rows = export.pareto_rows(front, ctx)
     out = args.out or Path("results") / study.study_name
     out.mkdir(parents=True, exist_ok=True)  # checked writable before any work (main)
+    sampled = study.user_attrs.get(RUN_ATTR) or {"sampler": None, "seed": None}
+    run = outcome.run_record(
+        sampled["sampler"],
+        sampled["seed"],
+        args.n_trials,
+        redacted(args.store),
+        args.argv,
+        args.store,
+    )
     head = export.summary(ctx, study.study_name, redacted(args.store), finished(study))
+    head["run"] = run
     export.write_json(out / "pareto.json", head, rows)
     export.write_csv(out / "pareto.csv", rows)
     paths = {v.key: v.path for v, _ in store.variants(ctx.model)}
@@ -376,20 +392,25 @@ def _report(args: argparse.Namespace, ctx: SearchContext, study: optuna.Study, s
         f"{study.study_name}: trust measured on {ctx.model}, cost modelled for {ctx.shape_label}"
     )
     pngs = plots.plot_fronts(out, rows, others, title)
+    result = outcome.build(study, front, rows, run)
+    written = outcome.write(out, result)
     if args.json:
-        print_json({**head, "pareto": rows, "out": str(out)})
+        print_json({**head, "pareto": rows, "summary": result, "out": str(out)})
     else:
         export.print_table(console, rows, ctx)
+    for line in outcome.lines(result):
+        console.print(line, highlight=False, markup=False)
     console.print(
         f"{len(rows)} Pareto-optimal configurations of {finished(study)} trials → {out}/: "
         f"pareto.json, pareto.csv, {len(deploys)} deploy-<n>.yaml, "
-        + ", ".join(p.name for p in pngs)
+        + ", ".join(p.name for p in [*written, *pngs])
     )
     console.print(f"open the study: optuna-dashboard {redacted(args.store)}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # recorded for reproduction
     if args.json:
         with stdout_for_json():
             return _main(args)

@@ -109,10 +109,18 @@ def _normal(obj: Any) -> Any:
     return json.loads(json.dumps(obj, sort_keys=True, default=str))
 
 
+RUN_ATTR = "codesign_sampler"
+
+
 def open_study(
-    storage: optuna.storages.BaseStorage, name: str, ctx: SearchContext, sampler: BaseSampler
+    storage: optuna.storages.BaseStorage,
+    name: str,
+    ctx: SearchContext,
+    sampler: BaseSampler,
+    run: dict[str, Any] | None = None,
 ) -> optuna.Study:
-    """Create the study, or load it if it exists and was made with the same settings."""
+    """Create the study, or load it if it exists and was made with the same settings and,
+    when ``run`` names them, the same sampler and seed (a study's trials never mix two)."""
     study = optuna.create_study(
         study_name=name,
         storage=storage,
@@ -133,6 +141,16 @@ def open_study(
             f"study {name!r} was made with other settings ({', '.join(differ)} differ): "
             "pass another --study, or the same settings to resume it"
         )
+    if run is not None:
+        before = study.user_attrs.get(RUN_ATTR)
+        if before is None:
+            study.set_user_attr(RUN_ATTR, run)
+        elif before != run:
+            raise CodesignError(
+                f"study {name!r} was run with the {before['sampler']} sampler, seed "
+                f"{before['seed']}; to run {run['sampler']} with seed {run['seed']} pass another "
+                "--study (or the same --sampler and --seed to resume it)"
+            )
     return study
 
 

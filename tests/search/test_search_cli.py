@@ -199,3 +199,37 @@ def test_unreachable_storage_is_one_line(tmp_path, capsys):
     code, _, err = _run(capsys, "--store", url, "--no-measure", "--out", str(tmp_path))
     assert code == 2 and "cannot open store" in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_every_search_ends_with_an_outcome_summary(search_store, tmp_path, capsys):
+    out = tmp_path / "out"
+    argv = [*search_args(search_store, out), "--n-trials", "24", "--sampler", "random"]
+    code, text, _ = _run(capsys, *argv, "--seed", "3", "--study", "outcome")
+    assert code == 0
+    summary = json.loads((out / "summary.json").read_text())
+    t = summary["trials"]
+    assert t["trials"] == 24 == t["complete"] + t["pruned"] + t["failed_or_interrupted"]
+    assert t["complete"] == t["feasible"] + t["infeasible"]
+    assert sum(t["pruned_by_reason"].values()) == t["pruned"]
+    assert set(summary["constraints"]) >= {"memory_gb"}
+    assert summary["constraints"]["memory_gb"]["binds"] is False  # 24 GB on a 135M model
+    history = [h["hypervolume"] for h in summary["hypervolume"]["history"]]
+    assert history == sorted(history) and history[-1] == summary["hypervolume"]["final"] > 0
+    assert set(summary["best"]) == {"trust", "latency_ms", "energy_mj", "area_mm2"}
+    run = summary["run"]
+    assert (run["sampler"], run["seed"], run["n_trials"]) == ("random", 3, 24)
+    assert run["versions"]["codesign"] and run["versions"]["optuna"] and run["date"]
+    assert "--seed 3" in run["command"]
+    assert json.loads((out / "pareto.json").read_text())["run"] == run
+    assert (out / "summary.md").read_text().startswith("# Search outcome: outcome")
+    assert (out / "hypervolume.png").stat().st_size > 0
+    assert "trials: 24 — " in text and "never bound" in text and "what to pick" in text
+
+
+def test_a_study_is_never_continued_with_another_sampler_or_seed(search_store, tmp_path, capsys):
+    base = [*search_args(search_store, tmp_path), "--n-trials", "6", "--study", "one-sampler"]
+    assert _run(capsys, *base, "--sampler", "tpe", "--seed", "0")[0] == 0
+    code, _, err = _run(capsys, *base, "--sampler", "random", "--seed", "5")
+    assert code == 2 and "was run with the tpe sampler, seed 0" in err
+    assert len(err.strip().splitlines()) == 1
+    assert _run(capsys, *base, "--sampler", "tpe", "--seed", "0")[0] == 0  # same: resumes

@@ -1,0 +1,265 @@
+"""What a search run ended with, for a person deciding what to build: how the trials fared,
+which constraints decided anything, how good the front is and how it grew, the best
+configuration per objective, and how to reproduce the run. Written as summary.json and
+summary.md beside pareto.json, and printed at the end of every search."""
+
+from __future__ import annotations
+
+import platform
+import re
+import shlex
+from collections import Counter
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+from codesign import __version__
+from codesign.search.objective import DIRECTIONS, OBJECTIVES
+from codesign.search.pareto import as_minimised, constraint_values, feasible, hypervolume
+
+LIBRARIES = ("optuna", "numpy", "pandas", "sqlalchemy", "torch", "transformers", "gptqmodel")
+UNITS = {"memory_gb": "GB", "area_mm2": "mm²", "mmlu": "points"}
+LIMITS = {  # constraint -> what the user set, for the words of the summary
+    "memory_gb": "--budget-gb (or the unit's own memory)",
+    "area_mm2": "--max-area-mm2",
+    "mmlu": "the MMLU floor",
+}
+
+
+def run_record(
+    sampler: str, seed: int | None, n_trials: int, store: str, argv: list[str], url: str
+) -> dict[str, Any]:
+    """How to reproduce the run: sampler, seed, trial count, versions, date, and the command
+    line (``argv``, with the store ``url`` shown as ``store``: credentials redacted)."""
+    versions = {"codesign": __version__, "python": platform.python_version()}
+    for name in LIBRARIES:
+        try:
+            versions[name] = version(name)
+        except PackageNotFoundError:
+            continue
+    argv = [store if a == url else a for a in argv]
+    return {
+        "sampler": sampler,
+        "seed": seed,
+        "n_trials": n_trials,
+        "versions": versions,
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "store": store,
+        "command": "python -m codesign.search " + shlex.join(argv),
+    }
+
+
+def trial_breakdown(study: optuna.Study) -> dict[str, Any]:
+    """Complete / feasible / infeasible by constraint / pruned by reason / failed."""
+    trials = study.get_trials(deepcopy=False)
+    complete = [t for t in trials if t.state == TrialState.COMPLETE]
+    over: Counter[str] = Counter()
+    for t in complete:
+        for name, value in constraint_values(t).items():
+            if value > 0:
+                over[name] += 1
+    pruned = Counter(
+        _reason(t.user_attrs.get("cannot_run", "pruned"))
+        for t in trials
+        if t.state == TrialState.PRUNED
+    )
+    return {
+        "trials": len(trials),
+        "complete": len(complete),
+        "feasible": sum(feasible(t) for t in complete),
+        "infeasible": sum(not feasible(t) for t in complete),
+        "infeasible_by_constraint": dict(over.most_common()),
+        "pruned": sum(pruned.values()),
+        "pruned_by_reason": dict(pruned.most_common()),
+        "failed_or_interrupted": sum(t.state == TrialState.FAIL for t in trials),
+    }
+
+
+def _reason(text: str) -> str:
+    """A pruning reason without the trial's own members, so like reasons count together."""
+    text = text.split(";")[0]
+    return re.sub(r"\b\d+(?:/\d+)*-bit weights", "these widths", text)
+
+
+def constraint_activity(study: optuna.Study, front: list[FrozenTrial]) -> dict[str, Any]:
+    """Per constraint: how many complete trials it excluded, and the least slack left on the
+    front (limit minus value, in the constraint's unit). A constraint that excluded nothing
+    never bound this run."""
+    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    names = sorted({k for t in complete for k in constraint_values(t)})
+    out = {}
+    for name in names:
+        excluded = sum(constraint_values(t).get(name, 0) > 0 for t in complete)
+        slack = [-constraint_values(t)[name] for t in front if name in constraint_values(t)]
+        out[name] = {
+            "set_by": LIMITS.get(name, name),
+            "excluded_trials": excluded,
+            "binds": excluded > 0,
+            "least_slack_on_front": min(slack) if slack else None,
+            "unit": UNITS.get(name, ""),
+        }
+    return out
+
+
+def hypervolume_history(study: optuna.Study) -> dict[str, Any]:
+    """The front's hypervolume after each trial, every objective scaled to [0, 1] over the
+    study's feasible trials (maximised ones negated), against the reference point 1.1."""
+    done = [
+        t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)) if feasible(t)
+    ]
+    done.sort(key=lambda t: t.number)
+    if not done:
+        return {"final": 0.0, "history": [], "reference_point": None}
+    points = as_minimised([t.values for t in done], DIRECTIONS)
+    low, high = points.min(axis=0), points.max(axis=0)
+    steps = sorted(set(np.linspace(1, len(done), min(len(done), 60)).round().astype(int)))
+    history = [
+        {"trial": done[k - 1].number, "hypervolume": hypervolume(points[:k], low, high)}
+        for k in steps
+    ]
+    return {
+        "final": history[-1]["hypervolume"],
+        "history": history,
+        "reference_point": "1.1 on each objective scaled to [0, 1] over the feasible trials "
+        f"(trust negated; larger is better, at most 1.1^{len(OBJECTIVES)} = "
+        f"{1.1 ** len(OBJECTIVES):.4f} for one point best in every objective)",
+        "scale": {
+            name: {"best": float(lo), "worst": float(hi)}
+            if d == "minimize"
+            else {"best": float(-lo), "worst": float(-hi)}
+            for name, d, lo, hi in zip(OBJECTIVES, DIRECTIONS, low, high, strict=True)
+        },
+    }
+
+
+def best_per_objective(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The front's best row for each objective (its number n in pareto.csv and the table)."""
+    out = {}
+    for name, d in zip(OBJECTIVES, DIRECTIONS, strict=True):
+        pick = (max if d == "maximize" else min)(rows, key=lambda r: r[name])
+        out[name] = {"n": pick["n"], "value": pick[name], "configuration": describe(pick)}
+    return out
+
+
+def what_to_pick(rows: list[dict[str, Any]]) -> list[str]:
+    """The highest-trust front row within the front's median latency, and within its median
+    energy: a starting point for a latency target and for an energy target."""
+    lines = []
+    for name, unit, what in (("latency_ms", "ms", "latency"), ("energy_mj", "mJ", "energy")):
+        target = float(np.median([r[name] for r in rows]))
+        within = [r for r in rows if r[name] <= target]
+        pick = max(within, key=lambda r: r["trust"])
+        lines.append(
+            f"for {what} ≤ {target:.3g} {unit} (the front's median): #{pick['n']} "
+            f"{describe(pick)} — trust {pick['trust']:.1f}, {pick[name]:.3g} {unit}"
+        )
+    return lines
+
+
+def describe(row: dict[str, Any]) -> str:
+    members = row.get("members") or row.get("ensemble") or ""
+    if isinstance(members, list | tuple):
+        members = "+".join(map(str, members))
+    return f"{members}, {row.get('schedule', '')}, {row.get('unit', '')}".strip(", ")
+
+
+def build(
+    study: optuna.Study, front: list[FrozenTrial], rows: list[dict[str, Any]], run: dict
+) -> dict[str, Any]:
+    return {
+        "study": study.study_name,
+        "run": run,
+        "trials": trial_breakdown(study),
+        "constraints": constraint_activity(study, front),
+        "hypervolume": hypervolume_history(study),
+        "best": best_per_objective(rows),
+        "what_to_pick": what_to_pick(rows),
+        "pareto_size": len(rows),
+    }
+
+
+def lines(summary: dict[str, Any]) -> list[str]:
+    """The summary in a few lines of plain text (terminal and summary.md)."""
+    t = summary["trials"]
+    out = [
+        f"trials: {t['trials']} — {t['complete']} complete ({t['feasible']} feasible, "
+        f"{t['infeasible']} infeasible), {t['pruned']} pruned, {t['failed_or_interrupted']} "
+        "failed or interrupted"
+    ]
+    for name, n in t["infeasible_by_constraint"].items():
+        out.append(f"  infeasible by {name}: {n}")
+    for reason, n in t["pruned_by_reason"].items():
+        out.append(f"  pruned ({n}): {reason}")
+    for name, c in summary["constraints"].items():
+        slack = c["least_slack_on_front"]
+        room = "–" if slack is None else f"{slack:.3g} {c['unit']}"
+        state = f"excluded {c['excluded_trials']} trials" if c["binds"] else "never bound"
+        out.append(f"constraint {name} ({c['set_by']}): {state}; least slack on the front {room}")
+    hv = summary["hypervolume"]
+    if hv["history"]:
+        first = hv["history"][0]["hypervolume"]
+        out.append(
+            f"hypervolume {hv['final']:.4f} (objectives normalised, reference point 1.1 each, "
+            f"best possible {1.1 ** len(OBJECTIVES):.4f}; {first:.4f} after the first feasible "
+            "trial; hypervolume.png shows its growth)"
+        )
+    for name, b in summary["best"].items():
+        out.append(f"best {name}: #{b['n']} {b['configuration']} ({b['value']:.4g})")
+    out += [f"what to pick {line}" for line in summary["what_to_pick"]]
+    r = summary["run"]
+    out.append(
+        f"reproduce: {r['command']}  (sampler {r['sampler']}, seed {r['seed']}, codesign "
+        f"{r['versions']['codesign']}, {r['date']})"
+    )
+    return out
+
+
+def write(out: Path, summary: dict[str, Any]) -> list[Path]:
+    """summary.json, summary.md and hypervolume.png in ``out``."""
+    import json
+
+    from codesign.search.export import _clean
+
+    (out / "summary.json").write_text(json.dumps(_clean(summary), indent=2, allow_nan=False))
+    md = [f"# Search outcome: {summary['study']}", ""]
+    md += [
+        f"- {line}" if not line.startswith("  ") else f"  - {line.strip()}"
+        for line in lines(summary)
+    ]
+    (out / "summary.md").write_text("\n".join(md) + "\n")
+    paths = [out / "summary.json", out / "summary.md"]
+    png = _plot_history(out, summary)
+    return paths + ([png] if png else [])
+
+
+def _plot_history(out: Path, summary: dict[str, Any]) -> Path | None:
+    hv = summary["hypervolume"]["history"]
+    if len(hv) < 2:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.plot([h["trial"] for h in hv], [h["hypervolume"] for h in hv], marker=".", lw=1)
+    ax.set_xlabel("trial number")
+    ax.set_ylabel("hypervolume (normalised)")
+    ax.set_title(f"{summary['study']}: front quality over trials", fontsize=9)
+    ax.grid(alpha=0.3)
+    fig.text(
+        0.01,
+        0.01,
+        "objectives scaled to [0, 1] over the feasible trials; reference point 1.1",
+        fontsize=7,
+    )
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    path = out / "hypervolume.png"
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
