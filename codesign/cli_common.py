@@ -11,13 +11,21 @@ import os
 import sqlite3
 import sys
 import tempfile
+import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from codesign.errors import (
     EXIT_BAD_INPUT,
@@ -255,17 +263,82 @@ def parse_list(text: str, what: str, cast=str) -> list:
         raise CodesignError(f"bad {what} list {text!r}") from None
 
 
-def progress_bar() -> Progress:
-    """The progress bar every long command shows: what runs, how far, time so far."""
-    return Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(),
-        console=console,
-        transient=False,
-    )
+def progress_bar() -> Progress | LineProgress:
+    """The progress every long command shows: a live bar in a terminal; in a file or a pipe,
+    a line whenever the step changes and at least every minute, with the time so far and an
+    ETA (a log of a long run then says where it is)."""
+    if console.is_terminal:
+        return Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total}"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=console,
+            transient=False,
+        )
+    return LineProgress(console)
+
+
+class LineProgress:
+    """The progress bar's interface (add_task, update, advance, console) as printed lines."""
+
+    EVERY_S = 60.0
+
+    def __init__(self, out: Console) -> None:
+        self.console = out
+        self._tasks: dict[int, dict] = {}
+
+    def __enter__(self) -> LineProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for task in self._tasks.values():
+            if exc[0] is None:
+                self._line(task, "done")
+
+    def add_task(self, description: str, total: float | None = None) -> int:
+        now = time.monotonic()
+        task_id = len(self._tasks)
+        self._tasks[task_id] = {
+            "description": description, "total": total, "done": 0.0, "start": now,
+            "step_start": now, "printed": 0.0,
+        }  # fmt: skip
+        return task_id
+
+    def update(self, task_id: int, *, description: str | None = None) -> None:
+        task = self._tasks[task_id]
+        if description is not None and description != task["description"]:
+            task["description"] = description
+            task["step_start"] = time.monotonic()
+            self._line(task, "now")
+
+    def advance(self, task_id: int, n: float = 1) -> None:
+        task = self._tasks[task_id]
+        task["done"] += n
+        if time.monotonic() - task["printed"] >= self.EVERY_S:
+            self._line(task, "now")
+
+    def _line(self, task: dict, state: str) -> None:
+        now = time.monotonic()
+        task["printed"] = now
+        elapsed = now - task["start"]
+        done, total = task["done"], task["total"]
+        count = f"{done:g}/{total:g}" if total else f"{done:g}"
+        eta = ""
+        if state != "done" and total and 0 < done < total:
+            eta = f", ETA {_clock(elapsed / done * (total - done))}"
+        self.console.print(
+            f"[{_clock(elapsed)}] {state}: {task['description']} ({count}{eta})",
+            highlight=False,
+            markup=False,
+        )
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
 
 def megabytes(n: int | None) -> str:

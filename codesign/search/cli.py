@@ -15,7 +15,6 @@ from dataclasses import replace
 from pathlib import Path
 
 import optuna
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from codesign.cli_common import (
     add_store_option,
@@ -25,6 +24,7 @@ from codesign.cli_common import (
     on_interrupt,
     positive,
     print_json,
+    progress_bar,
     run_cli,
     stdout_for_json,
     writable_folder,
@@ -341,13 +341,7 @@ def _search(args: argparse.Namespace, ctx: SearchContext, name: str) -> optuna.S
         f"study {name!r} on {redacted(args.store)}: {finished(study)} trials done, running {todo} "
         f"({sampler} sampler, seed {args.seed}, {args.workers} worker(s))"
     )
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(),
-        console=console,
-    ) as progress:
+    with progress_bar() as progress:
         task = progress.add_task("trials", total=todo)
         run_trials(
             study,
