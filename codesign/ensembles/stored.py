@@ -59,6 +59,9 @@ class StoredPredictions:
     runtimes: dict[str, str] = field(default_factory=dict)  # variant key → how it last ran
     profile: str = DEFAULT_PROFILE  # the scoring profile that parsed and scores the labels
     superseded: dict[str, int] = field(default_factory=dict)  # suite -> rows of an old protocol
+    # variant label -> keys of older variants it replaced (e.g. a nested set of an older
+    # construction version): one member per label, the most recently stored
+    replaced: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def bits(self) -> np.ndarray:
@@ -90,6 +93,7 @@ def load_predictions(
     frame = frame[frame["model"] == model]
     if frame.empty:
         raise CodesignError(f"no predictions stored for model {model!r} (stored: {models})")
+    frame, replaced = _latest_per_label(store, model, frame)
     keys = frame.drop_duplicates("variant_key").sort_values(
         ["bits", "method"], ascending=[False, True]
     )
@@ -105,6 +109,7 @@ def load_predictions(
         for r in keys.itertuples()
     ]
     out = StoredPredictions(model, str(keys["baseline"].iloc[0]), members, profile=profile)
+    out.replaced = replaced
     last_extra = frame.groupby("variant_key")["extra"].last()
     out.runtimes = {k: (e or {}).get("runtime") or "" for k, e in last_extra.items()}
     order = [m.key for m in members]
@@ -138,6 +143,29 @@ def load_predictions(
             suite, items, table.to_numpy(dtype=object), extras.iloc[0]["data"], scoring
         )
     return out
+
+
+def _latest_per_label(
+    store: Store, model: str, frame: pd.DataFrame
+) -> tuple[pd.DataFrame, dict[str, list[str]]]:
+    """One variant per label (method, bits, seed): where a recipe changed (a new nested-set
+    construction, another backend version) and both were evaluated, the most recently stored
+    variant is the member; the older ones are named, not voted."""
+    ids = {v.key: v.id for v, _ in store.variants(model)}
+    keys = frame.drop_duplicates("variant_key")
+    labels = {r.variant_key: variant_label(r.method, r.bits, r.seed) for r in keys.itertuples()}
+    by_label: dict[str, list[str]] = {}
+    for key, label in labels.items():
+        by_label.setdefault(label, []).append(key)
+    replaced = {}
+    for label, found in by_label.items():
+        if len(found) > 1:
+            found.sort(key=lambda k: ids.get(k, -1))
+            replaced[label] = found[:-1]
+    if not replaced:
+        return frame, {}
+    old = {k for ks in replaced.values() for k in ks}
+    return frame[~frame["variant_key"].isin(old)], replaced
 
 
 def provenance(preds: StoredPredictions) -> dict[str, str]:

@@ -197,6 +197,8 @@ def _summary(store, suite_names: list[str], provenance: dict[str, str], profile:
     console.print(table)
     for member in preds.members:  # how each variant ran: real kernels or float32 copies
         console.print(f"{member.label} ran as: {preds.runtimes.get(member.key) or 'not recorded'}")
+    for label, old in preds.replaced.items():
+        console.print(f"{label}: the latest stored variant is scored; {len(old)} older one(s) not")
     for name, n in preds.superseded.items():
         console.print(f"{name}: {n} stored outputs of an older prompt protocol are not scored")
     for name in suite_names:
