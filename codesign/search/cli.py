@@ -31,6 +31,7 @@ from codesign.cli_common import (
 )
 from codesign.errors import CodesignError, Infeasible
 from codesign.measurements.evaluate.profiles import DEFAULT_PROFILE, PROFILES
+from codesign.measurements.quantize.models import DEFAULT_MODEL
 from codesign.search import export, outcome, plots
 from codesign.search.context import (
     SearchContext,
@@ -75,6 +76,26 @@ the same command on another machine (PostgreSQL store) joins it.
 """
 
 
+MEASURED = "measured"  # --deploy-shape: the measured model's own shape
+DEMO_DEPLOY_SHAPE = "llama-2-13b"  # the seed paper's deployment: what the demo model stands for
+
+
+def deploy_shape(given: str | None, model: str) -> tuple[str | None, str]:
+    """The cost shape and why: as given; the measured model's own for 'measured'; for the
+    embedded demo model by default the paper's deployment shape (a 135M model needs 0.1-0.5 GB,
+    so a memory budget would never bind); else the measured model's own."""
+    if given == MEASURED:
+        return None, f"{model}'s own shape (--deploy-shape measured)"
+    if given:
+        return given, f"--deploy-shape {given}"
+    if model == DEFAULT_MODEL:
+        return DEMO_DEPLOY_SHAPE, (
+            f"{DEMO_DEPLOY_SHAPE}: the default for the embedded demo model {model}, standing in "
+            "for the seed paper's deployment (--deploy-shape measured models its own shape)"
+        )
+    return None, f"{model}'s own shape"
+
+
 class NoFeasibleConfiguration(Infeasible):
     """The search ran (or could tell beforehand), and no configuration met the constraints."""
 
@@ -103,8 +124,10 @@ def _target_options(g) -> None:
         "--deploy-shape",
         metavar="SHAPE",
         help="model costs for this shape instead of the measured model's: llama-2-7b, "
-        "llama-2-13b, qwen2.5-7b or a config.json (trust stays the measured model's; every "
-        "output says so)",
+        "llama-2-13b, qwen2.5-7b, a config.json, or 'measured' for the measured model's own "
+        "(trust stays the measured model's; every output says so). Default: llama-2-13b when "
+        "the measured model is the embedded demo model (the seed paper's deployment, 26 GB at "
+        "16 bits, where a 24 GB budget decides), else the measured model's own shape",
     )
     g.add_argument(
         "--budget-gb",
@@ -207,7 +230,7 @@ def _settings(args: argparse.Namespace) -> Settings:
     settings = Settings(
         store=args.store,
         model=args.model,
-        deploy_shape=args.deploy_shape,
+        deploy_shape=None if args.deploy_shape in (None, MEASURED) else args.deploy_shape,
         budget_gb=args.budget_gb,
         mmlu_tolerance=args.mmlu_tolerance,
         mmlu_floor=args.mmlu_floor,
@@ -417,10 +440,12 @@ def _main(args: argparse.Namespace) -> int:
     check_store_url(args.store, must_exist=args.no_measure)
     store = Store(args.store, create=not args.no_measure)
     model = ensure_measurements(store, args.model, limit=args.limit, allow=not args.no_measure)
-    settings = replace(settings, model=model)
+    shape, why = deploy_shape(args.deploy_shape, model)
+    settings = replace(settings, model=model, deploy_shape=shape)
     with console.status("voting every reachable ensemble over the stored predictions"):
         ctx = build_context(settings, store)
     _header(ctx)
+    console.print(f"cost shape: {why}")
     _precheck(ctx)
     name = args.study or default_study_name(ctx)
     study = _search(args, ctx, name)

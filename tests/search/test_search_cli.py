@@ -233,3 +233,19 @@ def test_a_study_is_never_continued_with_another_sampler_or_seed(search_store, t
     assert code == 2 and "was run with the tpe sampler, seed 0" in err
     assert len(err.strip().splitlines()) == 1
     assert _run(capsys, *base, "--sampler", "tpe", "--seed", "0")[0] == 0  # same: resumes
+
+
+def test_the_demo_model_is_costed_as_the_papers_deployment_by_default():
+    from codesign.search.cli import deploy_shape
+
+    shape, why = deploy_shape(None, "smollm2-135m")  # the embedded demo model
+    assert shape == "llama-2-13b" and "--deploy-shape measured" in why
+    assert deploy_shape("measured", "smollm2-135m")[0] is None
+    assert deploy_shape(None, "my-org/my-model")[0] is None  # any other model: its own shape
+    assert deploy_shape("llama-2-7b", "smollm2-135m")[0] == "llama-2-7b"
+
+
+def test_measured_is_a_deploy_shape_choice(search_store, tmp_path, capsys):
+    argv = [*search_args(search_store, tmp_path), *SMALL_SPACE, "--deploy-shape", "measured"]
+    code, text, _ = _run(capsys, *argv)
+    assert code == 0 and "cost shape: synthetic-smollm2's own shape" in text.replace("\n", " ")
