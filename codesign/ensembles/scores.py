@@ -94,6 +94,11 @@ def _vote_suite(sl: SuiteLabels, bits: np.ndarray, masks: np.ndarray, weights) -
         runs[:, idx] = cascade_runs(
             codes[idx], bits, order, masks, weights=weights, refusal_as=refusal_as
         )
+    # a subset of one member is that variant deployed alone: no vote runs, so it is scored on
+    # its own labels, as variant_scores does (the vote would turn its INVALID outputs into
+    # REFUSED, Algorithm 1's "nothing left", and score it differently from the same variant)
+    alone = np.flatnonzero(masks.sum(axis=1) == 1)
+    voted[alone] = codes[:, masks[alone].argmax(axis=1)].T
     size = masks.sum(axis=1, keepdims=True)
     invalid = (codes == INVALID_CODE).astype(np.float64)
     no_valid = (masks.astype(np.float64) @ invalid.T == size).mean(axis=1)

@@ -43,6 +43,9 @@ def test_vectorised_ensemble_labels_equal_the_per_item_algorithm(preds, suite):
     label_set = list(sl.suite.label_set)
     for s, mask in enumerate(masks):
         cols = np.flatnonzero(mask)
+        if len(cols) == 1:  # a member alone is not voted: its own labels
+            assert list(encode_labels(labels[s], label_set)) == list(codes[:, cols[0]])
+            continue
         for i, it in enumerate(sl.items):
             vote_as = sl.suite.refusal_vote(it)
             ref = reference_vote(
@@ -54,13 +57,10 @@ def test_vectorised_ensemble_labels_equal_the_per_item_algorithm(preds, suite):
             assert ref == expected, (suite, s, i)
 
 
-def test_a_one_member_ensemble_scores_like_the_variant_when_all_outputs_parse(preds):
+def test_a_one_member_ensemble_scores_like_the_variant(preds):
     table = ensemble_scores(preds, vote_rules=("majority",))
     singles = variant_scores(preds)
-    sl = preds.suites["ethics"]
-    for j, member in enumerate(preds.members):
-        if (sl.labels[:, j] == INVALID).any():
-            continue  # voting turns a lone INVALID into REFUSED
+    for member in preds.members:  # INVALID outputs too: a member alone is not voted
         own = singles[
             (singles["variant"] == member.label)
             & (singles["suite"] == "ethics")
@@ -72,7 +72,8 @@ def test_a_one_member_ensemble_scores_like_the_variant_when_all_outputs_parse(pr
 
 def test_no_valid_rate_counts_items_where_every_member_is_invalid(preds):
     """A single variant's no-valid rate is its INVALID share; an ensemble's is the share of
-    items on which all its members are INVALID (and which the vote therefore calls REFUSED)."""
+    items on which all its members are INVALID (and which the vote therefore calls REFUSED; a
+    member alone is not voted, so its INVALID outputs stay INVALID)."""
     table = ensemble_scores(preds, vote_rules=("majority",))
     singles = variant_scores(preds)
     sl = preds.suites["ethics"]
@@ -82,6 +83,10 @@ def test_no_valid_rate_counts_items_where_every_member_is_invalid(preds):
         row = table.iloc[s]
         expected = invalid[:, mask].all(axis=1).mean()
         assert row["ethics_no_valid_rate"] == pytest.approx(expected)
+        if mask.sum() == 1:  # a member alone keeps its own INVALID outputs (not voted)
+            unanswered = np.isin(sl.labels[:, mask][:, 0], [INVALID, REFUSED]).mean()
+            assert row["ethics_unanswered_rate"] == pytest.approx(unanswered)
+            continue
         assert row["ethics_refusal_rate"] >= row["ethics_no_valid_rate"]
         # the vote never returns INVALID, so "unanswered" is its refusal share
         assert row["ethics_unanswered_rate"] == pytest.approx(row["ethics_refusal_rate"])
