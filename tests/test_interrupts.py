@@ -17,6 +17,7 @@ import optuna
 import pytest
 
 from codesign.errors import EXIT_INTERRUPTED
+from codesign.search.study import DONE
 from codesign.store import Store
 from tests.search.conftest import synthetic_db  # noqa: F401 - the session's synthetic store
 
@@ -76,7 +77,8 @@ def test_search_interrupted_keeps_its_trials_and_resumes(synthetic_db, tmp_path,
 
     def trials() -> int:
         try:
-            return len(optuna.load_study(study_name="ctrl-c", storage=url).trials)
+            study = optuna.load_study(study_name="ctrl-c", storage=url)
+            return len(study.get_trials(states=DONE))  # finished, not merely started
         except Exception:  # noqa: BLE001 - not created yet
             return 0
 
@@ -91,11 +93,7 @@ def test_search_interrupted_keeps_its_trials_and_resumes(synthetic_db, tmp_path,
     err = "\n".join(ln for ln in err.splitlines() if not ln.startswith("note: SQLite"))
     _assert_one_interrupt_line(code, err, "trials of study 'ctrl-c' are stored")
     _integrity_ok(db)
-    kept = len(
-        optuna.load_study(study_name="ctrl-c", storage=url).get_trials(
-            states=(optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
-        )
-    )
+    kept = len(optuna.load_study(study_name="ctrl-c", storage=url).get_trials(states=DONE))
     assert kept >= 3
     rerun = subprocess.run(
         [*base, "--n-trials", str(kept + 2)], capture_output=True, text=True, timeout=600
