@@ -22,9 +22,18 @@ from codesign.store import Store
 from tests.search.conftest import synthetic_db  # noqa: F401 - the session's synthetic store
 
 
-def _interrupt(proc: subprocess.Popen, ready, timeout_s: float = 600) -> tuple[int, str]:
-    """SIGINT once ``ready()`` holds (the command is mid-work), to the command's whole process
-    group as a terminal's Ctrl-C does (workers included); its exit code and stderr."""
+def _interrupt(argv: list[str], ready, env=None, timeout_s: float = 600) -> tuple[int, str]:
+    """Start ``argv`` in its own session and SIGINT it once ``ready()`` holds (the command is
+    mid-work), to its whole process group as a terminal's Ctrl-C does (workers included); its
+    exit code and stderr."""
+    proc = subprocess.Popen(
+        argv,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     deadline = time.time() + timeout_s
     while time.time() < deadline and proc.poll() is None and not ready():
         time.sleep(0.2)
@@ -82,14 +91,7 @@ def test_search_interrupted_keeps_its_trials_and_resumes(synthetic_db, tmp_path,
         except Exception:  # noqa: BLE001 - not created yet
             return 0
 
-    proc = subprocess.Popen(
-        [*base, "--n-trials", "5000"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    code, err = _interrupt(proc, lambda: trials() >= 3)
+    code, err = _interrupt([*base, "--n-trials", "5000"], lambda: trials() >= 3)
     err = "\n".join(ln for ln in err.splitlines() if not ln.startswith("note: SQLite"))
     _assert_one_interrupt_line(code, err, "trials of study 'ctrl-c' are stored")
     _integrity_ok(db)
@@ -116,15 +118,7 @@ def test_evaluate_interrupted_keeps_its_predictions_and_resumes(tiny_llama, tmp_
         except Exception:  # noqa: BLE001 - the store may not exist yet
             return 0
 
-    proc = subprocess.Popen(
-        argv,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    code, err = _interrupt(proc, lambda: stored() >= 4)
+    code, err = _interrupt(argv, lambda: stored() >= 4, env)
     _assert_one_interrupt_line(code, err, "predictions are stored in")
     _integrity_ok(db)
     kept = stored()
@@ -147,15 +141,7 @@ def test_quantize_interrupted_mid_awq_leaves_nothing_half_made(tiny_llama, tmp_p
     def building() -> bool:
         return any((cache / "variants").glob("*.tmp-*"))
 
-    proc = subprocess.Popen(
-        argv,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    code, err = _interrupt(proc, building)
+    code, err = _interrupt(argv, building, env)
     _assert_one_interrupt_line(code, err, "nothing half-made")
     assert not building()
     assert Store(url, create=False).counts()["variants"] == 0
