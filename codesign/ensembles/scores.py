@@ -7,6 +7,7 @@ vectorised voting over the labels ``stored.load_predictions`` arranged; no model
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -103,6 +104,25 @@ def _vote_suite(sl: SuiteLabels, bits: np.ndarray, masks: np.ndarray, weights) -
     invalid = (codes == INVALID_CODE).astype(np.float64)
     no_valid = (masks.astype(np.float64) @ invalid.T == size).mean(axis=1)
     return decode_labels(voted, label_set), (runs / size).mean(axis=1), no_valid
+
+
+def subset_labels(
+    preds: StoredPredictions, keys: Sequence[str], rule: str = "majority"
+) -> dict[str, np.ndarray]:
+    """Per suite, one ensemble's labels per item (a single member: its own labels), voted the
+    way `ensemble_scores` votes that subset."""
+    by_key = {m.key: j for j, m in enumerate(preds.members)}
+    unknown = [k for k in keys if k not in by_key]
+    if unknown or not keys:
+        raise ValueError(f"not stored members of {preds.model}: {unknown or 'none given'}")
+    mask = np.zeros((1, len(preds.members)), dtype=bool)
+    mask[0, [by_key[k] for k in keys]] = True
+    weights = vote_weights(preds) if rule == "weighted" else None
+    if rule == "weighted" and weights is None:
+        raise ValueError("weighted voting needs stored MMLU log-likelihood predictions")
+    return {
+        name: _vote_suite(sl, preds.bits, mask, weights)[0][0] for name, sl in preds.suites.items()
+    }
 
 
 def ensemble_scores(

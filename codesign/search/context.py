@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from codesign.ensembles.scores import VOTE_RULES
-from codesign.ensembles.stored import Member, load_predictions
+from codesign.ensembles.stored import Member, StoredPredictions, load_predictions
 from codesign.errors import CodesignError
 from codesign.measurements.evaluate.profiles import DEFAULT_PROFILE
 from codesign.search import parameters as _parameters  # noqa: F401 - registers the groups
@@ -77,6 +77,7 @@ class SearchContext:
     variants: dict[str, Variant]  # member key -> what the simulators model
     profiles: dict[str, dict[str, Any]]  # member key -> measured profile (batch 1), if any
     from_cache: bool = False
+    preds: StoredPredictions | None = None  # the stored labels (for trust intervals)
     _designs: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -155,6 +156,7 @@ def build_context(settings: Settings, store: Store) -> SearchContext:
         variants={m.key: _variant(m) for m in trust.members},
         profiles=_profiles(store, trust),
         from_cache=cached,
+        preds=preds,
     )
     ctx.mmlu_suite, ctx.mmlu_floor, ctx.mmlu_note = _mmlu_floor(settings, trust)
     _check_units(ctx)

@@ -19,6 +19,7 @@ from optuna.trial import FrozenTrial
 from rich.console import Console
 from rich.table import Table
 
+from codesign.ensembles.bootstrap import LEVEL, N_BOOT, trust_intervals
 from codesign.measurements.evaluate.profiles import PROFILES
 from codesign.measurements.evaluate.suites import trust_suites
 from codesign.search.context import SearchContext
@@ -26,6 +27,10 @@ from codesign.search.objective import DIRECTIONS, OBJECTIVES
 from codesign.search.parameters.unit import spec_mapping
 from codesign.search.pareto import constraint_values
 
+INTERVAL_SOURCE = (
+    f"{LEVEL:.0%} paired bootstrap over items ({N_BOOT} draws within each suite setting; "
+    "the same draws for dense and for the front's best)"
+)
 VOTE_RULE_TEXT = {
     "majority": "unweighted majority; a tie goes to the highest-precision member's label",
     "weighted": "each member weighted by its MMLU log-likelihood accuracy; ties to the highest "
@@ -43,17 +48,35 @@ def _clean(value: Any) -> Any:
     return value
 
 
+def intervals(ctx: SearchContext, configs: list[tuple[tuple[str, ...], str]]) -> list[dict]:
+    """Each configuration's trust interval (`ensembles.bootstrap`), or nothing per row when the
+    store holds no dense model to pair against."""
+    if ctx.preds is None or not configs:
+        return [{} for _ in configs]
+    try:
+        found = trust_intervals(ctx.preds, configs)
+    except ValueError:
+        return [{} for _ in configs]
+    return [ci.as_dict() for ci in found]
+
+
 def pareto_rows(trials: list[FrozenTrial], ctx: SearchContext) -> list[dict[str, Any]]:
-    """One flat row per Pareto trial, best trust first, numbered from 1."""
+    """One flat row per Pareto trial, best trust first, numbered from 1, with each row's 95%
+    trust interval (paired bootstrap over items) beside its trust."""
     ordered = sorted(trials, key=lambda t: (-t.values[0], *t.values[1:], t.number))
+    configs = [
+        (tuple(t.user_attrs["config"]["variant_keys"]), t.user_attrs["config"]["vote_rule"])
+        for t in ordered
+    ]
+    uncertainty = intervals(ctx, configs)
     rows = []
     for n, t in enumerate(ordered, 1):
         config, metrics = t.user_attrs["config"], t.user_attrs["metrics"]
         spec = ctx.unit_design(config["unit"], config["unit_params"])
         row: dict[str, Any] = {"n": n, "trial": t.number, **config}
-        row |= {
-            k: metrics.get(k) for k in ("trust", *trust_suites(), "refusal_rate", "no_valid_rate")
-        }
+        row["trust"] = metrics.get("trust")
+        row |= uncertainty[n - 1]
+        row |= {k: metrics.get(k) for k in (*trust_suites(), "refusal_rate", "no_valid_rate")}
         row |= {k: metrics.get(k) for k in ("mmlu_ll", "mmlu_gen")}
         row |= {k: metrics.get(k) for k in ("latency_ms", "energy_mj", "area_mm2", "memory_gb")}
         row |= {k: metrics.get(k) for k in ("prefill_ms", "decode_ms_per_token")}
@@ -77,6 +100,7 @@ def pareto_rows(trials: list[FrozenTrial], ctx: SearchContext) -> list[dict[str,
             "data": ctx.trust.data_origin(),
             "scoring": ctx.trust.profile,
             "trust_source": f"measured on {ctx.model} (stored predictions, voting)",
+            "trust_interval_source": INTERVAL_SOURCE if uncertainty[n - 1] else None,
             "mmlu_source": f"measured ({ctx.mmlu_suite})" if ctx.mmlu_suite else None,
             "cost_shape": ctx.shape_label,
             "cost_source": f"{spec.label()} for {ctx.shape_label}",
@@ -193,7 +217,11 @@ def deployment(row: dict[str, Any], ctx: SearchContext, paths: dict[str, Any]) -
             **({"parameters": row["parameters"]} if row.get("parameters") else {}),
             "workload": ctx.workload_text(),
             "predicted": {
-                "trust": {"value": row["trust"], "source": row["trust_source"]},
+                "trust": {
+                    "value": row["trust"],
+                    "source": row["trust_source"],
+                    **_interval_entry(row),
+                },
                 **{
                     p: {"value": row[p], "source": row["trust_source"]}
                     for p in (*trust_suites(), "refusal_rate", "no_valid_rate")
@@ -218,6 +246,20 @@ def deployment(row: dict[str, Any], ctx: SearchContext, paths: dict[str, Any]) -
             "scoring": row["scoring"],
         }
     )
+
+
+def _interval_entry(row: dict[str, Any]) -> dict[str, Any]:
+    if row.get("trust_ci95_low") is None:
+        return {}
+    return {
+        "ci95": [row["trust_ci95_low"], row["trust_ci95_high"]],
+        "vs_dense": {
+            "value": row["trust_vs_dense"],
+            "ci95": [row["trust_vs_dense_ci95_low"], row["trust_vs_dense_ci95_high"]],
+        },
+        "indistinguishable_from_best": row["indistinguishable_from_best"],
+        "interval_source": row["trust_interval_source"],
+    }
 
 
 def write_deployments(out: Path, rows, ctx: SearchContext, paths: dict[str, Any]) -> list[Path]:
@@ -273,6 +315,11 @@ def _unit(row: dict[str, Any]) -> str:
     )
 
 
+def _ci(row: dict[str, Any]) -> str:
+    low, high = row.get("trust_ci95_low"), row.get("trust_ci95_high")
+    return "–" if low is None or high is None else f"{low:.0f}–{high:.0f}"
+
+
 def _scope(row: dict[str, Any]) -> str:
     return " d" if row.get("area_scope") == "die" else ""
 
@@ -288,9 +335,10 @@ def print_table(console: Console, rows: list[dict[str, Any]], ctx: SearchContext
         f"{ctx.shape_label} on each row's unit",
         caption="bits: the ensemble's precisions (16 = dense); vote: maj(ority) or w(eigh)t(ed); "
         "schedule: seq(uential), part(itioned), sh(a)r(e)d-fetch, casc(ade) ↑ cheapest member "
-        "first, ↓ most precise first; unit: PE rows×cols, activation buffer, brick bits",
+        "first, ↓ most precise first; unit: PE rows×cols, activation buffer, brick bits; "
+        "trust ≈: not distinguishable from the front's best, 95% CI: paired bootstrap over items",
     )
-    for col in ("#", "bits", "vote", "schedule", "unit", "trust", "MMLU"):
+    for col in ("#", "bits", "vote", "schedule", "unit", "trust", "95% CI", "MMLU"):
         table.add_column(col, overflow="fold")
     for col in ("ms", "mJ", "W", "mm²", "node", "GB"):
         table.add_column(col, justify="right", no_wrap=True)
@@ -303,7 +351,8 @@ def print_table(console: Console, rows: list[dict[str, Any]], ctx: SearchContext
             else "–",
             _schedule(row),
             _unit(row),
-            _num(row["trust"], ".1f"),
+            _num(row["trust"], ".1f") + (" ≈" if row.get("indistinguishable_from_best") else ""),
+            _ci(row),
             _num(row.get(ctx.mmlu_suite or "mmlu_ll"), ".1f"),
             _num(row["latency_ms"], ".3g"),
             _num(row["energy_mj"], ".3g"),

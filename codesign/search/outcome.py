@@ -161,6 +161,24 @@ def what_to_pick(rows: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def trust_uncertainty(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """Which front rows the items cannot tell apart from the best in trust, and the best's
+    interval and gap to dense (None when the rows carry no intervals)."""
+    if not rows or rows[0].get("trust_ci95_low") is None:
+        return None
+    best = max(rows, key=lambda r: r["trust"])
+    tied = [r["n"] for r in rows if r.get("indistinguishable_from_best")]
+    return {
+        "best": best["n"],
+        "best_trust": best["trust"],
+        "best_ci95": [best["trust_ci95_low"], best["trust_ci95_high"]],
+        "best_vs_dense": best["trust_vs_dense"],
+        "best_vs_dense_ci95": [best["trust_vs_dense_ci95_low"], best["trust_vs_dense_ci95_high"]],
+        "indistinguishable_from_best": tied,
+        "how": best.get("trust_interval_source"),
+    }
+
+
 def describe(row: dict[str, Any]) -> str:
     members = row.get("members") or row.get("ensemble") or ""
     if isinstance(members, list | tuple):
@@ -179,6 +197,7 @@ def build(
         "hypervolume": hypervolume_history(study),
         "best": best_per_objective(rows),
         "what_to_pick": what_to_pick(rows),
+        "trust_uncertainty": trust_uncertainty(rows),
         "pareto_size": len(rows),
     }
 
@@ -211,6 +230,17 @@ def lines(summary: dict[str, Any]) -> list[str]:
     for name, b in summary["best"].items():
         out.append(f"best {name}: #{b['n']} {b['configuration']} ({b['value']:.4g})")
     out += [f"what to pick {line}" for line in summary["what_to_pick"]]
+    u = summary.get("trust_uncertainty")
+    if u:
+        low, high = u["best_ci95"]
+        d_low, d_high = u["best_vs_dense_ci95"]
+        out.append(
+            f"trust uncertainty: the best, #{u['best']}, has {u['best_trust']:.1f} "
+            f"[{low:.1f}, {high:.1f}], {u['best_vs_dense']:+.1f} vs dense [{d_low:+.1f}, "
+            f"{d_high:+.1f}]; {len(u['indistinguishable_from_best'])} of "
+            f"{summary['pareto_size']} front configurations are not distinguishable from it "
+            f"(marked ≈; {u['how']})"
+        )
     r = summary["run"]
     out.append(
         f"reproduce: {r['command']}  (sampler {r['sampler']}, seed {r['seed']}, codesign "
