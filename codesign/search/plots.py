@@ -1,8 +1,13 @@
-"""PNG plots of the Pareto front: trust against latency and against energy, coloured by area.
+"""PNG plots of the four-objective Pareto front, drawn so they do not mislead.
 
-Every feasible trial is drawn faintly behind the Pareto configurations, which are numbered as
-in pareto.json; axes say which numbers are measured and which modelled. Drawn with
-matplotlib's object API (no pyplot, no display needed).
+The front is optimal in trust, latency, energy and area together; any 2-D view is a projection
+in which a Pareto point can sit behind another (it wins on an axis not shown). So there is one
+view of all four objectives at once (a scatter matrix, every pair of objectives), and the two
+2-D views say in their titles that they are projections. Every feasible trial is drawn faintly
+behind the Pareto configurations, which are numbered as in pareto.json (labels placed by
+adjustText so they do not overlap); the unit is shown by marker and named in the legend, area by
+colour. Axes say which numbers are measured and which modelled. Drawn with matplotlib's object
+API (no pyplot, no display needed).
 """
 
 from __future__ import annotations
@@ -10,62 +15,174 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from adjustText import adjust_text
+from matplotlib.axes import Axes
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
 PLOTS = {
     "latency_ms": ("front-trust-latency.png", "latency per request (ms, modelled)"),
     "energy_mj": ("front-trust-energy.png", "energy per request (mJ, modelled)"),
 }
+MATRIX = "front-objectives.png"
+AXES = {  # objective -> axis label, log scale
+    "trust": ("trust (measured)", False),
+    "latency_ms": ("latency ms (modelled)", True),
+    "energy_mj": ("energy mJ (modelled)", True),
+    "area_mm2": ("area mm² (modelled)", True),
+}
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "h", "<", ">")
 LABELLED = 30  # number at most this many Pareto points, to keep the plot legible
+PROJECTION = (
+    "2-D projection of a 4-objective front (trust, latency, energy, area):\na Pareto point may "
+    "look dominated here because it is better on an objective not shown; bars: trust 95% CI"
+)
+
+
+def unit_markers(rows: list[dict[str, Any]]) -> dict[str, str]:
+    """One marker per unit, in order of first appearance on the front."""
+    units = list(dict.fromkeys(r["unit"] for r in rows))
+    return {u: MARKERS[i % len(MARKERS)] for i, u in enumerate(units)}
+
+
+def _area_norm(rows: list[dict[str, Any]]) -> LogNorm | None:
+    areas = [r["area_mm2"] for r in rows]
+    return LogNorm(min(areas), max(areas)) if min(areas) < max(areas) else None
+
+
+def _front(ax: Axes, rows, others, x: str, y: str, markers, norm, *, size=40, numbers=True):
+    """Others in grey, the front by unit marker and area colour; returns the last collection."""
+    if others:
+        ax.scatter([o[x] for o in others], [o[y] for o in others], s=size / 4, c="0.82", lw=0)
+    points = None
+    for unit, marker in markers.items():
+        mine = [r for r in rows if r["unit"] == unit]
+        points = ax.scatter(
+            [r[x] for r in mine],
+            [r[y] for r in mine],
+            c=[r["area_mm2"] for r in mine],
+            cmap="viridis",
+            norm=norm,
+            marker=marker,
+            s=size,
+            edgecolors="k",
+            linewidths=0.4,
+        )
+    if AXES[x][1]:
+        ax.set_xscale("log")
+    if AXES[y][1]:
+        ax.set_yscale("log")
+    ax.grid(True, alpha=0.3)
+    if numbers:
+        texts = [
+            ax.text(r[x], r[y], str(r["n"]), fontsize=7)
+            for r in sorted(rows, key=lambda r: r["n"])[:LABELLED]
+        ]
+        if texts:
+            adjust_text(texts, ax=ax, arrowprops={"arrowstyle": "-", "color": "0.5", "lw": 0.4})
+    return points
+
+
+def _legend(markers: dict[str, str], others: bool) -> list[Line2D]:
+    handles = [
+        Line2D([], [], marker=m, ls="", mfc="white", mec="k", label=f"Pareto, unit {u}")
+        for u, m in markers.items()
+    ]
+    if others:
+        handles.append(
+            Line2D([], [], marker="o", ls="", mfc="0.82", mec="0.82", label="other feasible")
+        )
+    return handles
 
 
 def plot_fronts(
     out: Path, rows: list[dict[str, Any]], others: list[dict[str, Any]], title: str
 ) -> list[Path]:
-    """One PNG per cost objective; `others` are the feasible non-Pareto trials' metrics."""
-    areas = [r["area_mm2"] for r in rows]
-    norm = LogNorm(min(areas), max(areas)) if min(areas) < max(areas) else None
-    written = []
+    """The scatter matrix of all four objectives and one 2-D projection per cost objective;
+    `others` are the feasible non-Pareto trials' metrics."""
+    markers, norm = unit_markers(rows), _area_norm(rows)
+    written = [_matrix(out, rows, others, title, markers, norm)]
     for key, (name, label) in PLOTS.items():
-        fig = Figure(figsize=(8, 5.5), dpi=110)
-        fig.subplots_adjust(left=0.09, right=0.98, bottom=0.1, top=0.93)
+        fig = Figure(figsize=(8.5, 5.8), dpi=110)
+        fig.subplots_adjust(left=0.09, right=0.97, bottom=0.1, top=0.9)
         ax = fig.subplots()
-        if others:
-            ax.scatter(
-                [o[key] for o in others],
-                [o["trust"] for o in others],
-                s=10,
-                c="0.8",
-                label="other feasible trials",
+        bars = [r for r in rows if r.get("trust_ci95_low") is not None]
+        if bars:
+            ax.errorbar(
+                [r[key] for r in bars],
+                [r["trust"] for r in bars],
+                yerr=[
+                    [r["trust"] - r["trust_ci95_low"] for r in bars],
+                    [r["trust_ci95_high"] - r["trust"] for r in bars],
+                ],
+                fmt="none",
+                ecolor="0.6",
+                elinewidth=0.6,
+                zorder=0,
             )
-        points = ax.scatter(
-            [r[key] for r in rows],
-            [r["trust"] for r in rows],
-            c=areas,
-            cmap="viridis",
-            norm=norm,
-            s=40,
-            edgecolors="k",
-            linewidths=0.4,
-            label="Pareto-optimal (numbered as in pareto.json)",
-        )
-        for r in rows[:LABELLED]:
-            ax.annotate(
-                str(r["n"]),
-                (r[key], r["trust"]),
-                fontsize=7,
-                xytext=(3, 3),
-                textcoords="offset points",
-            )
-        fig.colorbar(points, ax=ax, label="unit area (mm², modelled)", pad=0.01)
-        ax.set_xscale("log")
+        points = _front(ax, rows, others, key, "trust", markers, norm)
+        if points is not None:
+            fig.colorbar(points, ax=ax, label="unit area (mm², modelled)", pad=0.01)
         ax.set_xlabel(label)
         ax.set_ylabel("trust (0–100, measured: stored predictions, voting)")
-        ax.set_title(title, fontsize=9)
-        ax.grid(True, alpha=0.3)
-        ax.legend(loc="lower right", fontsize=8)
+        ax.set_title(f"{title}\n{PROJECTION}", fontsize=7.5)
+        ax.legend(handles=_legend(markers, bool(others)), loc="lower right", fontsize=7)
         path = out / name
         fig.savefig(path)
         written.append(path)
     return written
+
+
+def _matrix(out: Path, rows, others, title: str, markers, norm) -> Path:
+    """Every pair of objectives (lower triangle), the front highlighted; numbers on the
+    trust-latency panel only, where most people look first."""
+    names = list(AXES)
+    points = None
+    fig = Figure(figsize=(10, 9.5), dpi=100)
+    axes = fig.subplots(len(names) - 1, len(names) - 1, squeeze=False)
+    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.07, top=0.9, wspace=0.05, hspace=0.05)
+    for i, y in enumerate(names[1:]):
+        for j, x in enumerate(names[:-1]):
+            ax = axes[i][j]
+            if j > i:
+                ax.set_visible(False)
+                continue
+            first = (i, j) == (0, 0)
+            points = _front(ax, rows, others, x, y, markers, norm, size=22, numbers=first)
+            if i == len(names) - 2:
+                ax.set_xlabel(AXES[x][0], fontsize=8)
+            else:
+                ax.tick_params(labelbottom=False)
+            if j == 0:
+                ax.set_ylabel(AXES[y][0], fontsize=8)
+            else:
+                ax.tick_params(labelleft=False)
+            ax.tick_params(labelsize=7)
+    # share axes by objective so the panels line up
+    for j in range(len(names) - 1):
+        col = [axes[i][j] for i in range(j, len(names) - 1)]
+        for ax in col[1:]:
+            ax.sharex(col[0])
+    for i in range(len(names) - 1):
+        row = [axes[i][j] for j in range(i + 1)]
+        for ax in row[1:]:
+            ax.sharey(row[0])
+    fig.legend(
+        handles=_legend(markers, bool(others)),
+        loc="upper right",
+        bbox_to_anchor=(0.98, 0.88),
+        fontsize=8,
+        title="marker: unit; colour: area (mm²)",
+        title_fontsize=8,
+    )
+    if points is not None:
+        fig.colorbar(points, cax=fig.add_axes((0.80, 0.42, 0.018, 0.22)), label="area mm²")
+    fig.suptitle(
+        f"{title}\nall four objectives, every pair: the Pareto set (numbered as in pareto.json "
+        "on the first panel) is optimal in the four together",
+        fontsize=9,
+    )
+    path = out / MATRIX
+    fig.savefig(path)
+    return path

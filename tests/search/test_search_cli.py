@@ -137,8 +137,17 @@ def test_outputs_name_their_sources_and_every_deployment_is_complete(
         # every row names what its area covers and the node (None only for a unit without one)
         assert row["area_scope"] in ("die", "array + SRAM + DRAM PHY")
         assert row["tech_nm"] is None or row["tech_nm"] > 0
+        # trust with its 95% interval, paired against dense, and the tie with the best marked
+        assert row["trust_ci95_low"] <= row["trust"] <= row["trust_ci95_high"]
+        assert row["trust_vs_dense_ci95_low"] <= row["trust_vs_dense"]
+        assert row["trust_vs_dense"] <= row["trust_vs_dense_ci95_high"]
+        assert isinstance(row["indistinguishable_from_best"], bool)
+        assert "paired bootstrap" in row["trust_interval_source"]
+    assert rows[0]["indistinguishable_from_best"]  # the best trust is its own tie
     with (out / "pareto.csv").open() as fh:
-        assert len(list(csv.DictReader(fh))) == len(rows)
+        table = list(csv.DictReader(fh))
+        assert len(table) == len(rows)
+        assert {"trust_ci95_low", "trust_ci95_high", "indistinguishable_from_best"} <= set(table[0])
     deploys = sorted(out.glob("deploy-*.yaml"))
     assert len(deploys) == len(rows)
     for path in deploys:
@@ -154,7 +163,14 @@ def test_outputs_name_their_sources_and_every_deployment_is_complete(
         for metric in ("trust", "latency_ms", "energy_mj", "area_mm2", "memory_gb"):
             assert math.isfinite(doc["predicted"][metric]["value"])
             assert doc["predicted"][metric]["source"]
-    for png in ("front-trust-latency.png", "front-trust-energy.png"):
+        low, high = predicted["trust"]["ci95"]
+        assert low <= predicted["trust"]["value"] <= high
+        assert isinstance(predicted["trust"]["indistinguishable_from_best"], bool)
+    summary = json.loads((out / "summary.json").read_text())
+    tied = summary["trust_uncertainty"]["indistinguishable_from_best"]
+    assert tied == [r["n"] for r in rows if r["indistinguishable_from_best"]]
+    assert "not distinguishable from it" in text
+    for png in ("front-objectives.png", "front-trust-latency.png", "front-trust-energy.png"):
         assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
