@@ -120,7 +120,7 @@ def ensure_variant(
     if spec.method == "anyprec":
         seed_bits, top_bits = nest or (spec.bits, 8)
         return _nested_variant(store, model, spec, calib, seed_bits, top_bits, device)
-    backend = backend_for(spec.method, spec.bits, backend_name)
+    backend = backend_for(spec.method, spec.bits, backend_name, device)
     group_size, note = resolve_group_size(spec.group_size, model.config)
     bad = indivisible_widths(group_size, model.config)
     if bad and backend.name == "llmcompressor":
@@ -141,6 +141,9 @@ def ensure_variant(
         "backend": backend.name,
         "backend_version": backend.version(),
     }
+    dtype = backend.quantize_dtype(spec.method, device)
+    if dtype:  # recorded only when chosen, so variants quantized before keep their keys
+        recipe["dtype"] = dtype
     key = recipe_key(recipe)
     row = store.variant(key)
     out = cache_dir() / "variants" / key[:32]
@@ -150,7 +153,9 @@ def ensure_variant(
         cached = (out / MARKER).exists()
         seconds = 0.0
         if not cached:
-            seconds = _quantize_into(out, backend, spec, group_size, model, token_ids, device)
+            seconds = _quantize_into(
+                out, backend, spec, group_size, model, token_ids, device, dtype
+            )
         info = json.loads((out / MARKER).read_text())
         row = store.add_variant(
             key=key,
@@ -189,11 +194,11 @@ def _build_atomically(out: Path, build, marker: dict) -> float:
     return seconds
 
 
-def _quantize_into(out, backend, spec, group_size, model, token_ids, device) -> float:
+def _quantize_into(out, backend, spec, group_size, model, token_ids, device, dtype) -> float:
     def build(tmp: Path) -> None:
         backend.quantize(
             QuantRequest(
-                spec.method, spec.bits, group_size, Path(model.path), tmp, token_ids, device
+                spec.method, spec.bits, group_size, Path(model.path), tmp, token_ids, device, dtype
             )
         )
 
@@ -249,6 +254,9 @@ def _nested_variant(
         "backend": backend.name,
         "backend_version": backend.version(),
     }
+    dtype = backend.quantize_dtype(spec.method, device)
+    if dtype:  # recorded only when chosen, so variants quantized before keep their keys
+        recipe["dtype"] = dtype
     key = recipe_key(recipe)
     row = store.variant(key)
     if row is not None and (out / MARKER).exists():

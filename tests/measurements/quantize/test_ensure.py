@@ -60,9 +60,12 @@ def test_gptqmodel_awq8_is_wrong_so_llmcompressor_serves_it(tiny_llama, store_ur
 
 @pytest.mark.parametrize("method", ["gptq", "awq"])
 def test_qwen2_quantizes_at_4_bits_with_a_real_int4_kernel(method, tiny_qwen2, store_url):
+    """GPTQModel's AWQ-4 loads a real int4 kernel (a GPU's default; on a CPU AWQ-4 defaults to
+    llm-compressor, by measured time)."""
     store = Store(store_url)
     model = resolve_model(str(tiny_qwen2))
-    row = ensure_variant(store, model, VariantSpec(method, 4), CALIB).row
+    spec = VariantSpec(method, 4)
+    row = ensure_variant(store, model, spec, CALIB, backend_name="gptqmodel").row
     loaded = QUANTIZERS.get(row.backend).load(Path(row.path), "cpu")
     assert loaded.real_low_bit, loaded.kernel
     assert "int4" in loaded.kernel
@@ -92,6 +95,22 @@ def test_the_seed_makes_a_different_variant(tiny_llama, store_url):
     a = ensure_variant(store, model, VariantSpec("gptq", 3, seed=0), CALIB).row
     b = ensure_variant(store, model, VariantSpec("gptq", 3, seed=1), CALIB).row
     assert a.key != b.key and a.path != b.path
+
+
+def test_the_cpu_default_is_the_faster_backend_and_dtype_and_the_recipe_says_so(
+    tiny_llama, store_url
+):
+    """On a CPU: AWQ-3/4 through llm-compressor, GPTQ quantized in float32 (both measured
+    faster by bench/quantize_choices.py); a GPU keeps GPTQModel for its AWQ kernels."""
+    assert backend_for("awq", 4, device="cpu").name == "llmcompressor"
+    assert backend_for("awq", 4, device="cuda:0").name == "gptqmodel"
+    assert backend_for("awq", 4, "gptqmodel", device="cpu").name == "gptqmodel"  # forced
+    gptq = QUANTIZERS.get("gptqmodel")
+    assert gptq.quantize_dtype("gptq", "cpu") == "float32"
+    assert gptq.quantize_dtype("gptq", "cuda") is None and gptq.quantize_dtype("awq", "cpu") is None
+    store = Store(store_url)
+    row = ensure_variant(store, resolve_model(str(tiny_llama)), VariantSpec("gptq", 4), CALIB).row
+    assert row.recipe["dtype"] == "float32"
 
 
 def test_unsupported_pairs_are_refused_in_one_line():

@@ -38,11 +38,28 @@ DEFAULT_BACKEND: dict[tuple[str, int], str] = {
 }
 
 
-def backend_for(method: str, bits: int, override: str | None = None) -> Quantizer:
-    """The backend that quantizes ``method`` at ``bits`` (or the user's override, if it can)."""
+# On a CPU the choice among backends whose output passes that test is by measured time
+# (bench/quantize_choices.py, 2-core AMD EPYC without native BF16, SmolLM2-135M): AWQ-4 took
+# 76.5 s through llm-compressor (float32, logits error 0.139) and 594 s through GPTQModel, whose
+# AWQ runs in bfloat16 only (its AWQ kernels refuse float32; error 0.191). On a GPU GPTQModel
+# keeps AWQ-3/4 for its real kernels.
+CPU_BACKEND: dict[tuple[str, int], str] = {
+    ("awq", 3): "llmcompressor",
+    ("awq", 4): "llmcompressor",
+}
+
+
+def backend_for(
+    method: str, bits: int, override: str | None = None, device: str = "cpu"
+) -> Quantizer:
+    """The backend that quantizes ``method`` at ``bits`` on ``device`` (or the user's override,
+    if it can)."""
     if method not in (*METHODS, "dense"):
         raise CodesignError(f"unknown method {method!r} (known: {', '.join(METHODS)})")
-    name = override or DEFAULT_BACKEND.get((method, bits))
+    default = DEFAULT_BACKEND.get((method, bits))
+    if device.startswith("cpu"):
+        default = CPU_BACKEND.get((method, bits), default)
+    name = override or default
     if name is None:
         pairs = ", ".join(f"{m}-{b}" for m, b in DEFAULT_BACKEND if m != "dense")
         raise CodesignError(f"{method} at {bits} bits is not supported (supported: {pairs})")
@@ -52,4 +69,12 @@ def backend_for(method: str, bits: int, override: str | None = None) -> Quantize
     return backend
 
 
-__all__ = ["DEFAULT_BACKEND", "METHODS", "QUANTIZERS", "LoadedModel", "Quantizer", "backend_for"]
+__all__ = [
+    "CPU_BACKEND",
+    "DEFAULT_BACKEND",
+    "METHODS",
+    "QUANTIZERS",
+    "LoadedModel",
+    "Quantizer",
+    "backend_for",
+]

@@ -17,6 +17,9 @@ class AnyPrecisionBackend:
     def version(self) -> str:
         return f"codesign nested v{nested.VERSION} (seed: gptqmodel GPTQ)"
 
+    def quantize_dtype(self, method: str, device: str) -> str | None:
+        return None  # float32 always (nested.py)
+
     def supports(self, method: str, bits: int) -> bool:
         return method == "anyprec" and 2 <= bits <= 8
 

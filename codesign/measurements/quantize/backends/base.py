@@ -22,6 +22,7 @@ class QuantRequest:
     out_dir: Path
     token_ids: list[list[int]]
     device: str
+    dtype: str | None = None  # the arithmetic dtype of the quantization; None: the backend's
 
 
 @dataclass
@@ -41,6 +42,11 @@ class Quantizer(Protocol):
     def version(self) -> str: ...
 
     def supports(self, method: str, bits: int) -> bool: ...
+
+    def quantize_dtype(self, method: str, device: str) -> str | None:
+        """The arithmetic dtype this backend quantizes in on ``device`` when it is chosen by
+        codesign (it joins the variant's recipe); None: the library's own default."""
+        ...
 
     def quantize(self, request: QuantRequest) -> None: ...
 

@@ -33,6 +33,9 @@ class DenseBackend:
 
         return f"transformers {transformers.__version__}"
 
+    def quantize_dtype(self, method: str, device: str) -> str | None:
+        return None  # nothing is quantized
+
     def supports(self, method: str, bits: int) -> bool:
         return method == "dense" and bits == 16
 

@@ -49,6 +49,13 @@ class GPTQModelBackend:
 
         return f"gptqmodel {version('gptqmodel')}"
 
+    def quantize_dtype(self, method: str, device: str) -> str | None:
+        # GPTQModel quantizes in bfloat16 on a CPU by default; float32 took 44 s where
+        # bfloat16 took 81 s for GPTQ-4 on a CPU without native BF16 (AMD EPYC; logits error
+        # 0.148 vs 0.144, bench/quantize_choices.py), and 41 vs 44 s on an Intel Xeon with it
+        # (NOTES.md). Its AWQ kernels refuse float32, so AWQ keeps the library's default.
+        return "float32" if device.startswith("cpu") and method == "gptq" else None
+
     def supports(self, method: str, bits: int) -> bool:
         return (method, bits) in {("gptq", b) for b in (2, 3, 4, 8)} | {("awq", 3), ("awq", 4)}
 
@@ -65,6 +72,7 @@ class GPTQModelBackend:
     def quantize(self, request: QuantRequest) -> None:
         os.environ.setdefault("GPTQMODEL_CPU_WORKERS", str(os.cpu_count() or 1))
         _import_quietly()
+        import torch
         from gptqmodel import BACKEND, GPTQModel
         from gptqmodel.looper import loop_processor
 
@@ -84,8 +92,9 @@ class GPTQModelBackend:
         faster = (
             batched_clip_search_on_cpu() if request.method == "awq" else contextlib.nullcontext()
         )
+        dtype = {"dtype": getattr(torch, request.dtype)} if request.dtype else {}
         with _quiet(), faster:
-            model = GPTQModel.load(str(request.dense_dir), config, device=request.device)
+            model = GPTQModel.load(str(request.dense_dir), config, device=request.device, **dtype)
             model.quantize(samples, batch_size=1, backend=backend)
             model.save(str(request.out_dir))
         load_tokenizer(request.dense_dir).save_pretrained(request.out_dir)

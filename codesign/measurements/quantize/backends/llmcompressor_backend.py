@@ -32,6 +32,9 @@ class LLMCompressorBackend:
 
         return f"llmcompressor {version('llmcompressor')}"
 
+    def quantize_dtype(self, method: str, device: str) -> str | None:
+        return None  # float32 always (the model is loaded so)
+
     def supports(self, method: str, bits: int) -> bool:
         return method in ("gptq", "awq") and bits in (2, 3, 4, 8)
 
