@@ -72,6 +72,19 @@ def add_evaluate_parser(sub) -> None:
         "weights those kernels use (the default; a GPU always runs the real kernels)",
     )
     p.add_argument(
+        "--max-prompt-tokens",
+        type=int,
+        default=None,
+        help="leave out every suite setting whose longest prompt exceeds this many tokens "
+        "(fairness' 16- and 32-shot settings run 2,200-4,200-token prompts); outputs name "
+        "the settings left out (default: run every setting)",
+    )
+    p.add_argument(
+        "--timing",
+        action="store_true",
+        help="print where the time went per suite: tokenize, prefill, decode, parse, store",
+    )
+    p.add_argument(
         "--max-batch-tokens",
         type=int,
         default=8192,
@@ -103,7 +116,9 @@ def _sources(pairs: list[str], suites: list) -> dict[str, str]:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from codesign.measurements.evaluate.runner import VariantRunner
+    import time
+
+    from codesign.measurements.evaluate.runner import SuiteTiming, VariantRunner
 
     names = list(SUITES) if args.suites == "all" else parse_list(args.suites, "suites")
     suites = [SUITES.get(n) for n in names]
@@ -113,7 +128,17 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     data = {}
     for s in suites:
         data[s.name] = s.load(args.limit, args.data_seed, sources)
+    if args.max_prompt_tokens is not None and args.max_prompt_tokens < 1:
+        raise CodesignError("--max-prompt-tokens must be ≥ 1")
     store, device, rows = variants_from_args(args)
+    if args.max_prompt_tokens is not None:
+        from codesign.measurements.quantize.backends.dense import load_tokenizer
+
+        tokenizer = load_tokenizer(Path(rows[0].path))
+        for s in suites:
+            data[s.name] = _without_long_settings(
+                s, data[s.name], tokenizer, args.max_prompt_tokens
+            )
     on_interrupt(
         lambda: (
             f"{store.counts()['predictions']} predictions are stored in {args.store}; run "
@@ -129,6 +154,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         f"evaluating {total} items on {len(runners)} variants ({device}); "
         f"{sum(len(d.items) for d in data.values()) * len(runners) - total} already stored"
     )
+    timing = {s.name: SuiteTiming() for s in suites}
+    wall = dict.fromkeys(timing, 0.0)
     with progress_bar() as progress:
         task = progress.add_task("evaluating", total=total)
         for r in runners:
@@ -137,16 +164,73 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                     continue
                 label = variant_label(r.variant.method, r.variant.bits, r.variant.seed)
                 progress.update(task, description=f"{label} {s.name}")
+                start = time.perf_counter()
                 r.run(
                     s,
                     data[s.name],
                     advance=lambda n: progress.advance(task, n),
                     max_batch_tokens=args.max_batch_tokens,
+                    timing=timing[s.name],
                 )
+                wall[s.name] += time.perf_counter() - start
+    if args.timing:
+        _print_timing(timing, wall)
     _measure_logits_error(store, runners)
     provenance = {n: d.provenance() for n, d in data.items()}
     _summary(store, [s.name for s in suites], provenance, args.scoring)
     return 0
+
+
+def _without_long_settings(suite, data, tokenizer, max_tokens: int):
+    """The suite's data without the settings whose longest prompt (as this tokenizer encodes
+    it) exceeds ``max_tokens``; the settings left out are named in its provenance."""
+    from dataclasses import replace
+
+    from codesign.measurements.evaluate.generation import encode_chats
+
+    if suite.kind == "loglik" or not data.items:
+        return data
+    if suite.chat:
+        lengths = [
+            len(ids) for ids in encode_chats(tokenizer, [suite.messages(it) for it in data.items])
+        ]
+    else:
+        lengths = [len(tokenizer(suite.prompt_text(it))["input_ids"]) for it in data.items]
+    longest: dict[str, int] = {}
+    for it, n in zip(data.items, lengths, strict=True):
+        longest[it.setting] = max(longest.get(it.setting, 0), n)
+    dropped = [k for k, n in longest.items() if n > max_tokens]
+    if not dropped:
+        return data
+    shots = data.shots_per_setting()
+    note = (
+        f"settings not run: {', '.join(dropped)} (prompts up to "
+        f"{max(longest[k] for k in dropped):,} tokens, over --max-prompt-tokens {max_tokens})"
+    )
+    console.print(f"{suite.name}: {note}", highlight=False)
+    return replace(
+        data,
+        items=[it for it in data.items if it.setting not in dropped],
+        shots={k: v for k, v in shots.items() if k not in dropped},
+        notes=(*data.notes, note),
+    )
+
+
+def _print_timing(timing: dict, wall: dict[str, float]) -> None:
+    """Per suite: seconds in each step, the rest (model loading, float32 read-back of kernels,
+    bookkeeping), and items/s over the suite's wall time."""
+    table = Table(title="where the evaluation time went (seconds, all variants)")
+    for col in ("suite", "items", "tokenize", "prefill", "decode", "parse", "store", "other"):
+        table.add_column(col, justify="left" if col == "suite" else "right")
+    table.add_column("items/s", justify="right")
+    for name, t in timing.items():
+        if not t.items:
+            continue
+        other = max(wall[name] - t.total, 0.0)
+        steps = (t.tokenize, t.prefill, t.decode, t.parse, t.store, other)
+        rate = t.items / wall[name] if wall[name] else math.nan
+        table.add_row(name, str(t.items), *(f"{v:.1f}" for v in steps), f"{rate:.2f}")
+    console.print(table)
 
 
 def _measure_logits_error(store, runners) -> None:

@@ -4,22 +4,52 @@ Prompts are rendered with the model's chat template, sorted by length and batche
 padding under a token budget, so little compute is spent on padding. Decoding is greedy and
 short (each suite sets ``max_new_tokens``): the result is deterministic for a variant.
 
-The prompts of a batch usually open alike (chat template, system prompt, task instruction).
-That shared prefix runs once through the model; its KV cache is copied to every row and only
-the rest of each prompt is prefilled, with the padding between prefix and rest masked. Positions
-come from the attention mask, so the result equals the plain batched run up to float rounding
-(bench/prefix_cache.py measures the gain and the agreement).
+The prompts of a call usually open alike (chat template, system prompt, task instruction, and
+in few-shot settings the same demonstrations: thousands of tokens for fairness' 32 shots). That
+shared prefix runs once through the model per call, not per batch; its KV cache is copied to
+every row of every batch and only the rest of each prompt is prefilled, with the padding
+between prefix and rest masked. Batches are then sized by their rest tokens (the prefix is not
+recomputed), their rows capped so the KV cache they hold stays within twice the token budget.
+Positions come from the attention mask, so the result equals the plain batched run up to float
+rounding (bench/prefix_cache.py measures the gain and the agreement).
 """
 
 from __future__ import annotations
 
+import copy
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 FALLBACK_TEMPLATE = (
     "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}"
     "{% if add_generation_prompt %}assistant:{% endif %}"
 )
+
+
+class StepClock:
+    """Seconds of prefill (until the first token's logits) and of decoding, summed over the
+    batches of a run: a logits processor, so it times what ``model.generate`` really does."""
+
+    def __init__(self) -> None:
+        self.prefill = 0.0
+        self.decode = 0.0
+        self._start = self._first = None
+
+    def start(self) -> None:
+        self._start, self._first = time.perf_counter(), None
+
+    def __call__(self, input_ids, scores):
+        if self._first is None:
+            self._first = time.perf_counter()
+        return scores
+
+    def stop(self) -> None:
+        end = time.perf_counter()
+        first = self._first if self._first is not None else end
+        self.prefill += first - self._start
+        self.decode += end - first
 
 
 @dataclass(frozen=True)
@@ -47,18 +77,35 @@ GENERATE_MIN_SHARED = 16
 SCORE_MIN_SHARED = 8
 
 
+# A prompt at least this long runs alone: a padded batch needs an explicit attention mask, which
+# sends torch's CPU attention down its materialising path (a batch of two 4,100-token prompts
+# took 40.7 s where one alone took 13.6 s; SmolLM2-135M, float32, 2-core AMD EPYC), while a
+# long prompt alone already keeps the cores busy.
+SOLO_TOKENS = 1024
+
+
 def length_batches(
-    lengths: Sequence[int], max_tokens: int, max_batch: int, max_padding: float = 0.1
+    lengths: Sequence[int],
+    max_tokens: int,
+    max_batch: int,
+    max_padding: float = 0.1,
+    solo_tokens: int | None = None,
 ) -> list[list[int]]:
     """Indices grouped shortest-first so a batch's padded size stays under ``max_tokens`` and
     at most ``max_padding`` of it is padding. Sorted lengths crowd together at the short end,
     where batches fill up; in the sparse long tail a batch closes early rather than pad a
-    short prompt out to a much longer one."""
+    short prompt out to a much longer one. Prompts of at least ``solo_tokens`` run alone."""
     order = sorted(range(len(lengths)), key=lambda i: lengths[i])
     batches: list[list[int]] = []
     current: list[int] = []
     real = 0
     for i in order:
+        if solo_tokens is not None and lengths[i] >= solo_tokens:
+            if current:
+                batches.append(current)
+                current, real = [], 0
+            batches.append([i])
+            continue
         width = max(lengths[i], *(lengths[j] for j in current)) if current else lengths[i]
         padded = width * (len(current) + 1)
         if current and (
@@ -88,6 +135,20 @@ def shared_prefix_length(seqs: Sequence[Sequence[int]]) -> int:
     return n
 
 
+def _call_prefix(
+    model, token_ids: Sequence[Sequence[int]], device: str, min_shared: int | None
+) -> tuple[int, Any] | None:
+    """(length, one-row KV cache) of the prefix every prompt of a call shares, when at least
+    ``min_shared`` tokens long and the model's cache can be copied per row; else None."""
+    if min_shared is None or len(token_ids) < 2:
+        return None
+    shared = shared_prefix_length(token_ids)
+    if shared < min_shared:
+        return None
+    cache = _prefix_cache(model, token_ids[0][:shared], 1, device)
+    return None if cache is None else (shared, cache)
+
+
 def _prefix_cache(model, prefix: Sequence[int], rows: int, device: str):
     """The KV cache of ``prefix``, computed once and repeated for ``rows`` rows; None where the
     model's cache cannot be repeated along the batch."""
@@ -103,17 +164,26 @@ def _prefix_cache(model, prefix: Sequence[int], rows: int, device: str):
 
 
 def _batch_inputs(
-    model, rows: Sequence[Sequence[int]], pad: int, device: str, min_shared: int | None
+    model,
+    rows: Sequence[Sequence[int]],
+    pad: int,
+    device: str,
+    min_shared: int | None,
+    prefix: tuple[int, Any] | None = None,
 ):
     """(ids, mask, cache, shared) of one batch. Plainly left-padded (cache None, shared 0);
     or, when the rows share at least ``min_shared`` leading tokens, that prefix's KV cache
     repeated per row, with ids and mask covering the prefix and then each rest left-padded:
-    the pads sit between the two, masked."""
+    the pads sit between the two, masked. ``prefix`` = (length, one-row cache) computed once
+    for the whole call is copied instead of running the batch's own prefix."""
     import torch
 
     shared = shared_prefix_length(rows) if len(rows) > 1 else 0
     cache = None
-    if min_shared is not None and shared >= min_shared:
+    if prefix is not None:
+        shared, cache = prefix[0], copy.deepcopy(prefix[1])
+        cache.batch_repeat_interleave(len(rows))
+    elif min_shared is not None and shared >= min_shared:
         cache = _prefix_cache(model, rows[0][:shared], len(rows), device)
     if cache is None:
         ids, mask = _left_pad(rows, pad, device)
@@ -148,13 +218,15 @@ def generate(
     max_batch: int = 32,
     min_shared_prefix: int | None = GENERATE_MIN_SHARED,
     on_batch: Callable[[list[int], list[Generation]], None] | None = None,
+    clock: StepClock | None = None,
 ) -> list[Generation]:
     """Greedy continuations of every prompt; ``on_batch`` sees each finished batch (to store it).
 
     A batch whose prompts share at least ``min_shared_prefix`` leading tokens prefills that
-    prefix once through the KV cache; ``None`` turns the reuse off."""
+    prefix once through the KV cache; ``None`` turns the reuse off. ``clock`` sums the time of
+    prefill (the shared prefix's included) and of decoding."""
     import torch
-    from transformers import GenerationConfig
+    from transformers import GenerationConfig, LogitsProcessorList
 
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     config = GenerationConfig(
@@ -165,13 +237,34 @@ def generate(
     )
     out: list[Generation | None] = [None] * len(token_ids)
     lengths = [len(t) for t in token_ids]
-    for batch in length_batches(lengths, max_batch_tokens, max_batch):
+    if clock is not None:
+        clock.start()
+    prefix = _call_prefix(model, token_ids, device, min_shared_prefix)
+    if clock is not None:
+        clock.stop()
+    shared = prefix[0] if prefix else 0
+    rows_cap = max_batch
+    if prefix:  # the prefix is not recomputed: size batches by their rest, cap the KV held
+        widest = max(lengths) + max_new_tokens
+        rows_cap = max(1, min(max_batch, 2 * max_batch_tokens // widest))
+    rests = [n - shared for n in lengths]
+    solo = None if prefix else SOLO_TOKENS  # with a copied prefix the mask is needed anyway
+    for batch in length_batches(rests, max_batch_tokens, rows_cap, solo_tokens=solo):
         rows = [token_ids[i] for i in batch]
-        ids, mask, cache, _ = _batch_inputs(model, rows, pad, device, min_shared_prefix)
+        if clock is not None:
+            clock.start()
+        ids, mask, cache, _ = _batch_inputs(model, rows, pad, device, min_shared_prefix, prefix)
+        extra = {"logits_processor": LogitsProcessorList([clock])} if clock is not None else {}
         with torch.inference_mode():
             seqs = model.generate(
-                input_ids=ids, attention_mask=mask, past_key_values=cache, generation_config=config
+                input_ids=ids,
+                attention_mask=mask,
+                past_key_values=cache,
+                generation_config=config,
+                **extra,
             )
+        if clock is not None:
+            clock.stop()
         results = []
         for row, i in enumerate(batch):
             new = seqs[row, ids.shape[1] :].tolist()
@@ -218,12 +311,14 @@ def choice_logprobs(
     max_batch: int = 32,
     min_shared_prefix: int | None = SCORE_MIN_SHARED,
     on_batch: Callable[[list[int], list[list[float]]], None] | None = None,
+    clock: StepClock | None = None,
 ) -> list[list[float]]:
     """log P(choice | context) for every context and choice, lm-evaluation-harness style
     (context and continuation encoded whole, then split). When every choice is one token
     after its context — true for " A".." D" with most tokenizers — one forward pass per
     context serves all choices; otherwise each (context, choice) gets its own pass. A batch's
-    shared leading tokens (at least ``min_shared_prefix``) run once through the KV cache."""
+    shared leading tokens (at least ``min_shared_prefix``) run once through the KV cache.
+    ``clock`` sums the forward passes' time as prefill (there is no decoding)."""
     import torch
 
     ctx_ids, conts = _split_continuations(tokenizer, contexts, choices)
@@ -235,6 +330,8 @@ def choice_logprobs(
             for i in batch
             for keep, whole in conts[i]
         )
+        if clock is not None:
+            clock.start()
         if fast:
             logits = _last_logits(
                 model, [ctx_ids[i] for i in batch], pad, device, min_shared_prefix
@@ -248,6 +345,8 @@ def choice_logprobs(
                 [_sequence_logprob(model, whole, keep, device) for keep, whole in conts[i]]
                 for i in batch
             ]
+        if clock is not None:
+            clock.stop()  # no logits processor ran: all of it counts as prefill
         for i, res in zip(batch, results, strict=True):
             out[i] = res
         if on_batch is not None:

@@ -9,15 +9,42 @@ from the store alone.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from codesign.measurements.evaluate.generation import choice_logprobs, encode_chats, generate
+from codesign.measurements.evaluate.generation import (
+    StepClock,
+    choice_logprobs,
+    encode_chats,
+    generate,
+)
 from codesign.measurements.evaluate.labels import REFUSED
 from codesign.measurements.evaluate.suites.base import Suite, SuiteData, SuiteItem, slim_item
 from codesign.measurements.quantize.backends import QUANTIZERS, LoadedModel
 from codesign.store import Prediction, Store, VariantRow
+
+
+@dataclass
+class SuiteTiming:
+    """Where one suite's evaluation time went (seconds, summed over variants and batches)."""
+
+    items: int = 0
+    tokenize: float = 0.0  # prompt rendering and tokenization
+    prefill: float = 0.0  # forward passes over the prompts (all of log-likelihood scoring)
+    decode: float = 0.0  # generation steps after the first token
+    parse: float = 0.0  # outputs to labels, predictions built
+    store: float = 0.0  # one transaction per batch
+
+    def add(self, other: SuiteTiming) -> None:
+        for f in fields(self):
+            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+
+    @property
+    def total(self) -> float:
+        return self.tokenize + self.prefill + self.decode + self.parse + self.store
 
 
 class VariantRunner:
@@ -42,7 +69,16 @@ class VariantRunner:
             backend = QUANTIZERS.get(self.variant.backend)
             loaded = backend.load(Path(self.variant.path), self.device)
             self.runtime = f"{self.device} {loaded.dtype}: {loaded.kernel}"
-            if self.device == "cpu" and not self.real_kernels and loaded.dtype != "float32":
+            from codesign.measurements.quantize.dequantize import quantized_linears
+
+            # float32 kernels too (a variant quantized in float32): they dequantize their
+            # weights at every call, where a float32 copy is read once
+            quantized = next(quantized_linears(loaded.model), None) is not None
+            if (
+                self.device == "cpu"
+                and not self.real_kernels
+                and (quantized or loaded.dtype != "float32")
+            ):
                 import torch
 
                 from codesign.measurements.quantize.dequantize import to_float32_linears
@@ -67,38 +103,51 @@ class VariantRunner:
         *,
         advance: Callable[[int], None] = lambda n: None,
         max_batch_tokens: int = 8192,
+        timing: SuiteTiming | None = None,
     ) -> int:
-        """Evaluate the items not yet stored; returns how many predictions were added."""
+        """Evaluate the items not yet stored; returns how many predictions were added.
+        ``timing`` (if given) is added the seconds of each step."""
         todo = self.pending(suite, data)
         if not todo:
             return 0
         provenance = data.provenance()
         added = 0
         model, tok = self.loaded.model, self.loaded.tokenizer
+        spent = SuiteTiming(items=len(todo))
+        clock = StepClock()
 
         def store_batch(indices: list[int], outputs: list) -> None:
             nonlocal added
+            start = time.perf_counter()
             preds = [
                 self._prediction(suite, todo[i], out, provenance)
                 for i, out in zip(indices, outputs, strict=True)
             ]
+            built = time.perf_counter()
             added += self.store.add_predictions(self.variant.id, preds)
+            spent.parse += built - start
+            spent.store += time.perf_counter() - built
             advance(len(indices))
 
         if suite.kind == "loglik":
+            start = time.perf_counter()
             contexts = [suite.context(it) for it in todo]  # type: ignore[attr-defined]
+            spent.tokenize += time.perf_counter() - start
             choice_logprobs(
                 model,
                 tok,
                 contexts,
-                suite.choices,
-                device=self.device,  # type: ignore[attr-defined]
+                suite.choices,  # type: ignore[attr-defined]
+                device=self.device,
                 max_batch_tokens=max_batch_tokens,
                 on_batch=store_batch,
+                clock=clock,
             )
         else:
             for group in _groups(suite, todo):
+                start = time.perf_counter()
                 ids = self._encode(suite, [todo[i] for i in group])
+                spent.tokenize += time.perf_counter() - start
                 generate(
                     model,
                     tok,
@@ -107,7 +156,11 @@ class VariantRunner:
                     device=self.device,
                     max_batch_tokens=max_batch_tokens,
                     on_batch=lambda idx, outs, g=group: store_batch([g[i] for i in idx], outs),
+                    clock=clock,
                 )
+        spent.prefill, spent.decode = clock.prefill, clock.decode
+        if timing is not None:
+            timing.add(spent)
         return added
 
     def _encode(self, suite: Suite, items: list[SuiteItem]) -> list[list[int]]:

@@ -24,6 +24,11 @@ def test_shared_prefix_length_leaves_a_token_to_prefill():
     assert shared_prefix_length([]) == 0
 
 
+def test_long_prompts_run_alone():
+    batches = length_batches([10, 12, 2000, 11, 3000, 2100], 100_000, 8, solo_tokens=1024)
+    assert sorted(map(sorted, batches)) == [[0, 1, 3], [2], [4], [5]]
+
+
 def test_length_batches_keep_the_padded_budget_and_the_padding_share():
     lengths = [5, 40, 12, 7, 33, 20, 3, 6, 6, 5, 100, 41]
     batches = length_batches(lengths, max_tokens=96, max_batch=3, max_padding=0.25)
@@ -68,6 +73,26 @@ def test_prefix_reuse_gives_the_plain_batched_generations(arch, request):
     assert [g.prompt_tokens for g in reused] == [len(i) for i in ids]
 
 
+@pytest.mark.parametrize("arch", ["tiny_llama", "tiny_qwen2"])
+def test_the_calls_shared_prefix_runs_once_for_all_its_batches(arch, request, monkeypatch):
+    """Few-shot prompts share long demonstrations: the prefix is prefilled once per call and
+    copied into every batch, with outputs equal to plain batching."""
+    from codesign.measurements.evaluate import generation
+
+    model, tok = _load(request.getfixturevalue(arch))
+    ids = encode_chats(tok, _chats(9))
+    plain = generate(model, tok, ids, 6, max_batch=2, min_shared_prefix=None)
+    calls = []
+    original = generation._prefix_cache
+    monkeypatch.setattr(
+        generation, "_prefix_cache", lambda *a, **k: calls.append(a[1]) or original(*a, **k)
+    )
+    reused = generate(model, tok, ids, 6, max_batch=2, min_shared_prefix=16)
+    assert len(calls) == 1 and len(calls[0]) == shared_prefix_length(ids)  # 5 batches, 1 prefix
+    assert [g.raw for g in reused] == [g.raw for g in plain]
+    assert [g.generated_tokens for g in reused] == [g.generated_tokens for g in plain]
+
+
 def test_one_pass_choice_scores_equal_scoring_each_continuation(tiny_llama):
     model, tok = _load(tiny_llama)
     contexts = ["The capital of the country is", "Which option is right?\nAnswer:", "x"]
@@ -96,3 +121,19 @@ def test_prefix_reuse_gives_the_plain_last_position_logits(tiny_llama):
     torch.testing.assert_close(reused, plain, atol=1e-4, rtol=1e-4)
     alone = torch.cat([_last_logits(model, [r], pad, "cpu", None) for r in rows])
     torch.testing.assert_close(plain, alone, atol=1e-4, rtol=1e-4)
+
+
+def test_settings_with_prompts_over_the_limit_are_left_out_and_named(tiny_llama):
+    from codesign.measurements.evaluate.cli import _without_long_settings
+    from codesign.measurements.evaluate.suites import SUITES
+
+    _, tok = _load(tiny_llama)
+    suite = SUITES.get("fairness")
+    data = suite.load(2, 0, None)
+    kept = _without_long_settings(suite, data, tok, 1000)
+    settings = {it.setting for it in kept.items}
+    assert settings and all(s.startswith("zero_shot") for s in settings)  # 16/32-shot are long
+    assert "few_shot_32_fair_demon" not in kept.shots_per_setting()
+    assert "settings not run: few_shot" in kept.provenance()
+    assert "over --max-prompt-tokens 1000" in kept.provenance()
+    assert _without_long_settings(suite, data, tok, 100_000) is data  # nothing too long

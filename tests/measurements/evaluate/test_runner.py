@@ -60,10 +60,17 @@ def test_evaluate_stores_each_item_once_and_resumes_after_a_kill(tiny_llama, sto
     assert stored_before >= 4
 
     done = subprocess.run(
-        _cmd(tiny_llama, store_url), env=env, capture_output=True, text=True, timeout=900
+        [*_cmd(tiny_llama, store_url), "--timing"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert f"{stored_before} already stored" in done.stdout.replace("\n", " ")
+    # --timing: where the resumed run's time went, per suite
+    assert "where the evaluation time went" in done.stdout
+    assert any(line.lstrip("│ ").startswith("ethics") for line in done.stdout.splitlines())
     frame = Store(store_url).predictions_frame("ethics")
     # 6 zero + 6 few + 6 of the first 200 immoral × (5 jailbreak + 5 evasive) = 72 items, for
     # 2 variants (comp-trust's settings, each sampled to --limit)
