@@ -8,9 +8,11 @@ pareto.csv, one deploy-<n>.yaml per configuration, PNG fronts and a table.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -197,9 +199,11 @@ def _run_options(g) -> None:
     g.add_argument(
         "--limit",
         type=int,
-        default=20,
-        help="items per suite setting when the embedded default must be measured first "
-        "(default: 20)",
+        default=4,
+        help="items per suite setting when the embedded default must be measured first: "
+        "minutes on a CPU, with wide trust intervals (every Pareto row shows its 95%% "
+        "interval); measure more with `codesign.measurements evaluate --limit N` "
+        "(default: 4)",
     )
     g.add_argument(
         "--no-measure",
@@ -383,7 +387,10 @@ def _report(args: argparse.Namespace, ctx: SearchContext, study: optuna.Study, s
     front = pareto_trials(study)
     if not front:
         raise _nothing_feasible(study, ctx)
-    rows = export.pareto_rows(front, ctx)
+    start = time.perf_counter()
+    rows = export.pareto_rows(front, ctx)  # with trust intervals: part of the report phase
+    if hasattr(args, "timings"):
+        args.timings["pareto_rows"] = time.perf_counter() - start
     out = args.out or Path("results") / study.study_name
     out.mkdir(parents=True, exist_ok=True)  # checked writable before any work (main)
     sampled = study.user_attrs.get(RUN_ATTR) or {"sampler": None, "seed": None}
@@ -395,6 +402,7 @@ def _report(args: argparse.Namespace, ctx: SearchContext, study: optuna.Study, s
         args.argv,
         args.store,
     )
+    start = time.perf_counter()
     head = export.summary(ctx, study.study_name, redacted(args.store), finished(study))
     head["run"] = run
     export.write_json(out / "pareto.json", head, rows)
@@ -409,7 +417,10 @@ def _report(args: argparse.Namespace, ctx: SearchContext, study: optuna.Study, s
         f"{study.study_name}: trust measured on {ctx.model}, cost modelled for {ctx.shape_label}"
     )
     pngs = plots.plot_fronts(out, rows, others, title)
+    timings = getattr(args, "timings", {})
+    timings["report"] = time.perf_counter() - start + timings.pop("pareto_rows", 0.0)
     result = outcome.build(study, front, rows, run)
+    result["phase_seconds"] = {k: round(v, 1) for k, v in timings.items()}
     written = outcome.write(out, result)
     if args.json:
         print_json({**head, "pareto": rows, "summary": result, "out": str(out)})
@@ -439,18 +450,29 @@ def _main(args: argparse.Namespace) -> int:
     writable_folder(args.out or Path("results"), "--out")
     check_store_url(args.store, must_exist=args.no_measure)
     store = Store(args.store, create=not args.no_measure)
-    model = ensure_measurements(store, args.model, limit=args.limit, allow=not args.no_measure)
+    args.timings = timings = {}
+    model = ensure_measurements(
+        store, args.model, limit=args.limit, allow=not args.no_measure, timings=timings
+    )
     shape, why = deploy_shape(args.deploy_shape, model)
     settings = replace(settings, model=model, deploy_shape=shape)
-    with console.status("voting every reachable ensemble over the stored predictions"):
+    with _timed(timings, "vote"), console.status("voting every reachable ensemble"):
         ctx = build_context(settings, store)
     _header(ctx)
     console.print(f"cost shape: {why}")
     _precheck(ctx)
     name = args.study or default_study_name(ctx)
-    study = _search(args, ctx, name)
+    with _timed(timings, "search"):
+        study = _search(args, ctx, name)
     _report(args, ctx, study, store)
     return 0
+
+
+@contextlib.contextmanager
+def _timed(timings: dict[str, float], name: str) -> Iterator[None]:
+    start = time.perf_counter()
+    yield
+    timings[name] = time.perf_counter() - start
 
 
 def entry(argv: Sequence[str] | None = None) -> int:

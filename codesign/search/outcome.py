@@ -241,6 +241,11 @@ def lines(summary: dict[str, Any]) -> list[str]:
             f"{summary['pareto_size']} front configurations are not distinguishable from it "
             f"(marked ≈; {u['how']})"
         )
+    phases = summary.get("phase_seconds")
+    if phases:
+        total = sum(phases.values())
+        parts = ", ".join(f"{k} {v:.0f} s" for k, v in phases.items())
+        out.append(f"time by phase: {parts}; {total:.0f} s in all")
     r = summary["run"]
     out.append(
         f"reproduce: {r['command']}  (sampler {r['sampler']}, seed {r['seed']}, codesign "

@@ -18,14 +18,24 @@ def test_an_empty_store_measures_the_embedded_default_with_the_limit(tmp_path, c
         calls.append(list(argv))
         return 0
 
-    model = measure.ensure_measurements(Store(url), None, limit=3, run=fake_measurements)
+    timings = {}
+    model = measure.ensure_measurements(
+        Store(url), None, limit=3, run=fake_measurements, timings=timings
+    )
     assert model == "smollm2-135m"
-    evaluate, profile = calls
+    quantize, evaluate, profile = calls
+    assert quantize[:3] == ["quantize", "--model", "smollm2-135m"] and url in quantize
     assert evaluate[:3] == ["evaluate", "--model", "smollm2-135m"]
     assert evaluate[evaluate.index("--limit") + 1] == "3" and url in evaluate
+    # only what the search reads: the four trust perspectives and MMLU by log-likelihood
+    assert evaluate[evaluate.index("--suites") + 1].split(",") == list(measure.NEEDED_SUITES)
+    assert evaluate[evaluate.index("--max-prompt-tokens") + 1] == str(measure.MAX_PROMPT_TOKENS)
     assert profile[:1] == ["profile"]
     assert profile[profile.index("--batch-sizes") + 1] == "1"  # what the search reads
-    assert "measuring the embedded default first" in capsys.readouterr().out
+    assert list(timings) == ["quantize", "evaluate", "profile"]
+    text = capsys.readouterr().out
+    assert "measuring the embedded default first" in text
+    assert all(f"phase {p}: done in" in text for p in timings)
 
 
 def test_a_store_with_predictions_is_used_as_it_is(tmp_path):

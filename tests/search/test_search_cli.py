@@ -240,6 +240,8 @@ def test_every_search_ends_with_an_outcome_summary(search_store, tmp_path, capsy
     assert (out / "summary.md").read_text().startswith("# Search outcome: outcome")
     assert (out / "hypervolume.png").stat().st_size > 0
     assert "trials: 24 — " in text and "never bound" in text and "what to pick" in text
+    assert set(summary["phase_seconds"]) == {"vote", "search", "report"}  # nothing measured
+    assert "time by phase: vote" in text
 
 
 def test_a_study_is_never_continued_with_another_sampler_or_seed(search_store, tmp_path, capsys):
