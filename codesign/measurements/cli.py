@@ -256,6 +256,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     if not sys.stderr.isatty():  # libraries' live bars become pages of \r-lines in a log file;
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # ours say where work is
+        os.environ.setdefault("TQDM_DISABLE", "1")  # llm-compressor's, transformers' loading bars
     commands = {
         "quantize": cmd_quantize,
         "profile": cmd_profile,

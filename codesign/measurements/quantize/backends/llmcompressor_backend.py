@@ -6,6 +6,7 @@ these variants say "dequantized", never a real low-bit kernel.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from codesign.errors import CodesignError
@@ -64,6 +65,12 @@ class LLMCompressorBackend:
         from transformers import AutoModelForCausalLM
 
         _allow_cpu_calibration()
+        if not os.environ.get("CODESIGN_VERBOSE"):
+            # its loguru lines ("No accelerator available! Compressing model on CPU", per
+            # layer) say nothing a user can act on; CODESIGN_VERBOSE=1 keeps them
+            from loguru import logger
+
+            logger.disable("llmcompressor")
         ids = request.token_ids
         data = Dataset.from_dict({"input_ids": ids, "attention_mask": [[1] * len(x) for x in ids]})
         model = AutoModelForCausalLM.from_pretrained(request.dense_dir, dtype=torch.float32)
