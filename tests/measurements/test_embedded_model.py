@@ -66,7 +66,11 @@ def test_embedded_model_quantizes_profiles_evaluates_and_lists(store_url):
     assert not real["awq"] and "decompressed from compressed-tensors" in kernels["awq"]
     assert (frame["decode_ms_per_token"] > 0).all() and (frame["peak_memory_bytes"] > 0).all()
     dense_bytes = frame.loc[frame["method"] == "dense", "weight_bytes"].item()
-    assert (quantized["weight_bytes"] < dense_bytes).all()
+    # in memory, only a low-bit kernel is smaller than dense; llm-compressor's AWQ-4 is
+    # decompressed at load, so it is smaller on disk only
+    assert frame.loc[frame["method"] == "gptq", "weight_bytes"].item() < dense_bytes
+    disk = {v.method: v.weight_bytes_disk for v, _ in Store(store_url).variants()}
+    assert disk["awq"] < disk["dense"] and disk["gptq"] < disk["dense"]
 
     evaluate = ("evaluate", *quantize[1:], "--suites", "all", "--limit", "2")
     _cli(*evaluate, store_url=store_url)
