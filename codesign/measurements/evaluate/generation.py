@@ -4,12 +4,13 @@ Prompts are rendered with the model's chat template, sorted by length and batche
 padding under a token budget, so little compute is spent on padding. Decoding is greedy and
 short (each suite sets ``max_new_tokens``): the result is deterministic for a variant.
 
-The prompts of a call usually open alike (chat template, system prompt, task instruction, and
-in few-shot settings the same demonstrations: thousands of tokens for fairness' 32 shots). That
-shared prefix runs once through the model per call, not per batch; its KV cache is copied to
-every row of every batch and only the rest of each prompt is prefilled, with the padding
-between prefix and rest masked. Batches are then sized by their rest tokens (the prefix is not
-recomputed), their rows capped so the KV cache they hold stays within twice the token budget.
+The prompts of a call usually open alike (chat template, system prompt, task instruction; an
+MMLU subject's demonstrations; not fairness' few-shot prompts, whose demonstrations differ per
+item as in DecodingTrust's files). That shared prefix runs once through the model per call,
+not per batch; its KV cache is copied to every row of every batch and only the rest of each
+prompt is prefilled, with the padding between prefix and rest masked. Batches are then sized
+by their rest tokens (the prefix is not recomputed), their rows capped so the KV cache they
+hold stays within twice the token budget.
 Positions come from the attention mask, so the result equals the plain batched run up to float
 rounding (bench/prefix_cache.py measures the gain and the agreement).
 """
