@@ -296,7 +296,8 @@ class LineProgress:
     def __exit__(self, *exc: object) -> None:
         for task in self._tasks.values():
             if exc[0] is None:
-                self._line(task, "done")
+                took = time.monotonic() - task["step_start"]
+                self._line(task, "done", f"; the last step took {took:.0f} s")
 
     def add_task(self, description: str, total: float | None = None) -> int:
         now = time.monotonic()
@@ -310,19 +311,27 @@ class LineProgress:
     def update(self, task_id: int, *, description: str | None = None) -> None:
         task = self._tasks[task_id]
         if description is not None and description != task["description"]:
-            task["description"] = description
-            task["step_start"] = time.monotonic()
-            self._line(task, "now")
+            now = time.monotonic()
+            took = ""
+            if task["done"]:  # the step that ended: its time, so a log reads per step
+                took = f"; {task['description']} took {now - task['step_start']:.0f} s"
+            task["description"], task["step_start"], task["due"] = description, now, False
+            self._line(task, "now", took)
 
     def advance(self, task_id: int, n: float = 1) -> None:
+        """Counts work done. A periodic line waits for the next advance within the same step:
+        an advance that ends a step is usually followed by an update naming the next one,
+        and a line then would name the step that just finished as the current one."""
         task = self._tasks[task_id]
         task["done"] += n
         if time.monotonic() - task["printed"] >= self.EVERY_S:
-            self._line(task, "now")
+            if task.get("due"):
+                self._line(task, "now")
+            task["due"] = True
 
-    def _line(self, task: dict, state: str) -> None:
+    def _line(self, task: dict, state: str, suffix: str = "") -> None:
         now = time.monotonic()
-        task["printed"] = now
+        task["printed"], task["due"] = now, False
         elapsed = now - task["start"]
         done, total = task["done"], task["total"]
         count = f"{done:g}/{total:g}" if total else f"{done:g}"
@@ -330,7 +339,7 @@ class LineProgress:
         if state != "done" and total and 0 < done < total:
             eta = f", ETA {_clock(elapsed / done * (total - done))}"
         self.console.print(
-            f"[{_clock(elapsed)}] {state}: {task['description']} ({count}{eta})",
+            f"[{_clock(elapsed)}] {state}: {task['description']} ({count}{eta}{suffix})",
             highlight=False,
             markup=False,
         )
