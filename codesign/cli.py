@@ -45,8 +45,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def script() -> None:
     """The ``codesign`` console script."""
-    from codesign.launch import finish
+    from codesign.launch import finish, quiet_libraries
 
+    quiet_libraries()
     finish(main())
 
 

@@ -4,7 +4,6 @@ as subcommands of one parser; quantize and evaluate keep their own modules."""
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
 
@@ -23,6 +22,7 @@ from codesign.cli_common import (
     run_cli,
 )
 from codesign.errors import CodesignError
+from codesign.launch import quiet_libraries
 from codesign.measurements.evaluate.cli import add_evaluate_parser, cmd_evaluate
 from codesign.measurements.quantize.cli import (
     add_model_option,
@@ -253,10 +253,8 @@ def _list_records(store, variants) -> dict:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _build_parser().parse_args(argv)
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    if not sys.stderr.isatty():  # libraries' live bars become pages of \r-lines in a log file;
-        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # ours say where work is
-        os.environ.setdefault("TQDM_DISABLE", "1")  # llm-compressor's, transformers' loading bars
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # what --workers N starts again
+    quiet_libraries()  # again: main() is also called without the launcher (tests, search)
     commands = {
         "quantize": cmd_quantize,
         "profile": cmd_profile,
