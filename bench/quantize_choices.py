@@ -10,8 +10,9 @@ folder (nothing is cached or stored), then runs the logits probe of
 
     python bench/quantize_choices.py [--cases gptq4:gptqmodel:bfloat16,gptq4:gptqmodel:float32]
 
-A case is METHOD BITS : BACKEND : DTYPE (dtype "default" leaves it to the backend; the first
-case of each METHOD BITS is the reference its ratios are against).
+A case is METHOD BITS : BACKEND : DTYPE [: bN] (dtype "default" leaves it to the backend; bN
+sends the calibration windows N per forward pass, default all at once; the first case of each
+METHOD BITS is the reference its ratios are against).
 """
 
 from __future__ import annotations
@@ -42,12 +43,12 @@ def _cpu() -> str:
     return platform.processor() or platform.machine()
 
 
-def _case(text: str) -> tuple[str, int, str, str | None]:
-    m = re.fullmatch(r"([a-z]+)(\d+):(\w+):(\w+)", text.strip())
+def _case(text: str) -> tuple[str, int, str, str | None, int | None]:
+    m = re.fullmatch(r"([a-z]+)(\d+):(\w+):(\w+)(?::b(\d+))?", text.strip())
     if not m:
-        raise SystemExit(f"bad case {text!r}: expected e.g. gptq4:gptqmodel:float32")
+        raise SystemExit(f"bad case {text!r}: expected e.g. gptq4:gptqmodel:float32[:b1]")
     dtype = None if m[4] == "default" else m[4]
-    return m[1], int(m[2]), m[3], dtype
+    return m[1], int(m[2]), m[3], dtype, int(m[5]) if m[5] else None
 
 
 def main() -> None:
@@ -80,15 +81,17 @@ def main() -> None:
     del dense
     print(f"{_cpu()}, {torch.get_num_threads()} threads, torch {torch.__version__}")
     print(f"model {args.model}, group size {group}, calibration {len(ids)} × {len(ids[0])} tokens")
-    print(f"{'case':34} {'seconds':>8} {'ratio':>6} {'logits error':>13}")
+    print(f"{'case':44} {'seconds':>8} {'ratio':>6} {'logits error':>13}")
     first: dict[tuple[str, int], tuple[float, float]] = {}
     rows = []
-    for method, bits, backend_name, dtype in cases:
+    for method, bits, backend_name, dtype, batch in cases:
         backend = QUANTIZERS.get(backend_name)
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "q"
             out.mkdir()
-            request = QuantRequest(method, bits, group, Path(model.path), out, ids, "cpu", dtype)
+            request = QuantRequest(
+                method, bits, group, Path(model.path), out, ids, "cpu", dtype, batch
+            )
             start = time.perf_counter()
             try:
                 backend.quantize(request)
@@ -101,10 +104,10 @@ def main() -> None:
                 to_float32_linears(loaded.model, getattr(torch, loaded.dtype))
             error = quality.relative_error(reference, quality.logits(loaded.model, probe))
         ref = first.setdefault((method, bits), (seconds, error))
-        name = f"{method}-{bits} {backend_name} {dtype or 'default'}"
+        name = f"{method}-{bits} {backend_name} {dtype or 'default'} batch {request.batch}"
         ok = error <= ref[1] * (1 + args.tolerance)
         rows.append((name, seconds, ref[0] / seconds, error, ok))
-        print(f"{name:34} {seconds:8.1f} {ref[0] / seconds:5.2f}x {error:13.4f}", flush=True)
+        print(f"{name:44} {seconds:8.1f} {ref[0] / seconds:5.2f}x {error:13.4f}", flush=True)
     print("ratio: the first case of the same method and bits over this one (> 1: faster)")
     for (method, bits), _ in first.items():
         fits = [r for r in rows if r[0].startswith(f"{method}-{bits} ") and r[4]]

@@ -23,6 +23,17 @@ class QuantRequest:
     token_ids: list[list[int]]
     device: str
     dtype: str | None = None  # the arithmetic dtype of the quantization; None: the backend's
+    # calibration windows per forward pass; None: all of them when equally long (codesign's
+    # are), which gives the same statistics in wider matrix products than one window at a time
+    calibration_batch: int | None = None
+
+    @property
+    def batch(self) -> int:
+        """The calibration batch size the backend passes to its library."""
+        if self.calibration_batch is not None:
+            return self.calibration_batch
+        ids = self.token_ids
+        return len(ids) if ids and len({len(x) for x in ids}) == 1 else 1
 
 
 @dataclass

@@ -95,7 +95,7 @@ class GPTQModelBackend:
         dtype = {"dtype": getattr(torch, request.dtype)} if request.dtype else {}
         with _quiet(), faster:
             model = GPTQModel.load(str(request.dense_dir), config, device=request.device, **dtype)
-            model.quantize(samples, batch_size=1, backend=backend)
+            model.quantize(samples, batch_size=request.batch, backend=backend)
             model.save(str(request.out_dir))
         load_tokenizer(request.dense_dir).save_pretrained(request.out_dir)
 

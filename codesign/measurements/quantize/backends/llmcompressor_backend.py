@@ -83,6 +83,7 @@ class LLMCompressorBackend:
                 recipe=self._recipe(request.method, request.bits, request.group_size),
                 num_calibration_samples=len(ids),
                 max_seq_length=max(len(x) for x in ids),
+                batch_size=request.batch,
                 pipeline="sequential",
             )
         except ValueError as exc:
