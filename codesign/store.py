@@ -151,6 +151,29 @@ class PredictionRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
 
 
+class WorkUnitRow(Base):
+    """One unit of a measuring command's work (a variant to quantize, a variant's suite to
+    evaluate), shared by every worker on every host that runs the same command on this store.
+    ``job`` names the command's work (kind and the options that shape results), ``key`` the
+    unit within it; a worker claims a pending unit, or one whose lease ran out, by a
+    conditional update (codesign.measurements.work)."""
+
+    __tablename__ = "work_units"
+    __table_args__ = (UniqueConstraint("job", "key"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    job: Mapped[str] = mapped_column(String(64), index=True)
+    key: Mapped[str] = mapped_column(String(300))
+    describe: Mapped[str] = mapped_column(Text, default="")
+    state: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    owner: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    lease_until: Mapped[float | None] = mapped_column(Float, nullable=True)  # epoch seconds
+    claimed_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    seconds: Mapped[float | None] = mapped_column(Float, nullable=True)  # of the finished run
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
 @dataclass(frozen=True)
 class Prediction:
     """What an evaluation writes for one item (the row without ids and timestamps)."""

@@ -116,28 +116,32 @@ def _sources(pairs: list[str], suites: list) -> dict[str, str]:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    import time
-
-    from codesign.measurements.evaluate.runner import SuiteTiming, VariantRunner
+    from codesign.measurements import work
 
     names = list(SUITES) if args.suites == "all" else parse_list(args.suites, "suites")
     suites = [SUITES.get(n) for n in names]
     if args.limit is not None and args.limit < 1:
         raise CodesignError("--limit must be ≥ 1")
     sources = _sources(args.data, suites)
+    if args.max_prompt_tokens is not None and args.max_prompt_tokens < 1:
+        raise CodesignError("--max-prompt-tokens must be ≥ 1")
     data = {}
     for s in suites:
         data[s.name] = s.load(args.limit, args.data_seed, sources)
-    if args.max_prompt_tokens is not None and args.max_prompt_tokens < 1:
-        raise CodesignError("--max-prompt-tokens must be ≥ 1")
-    store, device, rows = variants_from_args(args)
+    parent = args.workers > 1 and not args.worker
+    store, device, rows = variants_from_args(args, quantize=not parent)
+    if parent:  # its workers quantize what is missing, then evaluate; this one sums up
+        console.print(f"evaluating in {args.workers} worker processes (units in the store)")
+        if (status := work.spawn_workers(args.workers, args.argv)) != 0:
+            raise CodesignError(f"an evaluate worker failed ({status})")
+        store, device, rows = variants_from_args(args)  # every variant is cached by now
     if args.max_prompt_tokens is not None:
         from codesign.measurements.quantize.backends.dense import load_tokenizer
 
         tokenizer = load_tokenizer(Path(rows[0].path))
         for s in suites:
             data[s.name] = _without_long_settings(
-                s, data[s.name], tokenizer, args.max_prompt_tokens
+                s, data[s.name], tokenizer, args.max_prompt_tokens, quiet=parent
             )
     on_interrupt(
         lambda: (
@@ -145,43 +149,88 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             "the same command to resume (stored items are not run again)"
         )
     )
-    runners = [VariantRunner(store, v, device, real_kernels=args.real_kernels) for v in rows]
-    pending = {
-        (r.variant.id, s.name): len(r.pending(s, data[s.name])) for r in runners for s in suites
-    }
-    total = sum(pending.values())
-    console.print(
-        f"evaluating {total} items on {len(runners)} variants ({device}); "
-        f"{sum(len(d.items) for d in data.values()) * len(runners) - total} already stored"
-    )
-    timing = {s.name: SuiteTiming() for s in suites}
-    wall = dict.fromkeys(timing, 0.0)
-    with progress_bar() as progress:
-        task = progress.add_task("evaluating", total=total)
-        for r in runners:
-            for s in suites:
-                if not pending[(r.variant.id, s.name)]:
-                    continue
-                label = variant_label(r.variant.method, r.variant.bits, r.variant.seed)
-                progress.update(task, description=f"{label} {s.name}")
-                start = time.perf_counter()
-                r.run(
-                    s,
-                    data[s.name],
-                    advance=lambda n: progress.advance(task, n),
-                    max_batch_tokens=args.max_batch_tokens,
-                    timing=timing[s.name],
-                )
-                wall[s.name] += time.perf_counter() - start
-    if args.timing:
-        _print_timing(timing, wall)
-    _measure_logits_error(store, runners)
+    from codesign.measurements.evaluate.runner import VariantRunner
+
+    runners = {v.key: VariantRunner(store, v, device, real_kernels=args.real_kernels) for v in rows}
+    if not parent:
+        _evaluate_units(args, store, device, runners, suites, data)
+    # each worker measures the variants it ran; a parent (or one process) any left
+    _measure_logits_error(store, runners, [r for r in runners.values() if r.used or parent])
+    if args.worker:
+        return 0  # the parent prints the summary once
     provenance = {n: d.provenance() for n, d in data.items()}
     _summary(store, [s.name for s in suites], provenance, args.scoring)
     return 0
 
 
-def _without_long_settings(suite, data, tokenizer, max_tokens: int):
+def _evaluate_units(args, store, device, runners: dict, suites: list, data: dict) -> None:
+    """Every (variant, suite) pair as a work unit of the store, run here until none is left
+    (with ``--workers``, several processes do this side by side). A worker keeps to the
+    variant it has loaded while that variant has units left."""
+    import time
+
+    from codesign.measurements import work
+    from codesign.measurements.evaluate.runner import SuiteTiming
+
+    by_name = {s.name: s for s in suites}
+    pending = {
+        (k, s.name): len(r.pending(s, data[s.name])) for k, r in runners.items() for s in suites
+    }
+    job = work.job_id(
+        "evaluate",
+        variants=sorted(runners),
+        suites=sorted(by_name),
+        limit=args.limit,
+        data_seed=args.data_seed,
+        data=sorted(args.data),
+        max_prompt_tokens=args.max_prompt_tokens,
+        real_kernels=args.real_kernels,
+        device=device,
+    )
+    units = []
+    for k, r in runners.items():
+        label = variant_label(r.variant.method, r.variant.bits, r.variant.seed)
+        units += [(f"{k}/{s.name}", f"{label} {s.name}") for s in suites]
+    work.plan(
+        store, "evaluate", job, units, reopen={f"{k}/{n}" for (k, n), c in pending.items() if c}
+    )
+    total = sum(pending.values())
+    share = -(-total // max(1, args.workers))
+    console.print(
+        f"evaluating {total} items on {len(runners)} variants ({device}); "
+        f"{sum(len(d.items) for d in data.values()) * len(runners) - total} already stored"
+        + (f"; this worker takes units until none is left (~{share} items)" if args.worker else "")
+    )
+    timing = {s.name: SuiteTiming() for s in suites}
+    wall = dict.fromkeys(timing, 0.0)
+    current: list[str] = []
+    with progress_bar() as progress:
+        task = progress.add_task("evaluating", total=share)
+
+        def run(unit) -> None:
+            key, suite_name = unit.key.rsplit("/", 1)
+            current[:] = [key]
+            r, s = runners[key], by_name[suite_name]
+            progress.update(task, description=unit.describe)
+            start = time.perf_counter()
+            r.run(
+                s,
+                data[s.name],
+                advance=lambda n: progress.advance(task, n),
+                max_batch_tokens=args.max_batch_tokens,
+                timing=timing[s.name],
+            )
+            wall[s.name] += time.perf_counter() - start
+
+        work.work_through(store, job, run, prefer=lambda: f"{current[0]}/" if current else None)
+    left = work.counts(store, job)
+    if left["claimed"]:
+        console.print(f"nothing left to claim; {left['claimed']} units still run elsewhere")
+    if args.timing:
+        _print_timing(timing, wall)
+
+
+def _without_long_settings(suite, data, tokenizer, max_tokens: int, *, quiet: bool = False):
     """The suite's data without the settings whose longest prompt (as this tokenizer encodes
     it) exceeds ``max_tokens``; the settings left out are named in its provenance."""
     from dataclasses import replace
@@ -207,7 +256,8 @@ def _without_long_settings(suite, data, tokenizer, max_tokens: int):
         f"settings not run: {', '.join(dropped)} (prompts up to "
         f"{max(longest[k] for k in dropped):,} tokens, over --max-prompt-tokens {max_tokens})"
     )
-    console.print(f"{suite.name}: {note}", highlight=False)
+    if not quiet:
+        console.print(f"{suite.name}: {note}", highlight=False)
     return replace(
         data,
         items=[it for it in data.items if it.setting not in dropped],
@@ -233,14 +283,15 @@ def _print_timing(timing: dict, wall: dict[str, float]) -> None:
     console.print(table)
 
 
-def _measure_logits_error(store, runners) -> None:
-    """Each quantized variant's relative logits error against the dense model (quality.py),
-    measured once per variant (stored; skipped when the dense model is not among them)."""
+def _measure_logits_error(store, runners: dict, measure: list) -> None:
+    """Each quantized variant of ``measure``'s relative logits error against the dense model
+    (quality.py), measured once per variant (stored; skipped when the dense model is not
+    among ``runners``)."""
     from codesign.measurements import quality
 
-    dense = next((r for r in runners if r.variant.method == "dense"), None)
+    dense = next((r for r in runners.values() if r.variant.method == "dense"), None)
     done = store.variant_metrics(quality.LOGITS_ERROR)
-    todo = [r for r in runners if r.variant.method != "dense" and r.variant.key not in done]
+    todo = [r for r in measure if r.variant.method != "dense" and r.variant.key not in done]
     if dense is None or not todo:
         return
     ids = quality.probe_ids(dense.loaded.tokenizer)

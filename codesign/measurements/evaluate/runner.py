@@ -64,6 +64,11 @@ class VariantRunner:
         self.runtime = ""
 
     @property
+    def used(self) -> bool:
+        """Whether this process has loaded the variant (it ran something on it)."""
+        return self._loaded is not None
+
+    @property
     def loaded(self) -> LoadedModel:
         if self._loaded is None:
             backend = QUANTIZERS.get(self.variant.backend)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import time
 
 from rich.table import Table
 
@@ -130,6 +131,14 @@ def add_quantize_options(q: argparse.ArgumentParser) -> None:
         "default: the one whose output is right for each method and bit-width",
     )
     q.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
+    q.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="processes sharing the work through the store, the cores split between them; the "
+        "same command on another host with the same store joins in (default: 1)",
+    )
+    q.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
 
 
 def cmd_quantize(args: argparse.Namespace) -> int:
@@ -138,8 +147,10 @@ def cmd_quantize(args: argparse.Namespace) -> int:
     return 0
 
 
-def variants_from_args(args: argparse.Namespace):
-    """Quantize (or find cached) every variant the options name; returns store, device, rows."""
+def variants_from_args(args: argparse.Namespace, *, quantize: bool = True):
+    """Quantize (or find cached) every variant the options name; returns store, device, rows.
+    ``quantize`` False stops once the dense model is stored and the units are listed (a
+    parent of ``--workers`` whose workers quantize); its rows are then empty."""
     from codesign.measurements.quantize.backends import backend_for
     from codesign.measurements.quantize.calibration_text import calibration_texts
     from codesign.measurements.quantize.ensure import ensure_variant
@@ -170,6 +181,11 @@ def variants_from_args(args: argparse.Namespace):
     grid = variant_grid(methods, bits, args.group_size, seeds)
     if args.no_dense:
         grid.remove(DENSE)
+    if args.workers < 1:
+        raise CodesignError(f"--workers must be at least 1, got {args.workers}")
+    _quantize_in_units(args, store, model, grid, calib, device, bits, quantize=quantize)
+    if not quantize:
+        return store, device, []
     rows = []
     table = Table(title=f"variants of {model.name} — baseline: {model.baseline}")
     for col in ("variant", "backend", "group", "weights on disk (MB)", "status"):
@@ -207,3 +223,58 @@ def variants_from_args(args: argparse.Namespace):
     console.print(table)
     console.print(f"calibration: {calib.describe()}")
     return store, device, rows
+
+
+def _quantize_in_units(args, store, model, grid, calib, device, bits, *, quantize=True) -> None:
+    """Quantize the grid's variants as work units of the store (codesign.measurements.work),
+    the dense model first and here (every unit starts from it): with ``--workers N`` in N
+    processes, otherwise in this one, and this process then waits for units other hosts
+    hold. The grid loop after it finds every variant cached."""
+    from codesign.measurements import work
+    from codesign.measurements.quantize.ensure import ensure_variant
+    from codesign.measurements.quantize.recipes import DENSE
+
+    if DENSE in grid:
+        ensure_variant(store, model, DENSE, calib, device=device)
+    specs = {spec.label: spec for spec in grid if spec != DENSE}
+    if not specs:
+        return
+    job = work.job_id(
+        "quantize",
+        model=model.fingerprint,
+        calibration=calib.describe(),
+        group=args.group_size,
+        backend=args.backend,
+        device=device,
+        nest=(min(bits), max(bits)),
+    )
+    work.plan(store, "quantize", job, [(k, f"{model.name} {k}") for k in specs])
+    if args.workers > 1 and not args.worker:
+        if quantize:  # quantize's own parent; evaluate's parent spawns evaluate workers
+            console.print(f"quantizing in {args.workers} worker processes (units in the store)")
+            if (status := work.spawn_workers(args.workers, args.argv)) != 0:
+                raise CodesignError(f"a quantize worker failed ({status})")
+        return
+    if not quantize:
+        return
+
+    def run(unit) -> None:
+        start = time.perf_counter()
+        result = ensure_variant(
+            store,
+            model,
+            specs[unit.key],
+            calib,
+            device=device,
+            backend_name=args.backend,
+            nest=(min(bits), max(bits)),
+        )
+        state = "cached" if result.cached else "quantized"
+        console.print(
+            f"{unit.describe}: {state} in {time.perf_counter() - start:.0f} s "
+            f"({work.progress_line(store, job)})",
+            highlight=False,
+        )
+
+    work.work_through(store, job, run)
+    work.wait_for(store, job, run)

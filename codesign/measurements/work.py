@@ -1,0 +1,339 @@
+"""Work units through the store: many workers, on one host or many, share a measuring command.
+
+A command lists its units (variants to quantize; (variant, suite) pairs to evaluate) under a
+``job`` id made of the options that shape its results, and inserts the ones the store lacks
+(unique keys: every worker may plan, no unit is listed twice). A worker then claims one unit
+at a time: on PostgreSQL the candidate rows are read ``FOR UPDATE SKIP LOCKED`` (workers never
+wait on each other's candidates), and on both databases the claim itself is a conditional
+``UPDATE … WHERE state is claimable`` whose row count says whether this worker won it, so two
+workers never hold one unit. A claimed unit carries a lease that a background thread renews
+while the worker runs it; a unit whose lease ran out (host died, ``kill -9``) is claimable
+again, and so at once is one whose owner is a process of this host that no longer exists.
+Ctrl-C hands the unit back. Results are written by the commands themselves under the store's
+unique keys, so a unit run twice after a lost lease stores nothing twice.
+
+This is the scheme Optuna's RDB storage uses for trials (one database row per piece of work,
+state changed in a transaction), kept inside the store rather than a separate queue service.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from sqlalchemy import and_, case, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from codesign.store import Store, WorkUnitRow
+
+PENDING, CLAIMED, DONE = "pending", "claimed", "done"
+LEASE_S = 120.0  # a unit not renewed for this long is claimable again
+RENEW_S = 30.0
+WORKER_FLAG = "--worker"  # the hidden flag of a process started by --workers N
+
+
+@dataclass(frozen=True)
+class Unit:
+    id: int
+    key: str
+    describe: str
+
+
+def owner_name() -> str:
+    """host:pid of this worker (status shows it; a dead local pid frees its unit at once)."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def job_id(kind: str, **options: object) -> str:
+    """A stable id of a command's work: its kind and the options that shape its results."""
+    text = json.dumps({"kind": kind, **options}, sort_keys=True, default=str)
+    return f"{kind}-{hashlib.sha256(text.encode()).hexdigest()[:16]}"
+
+
+def plan(
+    store: Store,
+    kind: str,
+    job: str,
+    units: Sequence[tuple[str, str]],
+    reopen: Iterable[str] = (),
+) -> None:
+    """Insert the (key, description) units the store lacks for ``job``; units in ``reopen``
+    that are done go back to pending (their results turned out incomplete)."""
+    reopen = list(reopen)
+    if reopen:
+        with store.session() as s:
+            s.execute(
+                update(WorkUnitRow)
+                .where(
+                    WorkUnitRow.job == job, WorkUnitRow.key.in_(reopen), WorkUnitRow.state == DONE
+                )
+                .values(state=PENDING, owner=None, lease_until=None)
+            )
+    for attempt in range(3):  # workers starting together may insert the same units
+        try:
+            with store.session() as s:
+                have = set(s.scalars(select(WorkUnitRow.key).where(WorkUnitRow.job == job)))
+                rows = [
+                    {"kind": kind, "job": job, "key": k, "describe": d, "state": PENDING}
+                    for k, d in units
+                    if k not in have
+                ]
+                if rows:
+                    s.execute(insert(WorkUnitRow), [dict(r, attempts=0) for r in rows])
+            return
+        except IntegrityError:
+            if attempt == 2:
+                raise
+            time.sleep(0.1)
+
+
+def _claimable(now: float):
+    return or_(
+        WorkUnitRow.state == PENDING,
+        and_(WorkUnitRow.state == CLAIMED, WorkUnitRow.lease_until < now),
+    )
+
+
+def _free_dead_local_owners(store: Store, job: str) -> None:
+    """Units claimed by a process of this host that has exited go back to pending."""
+    host = socket.gethostname()
+    with store.session() as s:
+        owners = set(
+            s.scalars(
+                select(WorkUnitRow.owner).where(
+                    WorkUnitRow.job == job,
+                    WorkUnitRow.state == CLAIMED,
+                    WorkUnitRow.owner.like(f"{host}:%"),
+                )
+            )
+        )
+    dead = [o for o in owners if o and not _alive(int(o.rsplit(":", 1)[1]))]
+    if dead:
+        with store.session() as s:
+            s.execute(
+                update(WorkUnitRow)
+                .where(
+                    WorkUnitRow.job == job,
+                    WorkUnitRow.state == CLAIMED,
+                    WorkUnitRow.owner.in_(dead),
+                )
+                .values(state=PENDING, owner=None, lease_until=None)
+            )
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def claim(store: Store, job: str, owner: str, prefer: str | None = None) -> Unit | None:
+    """The next claimable unit of ``job``, now held by ``owner``; units whose key starts with
+    ``prefer`` first (a worker keeps the variant it has loaded); None when none is left."""
+    _free_dead_local_owners(store, job)
+    for _ in range(20):  # lost races: another worker won the candidates; read again
+        now = time.time()
+        order = [WorkUnitRow.id]
+        if prefer:
+            order.insert(0, case((WorkUnitRow.key.startswith(prefer), 0), else_=1))
+        with store.session() as s:
+            q = (
+                select(WorkUnitRow.id, WorkUnitRow.key, WorkUnitRow.describe)
+                .where(WorkUnitRow.job == job, _claimable(now))
+                .order_by(*order)
+                .limit(4)
+            )
+            if store.engine.dialect.name == "postgresql":
+                q = q.with_for_update(skip_locked=True)
+            candidates = s.execute(q).all()
+            if not candidates:
+                return None
+            for uid, key, describe in candidates:
+                won = s.execute(
+                    update(WorkUnitRow)
+                    .where(WorkUnitRow.id == uid, _claimable(now))
+                    .values(
+                        state=CLAIMED,
+                        owner=owner,
+                        lease_until=now + LEASE_S,
+                        claimed_at=now,
+                        attempts=WorkUnitRow.attempts + 1,
+                    )
+                ).rowcount
+                if won == 1:
+                    return Unit(uid, key, describe)
+        time.sleep(0.05)
+    return None
+
+
+def renew(store: Store, unit: Unit, owner: str) -> bool:
+    """Extend the lease; False when the unit is no longer this owner's."""
+    with store.session() as s:
+        return (
+            s.execute(
+                update(WorkUnitRow)
+                .where(
+                    WorkUnitRow.id == unit.id,
+                    WorkUnitRow.owner == owner,
+                    WorkUnitRow.state == CLAIMED,
+                )
+                .values(lease_until=time.time() + LEASE_S)
+            ).rowcount
+            == 1
+        )
+
+
+def finish(store: Store, unit: Unit, owner: str, seconds: float) -> None:
+    with store.session() as s:
+        s.execute(
+            update(WorkUnitRow)
+            .where(WorkUnitRow.id == unit.id, WorkUnitRow.owner == owner)
+            .values(state=DONE, lease_until=None, seconds=seconds)
+        )
+
+
+def release(store: Store, unit: Unit, owner: str) -> None:
+    """Hand a unit back unfinished (Ctrl-C, an error): pending again, for anyone."""
+    with store.session() as s:
+        s.execute(
+            update(WorkUnitRow)
+            .where(WorkUnitRow.id == unit.id, WorkUnitRow.owner == owner)
+            .values(state=PENDING, owner=None, lease_until=None)
+        )
+
+
+@contextmanager
+def leased(store: Store, unit: Unit, owner: str) -> Iterator[None]:
+    """Renew the unit's lease every RENEW_S seconds while the body runs; mark it done when the
+    body returns, hand it back when it raises (Ctrl-C included)."""
+    stop = threading.Event()
+
+    def keep() -> None:
+        while not stop.wait(RENEW_S):
+            with contextlib.suppress(Exception):  # transient: the next renewal tries again
+                renew(store, unit, owner)
+
+    thread = threading.Thread(target=keep, name=f"lease-{unit.id}", daemon=True)
+    thread.start()
+    start = time.perf_counter()
+    try:
+        yield
+    except BaseException:
+        stop.set()
+        with contextlib.suppress(Exception):  # else its lease runs out
+            release(store, unit, owner)
+        raise
+    stop.set()
+    finish(store, unit, owner, time.perf_counter() - start)
+
+
+def work_through(
+    store: Store,
+    job: str,
+    run: Callable[[Unit], None],
+    prefer: Callable[[], str | None] = lambda: None,
+) -> int:
+    """Claim and run units of ``job`` until none is claimable; returns how many ran here."""
+    owner, ran = owner_name(), 0
+    while (unit := claim(store, job, owner, prefer())) is not None:
+        with leased(store, unit, owner):
+            run(unit)
+        ran += 1
+    return ran
+
+
+def counts(store: Store, job: str) -> dict[str, int]:
+    with store.session() as s:
+        states = list(s.scalars(select(WorkUnitRow.state).where(WorkUnitRow.job == job)))
+    return {st: states.count(st) for st in (PENDING, CLAIMED, DONE)}
+
+
+def spawn_workers(n: int, argv: Sequence[str], command: str = "codesign.measurements") -> int:
+    """Run ``python -m command argv --worker`` in ``n`` processes, the cores split between
+    them; returns the first non-zero exit status (0 when all finished). Their output goes
+    where this process's goes, each line prefixed by the worker's number."""
+    threads = max(1, (os.cpu_count() or 1) // n)
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), CODESIGN_WORKER_THREADS=str(threads))
+    procs = []
+    for i in range(n):
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "-m", command, *argv, WORKER_FLAG],
+                env=dict(env, CODESIGN_WORKER=str(i + 1)),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                bufsize=1,
+            )
+        )
+    pumps = [
+        threading.Thread(target=_pump, args=(p, f"[worker {i + 1}] "), daemon=True)
+        for i, p in enumerate(procs)
+    ]
+    for t in pumps:
+        t.start()
+    try:
+        codes = [p.wait() for p in procs]
+    except KeyboardInterrupt:  # the workers got the same Ctrl-C from the terminal
+        for p in procs:
+            p.wait()
+        raise
+    for t in pumps:
+        t.join()
+    return next((c for c in codes if c != 0), 0)
+
+
+def _pump(proc: subprocess.Popen, prefix: str) -> None:
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        sys.stdout.write(prefix + line)
+        sys.stdout.flush()
+
+
+def progress_line(store: Store, job: str) -> str:
+    """Units done / running / pending of ``job`` and an ETA from the finished units' mean
+    time, over the workers now holding units (at least one)."""
+    with store.session() as s:
+        rows = s.execute(
+            select(WorkUnitRow.state, WorkUnitRow.seconds, WorkUnitRow.owner).where(
+                WorkUnitRow.job == job
+            )
+        ).all()
+    done = [r.seconds for r in rows if r.state == DONE and r.seconds is not None]
+    running = sum(r.state == CLAIMED for r in rows)
+    pending = sum(r.state == PENDING for r in rows)
+    text = f"{len(done)}/{len(rows)} units done, {running} running, {pending} pending"
+    if done and (running or pending):
+        workers = max(1, len({r.owner for r in rows if r.state == CLAIMED}))
+        eta = sum(done) / len(done) * (running + pending) / workers
+        text += f", ETA {eta / 60:.0f} min" if eta >= 90 else f", ETA {eta:.0f} s"
+    return text
+
+
+def wait_for(store: Store, job: str, run: Callable[[Unit], None], poll_s: float = 2.0) -> None:
+    """Until every unit of ``job`` is done: units other workers hold are waited for, and
+    taken over (and run here) if their lease runs out."""
+    said = False
+    while True:
+        c = counts(store, job)
+        if c[PENDING] + c[CLAIMED] == 0:
+            return
+        if not said:
+            print(f"waiting for {c[CLAIMED]} units other workers hold", flush=True)
+            said = True
+        time.sleep(poll_s)
+        work_through(store, job, run)
