@@ -449,7 +449,10 @@ class Store:
             )
             have = set(s.execute(q).all())
             new = [p for p in preds if (p.suite, p.item_id) not in have]
-            s.add_all(PredictionRow(variant_id=variant_id, **p.__dict__) for p in new)
+            s.add_all(
+                PredictionRow(variant_id=variant_id, **{**p.__dict__, "raw": storable(p.raw)})
+                for p in new
+            )
         return len(new)
 
     def predictions_frame(self, suite: str | None = None) -> pd.DataFrame:
@@ -505,6 +508,13 @@ def sqlite_pragmas(*, wal: bool = True, **pragmas: Any) -> Callable[[Any, Any], 
         cur.close()
 
     return on_connect
+
+
+def storable(text: str) -> str:
+    """``text`` as every database can hold it: PostgreSQL's text refuses NUL characters, which
+    a model can generate (a random tiny model did), so each becomes U+FFFD, the replacement
+    character; no label parser reads either."""
+    return text.replace("\x00", "\ufffd")
 
 
 def variant_label(method: str, bits: int, seed: int = 0) -> str:

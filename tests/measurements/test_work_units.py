@@ -137,3 +137,138 @@ def test_two_workers_store_every_item_once_and_what_one_process_stores(tiny_llam
 
         states = list(s.scalars(select(WorkUnitRow.state)))
     assert states and set(states) == {"done"}
+
+
+def test_status_shows_every_job_and_who_holds_what(store, capsys):
+    import json
+
+    from codesign.measurements.cli import main
+
+    job = _job()
+    work.plan(store, "evaluate", job, [("v/ethics", "gptq-w4 ethics"), ("v/ood", "gptq-w4 ood")])
+    held = work.claim(store, job, "gpu-host-7:4242")
+    work.finish(store, work.claim(store, job, "gpu-host-8:11"), "gpu-host-8:11", 30.0)
+    assert main(["status", "--store", store.url, "--json"]) == 0
+    jobs = {j["job"]: j for j in json.loads(capsys.readouterr().out)["jobs"]}
+    mine = jobs[job]
+    assert mine["progress"].startswith("1/2 units done, 1 running, 0 pending")
+    assert mine["open"] == [
+        {**mine["open"][0], "key": held.key, "state": "claimed", "owner": "gpu-host-7:4242"}
+    ]
+    assert 0 < mine["open"][0]["lease_left_s"] <= work.LEASE_S
+    assert main(["status", "--store", store.url]) == 0
+    text = capsys.readouterr().out
+    assert "gpu-host-7:4242" in text and "1/2 units done" in text
+
+
+def _fresh_pg_database() -> str:
+    """A new database on the test server, so this test's variants and items are its own."""
+    from sqlalchemy import create_engine, text
+
+    name = f"codesign_units_{uuid.uuid4().hex[:10]}"
+    engine = create_engine(PG, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    engine.dispose()
+    return PG.rsplit("/", 1)[0] + f"/{name}"
+
+
+def _wait_for(predicate, timeout_s: float = 600.0, step_s: float = 0.02) -> None:
+    import time
+
+    deadline = time.time() + timeout_s
+    while not predicate():
+        assert time.time() < deadline, "timed out"
+        time.sleep(step_s)
+
+
+@pytest.mark.skipif(not PG, reason="no PostgreSQL server: .ci/run sets CODESIGN_TEST_POSTGRES_URL")
+def test_four_workers_one_killed_mid_unit_store_what_one_process_stores(tiny_llama, tmp_path):
+    import signal
+
+    from sqlalchemy import select
+
+    from codesign.store import WorkUnitRow
+
+    url, cache = _fresh_pg_database(), tmp_path / "cache"
+    argv = [sys.executable, "-m", "codesign.measurements", "evaluate", "--model", str(tiny_llama)]
+    argv += ["--method", "gptq", "--bits", "4", "--calib-samples", "4", "--calib-seq-len", "32"]
+    argv += ["--suites", "ethics,ood,adv_robustness,fairness", "--limit", "2"]
+    argv += ["--max-batch-tokens", "256"]
+    env = dict(os.environ, CODESIGN_CACHE=str(cache), OMP_NUM_THREADS="1", CODESIGN_LEASE_S="4")
+    quantize = [*argv[:3], "quantize", *argv[4:14], "--store", url]
+    subprocess.run(quantize, env=env, check=True, capture_output=True, timeout=900)
+
+    worker = [*argv, "--store", url, "--workers", "4", "--worker"]
+    doomed = subprocess.Popen(
+        worker, env=dict(env, CODESIGN_WORKER_HOST="doomed"), stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    others = [
+        subprocess.Popen(worker, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        for _ in range(3)
+    ]
+    store = Store(url)
+
+    def held_by_doomed() -> list:
+        with store.session() as s:
+            return list(
+                s.scalars(
+                    select(WorkUnitRow.key).where(
+                        WorkUnitRow.owner == f"doomed:{doomed.pid}", WorkUnitRow.state == "claimed"
+                    )
+                )
+            )
+
+    _wait_for(lambda: bool(held_by_doomed()) or doomed.poll() is not None)
+    os.kill(doomed.pid, signal.SIGSTOP)  # frozen mid-unit, then killed as a host would die
+    lost = held_by_doomed()
+    os.kill(doomed.pid, signal.SIGKILL)
+    doomed.wait()
+    assert lost, "the doomed worker finished before it could be killed"
+    for p in others:
+        assert p.wait(timeout=900) == 0, p.stderr.read().decode()[-6000:]
+    # whoever comes next takes the unit over once its lease has run out
+    retake = subprocess.run(worker, env=env, capture_output=True, text=True, timeout=900)
+    assert retake.returncode == 0, retake.stderr[-2000:]
+    with store.session() as s:
+        units = {u.key: (u.state, u.attempts) for u in s.scalars(select(WorkUnitRow))}
+    assert {state for state, _ in units.values()} == {"done"}
+    assert units[lost[0]][1] == 2  # claimed twice: by the killed worker, then again
+
+    alone = f"sqlite:///{tmp_path / 'alone.db'}"
+    one = subprocess.run([*argv, "--store", alone], env=env, capture_output=True, timeout=900)
+    assert one.returncode == 0, one.stderr[-2000:]
+    keys = ["suite", "method", "bits", "item_id"]
+    a, b = (Store(u).predictions_frame().set_index(keys).sort_index() for u in (url, alone))
+    assert not a.index.duplicated().any()  # every item once
+    assert list(a.index) == list(b.index)  # none missing
+    assert (a["raw"] == b["raw"]).all()  # and the same outputs as one process
+
+
+def test_evaluate_units_are_shards_that_cover_every_item_once_in_order():
+    from codesign.measurements.evaluate.cli import SHARD_ITEMS, _parts
+    from codesign.measurements.evaluate.suites import SUITES
+
+    suite = SUITES.get("ethics")
+    data = suite.load(20, 0, {})  # jailbreak and evasive: 5 prompts × 20 items per setting
+    parts = _parts(data)
+    assert len(parts) == -(-len(data.items) // SHARD_ITEMS) > 1
+    seen = []
+    for part in parts.values():
+        assert 0 < len(part.items) <= SHARD_ITEMS
+        seen += [suite.stored_key(it) for it in part.items]
+    assert seen == [suite.stored_key(it) for it in data.items]  # each once, settings together
+
+
+def test_a_generation_with_nul_characters_is_stored_on_both_databases(store):
+    """A tiny random model generated a NUL, which PostgreSQL's text type refuses (found by the
+    killed-worker test): it is stored as U+FFFD on both databases."""
+    from codesign.store import Prediction
+    from tests.test_store import _variant
+
+    vid = _variant(store, f"nul-{uuid.uuid4().hex[:8]}")
+    pred = Prediction("ethics", "i0", "wr\x00ong", "INVALID", False, 10, 2)
+    assert store.add_predictions(vid, [pred]) == 1
+    frame = store.predictions_frame("ethics")
+    assert "wr\ufffdong" in set(frame["raw"])
