@@ -39,6 +39,7 @@ Measure quantized variants of a model and keep every measurement in one store.
   profile    latency and memory of every stored variant under a standard workload
   list       what the store holds, with provenance
   evaluate   run trust suites and MMLU, storing every item's prediction
+  status     work units of quantize/evaluate across workers and hosts: done, running, pending
 
 Example (the embedded default model, on this machine's CPU):
   python -m codesign.measurements quantize --model smollm2-135m --method gptq,awq --bits 3,4,8
@@ -77,8 +78,49 @@ def _build_parser() -> argparse.ArgumentParser:
     add_store_option(ls)
     ls.add_argument("--json", action="store_true", help="print the variants as JSON")
 
+    st = sub.add_parser(
+        "status",
+        help="work units of quantize/evaluate runs: done, running (where, lease age), pending",
+        formatter_class=FORMATTER,
+    )
+    add_store_option(st)
+    st.add_argument("--json", action="store_true", help="print the units as JSON")
+
     add_evaluate_parser(sub)
     return parser
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    """Where the work of every measuring command on this store stands, across hosts."""
+    from codesign.measurements import work
+    from codesign.store import Store
+
+    store = Store(args.store, create=False)  # read-only: never leaves a store behind
+    jobs = work.job_summaries(store)
+    if args.json:
+        print_json({"store": redacted_url(store.url), "jobs": jobs})
+        return 0
+    if not jobs:
+        console.print(f"no work units in {args.store}: no quantize/evaluate has run on it yet")
+        return 0
+    for job in jobs:
+        console.print(f"[bold]{job['kind']}[/bold] {job['job']}: {job['progress']}")
+        if not job["open"]:
+            continue
+        table = Table()
+        for col in ("unit", "state", "worker", "claimed s ago", "lease left s", "tries"):
+            table.add_column(col)
+        for u in job["open"]:
+            table.add_row(
+                u["describe"] or u["key"],
+                u["state"],
+                u["owner"] or "–",
+                "–" if u["claimed_s_ago"] is None else f"{u['claimed_s_ago']:.0f}",
+                "–" if u["lease_left_s"] is None else f"{u['lease_left_s']:.0f}",
+                str(u["attempts"]),
+            )
+        console.print(table)
+    return 0
 
 
 def cmd_profile(args: argparse.Namespace) -> int:
@@ -260,6 +302,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "profile": cmd_profile,
         "list": cmd_list,
         "evaluate": cmd_evaluate,
+        "status": cmd_status,
     }
     return commands[args.command](args)
 

@@ -37,8 +37,9 @@ from sqlalchemy.exc import IntegrityError
 from codesign.store import Store, WorkUnitRow
 
 PENDING, CLAIMED, DONE = "pending", "claimed", "done"
-LEASE_S = 120.0  # a unit not renewed for this long is claimable again
-RENEW_S = 30.0
+# a unit not renewed for this long is claimable again; renewed every quarter of it
+LEASE_S = float(os.environ.get("CODESIGN_LEASE_S", "120"))
+RENEW_S = LEASE_S / 4
 WORKER_FLAG = "--worker"  # the hidden flag of a process started by --workers N
 
 
@@ -49,9 +50,15 @@ class Unit:
     describe: str
 
 
+def _host() -> str:
+    """This worker's host name: ``$CODESIGN_WORKER_HOST`` (e.g. a Slurm job id) or the
+    machine's."""
+    return os.environ.get("CODESIGN_WORKER_HOST") or socket.gethostname()
+
+
 def owner_name() -> str:
     """host:pid of this worker (status shows it; a dead local pid frees its unit at once)."""
-    return f"{socket.gethostname()}:{os.getpid()}"
+    return f"{_host()}:{os.getpid()}"
 
 
 def job_id(kind: str, **options: object) -> str:
@@ -106,7 +113,7 @@ def _claimable(now: float):
 
 def _free_dead_local_owners(store: Store, job: str) -> None:
     """Units claimed by a process of this host that has exited go back to pending."""
-    host = socket.gethostname()
+    host = _host()
     with store.session() as s:
         owners = set(
             s.scalars(
@@ -337,3 +344,48 @@ def wait_for(store: Store, job: str, run: Callable[[Unit], None], poll_s: float 
             said = True
         time.sleep(poll_s)
         work_through(store, job, run)
+
+
+def job_summaries(store: Store) -> list[dict]:
+    """Every job in the store, newest first: its progress line and its units not yet done
+    (running ones with their worker, claim age and lease left)."""
+    now = time.time()
+    with store.session() as s:
+        rows = s.execute(select(WorkUnitRow).order_by(WorkUnitRow.id)).scalars().all()
+    jobs: dict[str, list[WorkUnitRow]] = {}
+    for r in rows:
+        jobs.setdefault(r.job, []).append(r)
+    out = []
+    for job, units in reversed(list(jobs.items())):
+        open_units = [
+            {
+                "key": u.key,
+                "describe": u.describe,
+                "state": "expired"
+                if u.state == CLAIMED and (u.lease_until or 0) < now
+                else u.state,
+                "owner": u.owner,
+                "claimed_s_ago": None if u.claimed_at is None else now - u.claimed_at,
+                "lease_left_s": None if u.lease_until is None else u.lease_until - now,
+                "attempts": u.attempts,
+            }
+            for u in units
+            if u.state != DONE
+        ]
+        out.append(
+            {
+                "kind": units[0].kind,
+                "job": job,
+                "progress": progress_line(store, job),
+                "units": len(units),
+                "open": open_units,
+            }
+        )
+    return out
+
+
+def _shown_state(unit: WorkUnitRow, now: float) -> str:
+    """pending / claimed, or expired: claimed but its lease ran out (claimable again)."""
+    if unit.state == CLAIMED and (unit.lease_until or 0) < now:
+        return "expired"
+    return unit.state

@@ -163,19 +163,48 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+# Items per evaluate work unit at most: a unit is a shard of one suite's items (in the data's
+# order, so a setting's items stay together) on one variant: small enough that many hosts
+# share a large run evenly. Not one unit per setting: a generation call per setting decodes
+# a few rows at a time, and decoding costs per step, not per row (at --limit 2 per setting
+# units took 75 s per variant where one call per suite took about half of that).
+SHARD_ITEMS = 64
+
+
+def _parts(data) -> dict[str, object]:
+    """The suite's data split into work-unit parts of at most SHARD_ITEMS items."""
+    from dataclasses import replace
+
+    items = list(data.items)
+    return {
+        f"shard{n}": replace(data, items=items[i : i + SHARD_ITEMS])
+        for n, i in enumerate(range(0, len(items), SHARD_ITEMS))
+    }
+
+
 def _evaluate_units(args, store, device, runners: dict, suites: list, data: dict) -> None:
-    """Every (variant, suite) pair as a work unit of the store, run here until none is left
-    (with ``--workers``, several processes do this side by side). A worker keeps to the
-    variant it has loaded while that variant has units left."""
+    """Every (variant, suite, shard of items) as a work unit of the store, run here until none
+    is left (with ``--workers``, several processes do this side by side, on one host or many).
+    A worker keeps to the variant it has loaded while that variant has units left."""
     import time
 
     from codesign.measurements import work
     from codesign.measurements.evaluate.runner import SuiteTiming
 
     by_name = {s.name: s for s in suites}
-    pending = {
-        (k, s.name): len(r.pending(s, data[s.name])) for k, r in runners.items() for s in suites
-    }
+    parts = {s.name: _parts(data[s.name]) for s in suites}
+    units, reopen, total = [], set(), 0
+    for k, r in runners.items():
+        label = variant_label(r.variant.method, r.variant.bits, r.variant.seed)
+        done = {s.name: store.predicted_item_ids(r.variant.id, s.name) for s in suites}
+        for s in suites:
+            for part, pdata in parts[s.name].items():
+                key = f"{k}|{s.name}|{part}"
+                units.append((key, f"{label} {s.name} {part}"))
+                left = sum(s.stored_key(it) not in done[s.name] for it in pdata.items)
+                total += left
+                if left:
+                    reopen.add(key)
     job = work.job_id(
         "evaluate",
         variants=sorted(runners),
@@ -187,19 +216,13 @@ def _evaluate_units(args, store, device, runners: dict, suites: list, data: dict
         real_kernels=args.real_kernels,
         device=device,
     )
-    units = []
-    for k, r in runners.items():
-        label = variant_label(r.variant.method, r.variant.bits, r.variant.seed)
-        units += [(f"{k}/{s.name}", f"{label} {s.name}") for s in suites]
-    work.plan(
-        store, "evaluate", job, units, reopen={f"{k}/{n}" for (k, n), c in pending.items() if c}
-    )
-    total = sum(pending.values())
+    work.plan(store, "evaluate", job, units, reopen=reopen)
     share = -(-total // max(1, args.workers))
+    stored = sum(len(d.items) for d in data.values()) * len(runners) - total
+    mine = f"; this worker takes units until none is left (~{share} items)" if args.worker else ""
     console.print(
-        f"evaluating {total} items on {len(runners)} variants ({device}); "
-        f"{sum(len(d.items) for d in data.values()) * len(runners) - total} already stored"
-        + (f"; this worker takes units until none is left (~{share} items)" if args.worker else "")
+        f"evaluating {total} items on {len(runners)} variants ({device}) in {len(units)} work "
+        f"units; {stored} already stored{mine}"
     )
     timing = {s.name: SuiteTiming() for s in suites}
     wall = dict.fromkeys(timing, 0.0)
@@ -208,21 +231,21 @@ def _evaluate_units(args, store, device, runners: dict, suites: list, data: dict
         task = progress.add_task("evaluating", total=share)
 
         def run(unit) -> None:
-            key, suite_name = unit.key.rsplit("/", 1)
+            key, suite_name, part = unit.key.split("|")
             current[:] = [key]
             r, s = runners[key], by_name[suite_name]
             progress.update(task, description=unit.describe)
             start = time.perf_counter()
             r.run(
                 s,
-                data[s.name],
+                parts[suite_name][part],
                 advance=lambda n: progress.advance(task, n),
                 max_batch_tokens=args.max_batch_tokens,
                 timing=timing[s.name],
             )
             wall[s.name] += time.perf_counter() - start
 
-        work.work_through(store, job, run, prefer=lambda: f"{current[0]}/" if current else None)
+        work.work_through(store, job, run, prefer=lambda: f"{current[0]}|" if current else None)
     left = work.counts(store, job)
     if left["claimed"]:
         console.print(f"nothing left to claim; {left['claimed']} units still run elsewhere")
