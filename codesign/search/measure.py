@@ -36,12 +36,11 @@ PROFILE = ["--batch-sizes", "1", "--warmup", "1", "--repeats", "2", "--decode-to
 # the suites' time at four items per setting. The main job leaves settings over this out and
 # every output names them; `evaluate` without the flag adds them (stored items are kept).
 MAX_PROMPT_TOKENS = 2048
-# Quantize and evaluate as two worker processes sharing the store's work units, the cores
-# split between them: the per-step Python and small-matrix work of short generation and of
-# GPTQ's column loop leaves cores idle in one process (measured on this 2-core AMD EPYC: two
-# evaluate processes of one thread each did two variants in 114 s where one took 85 s alone).
-# Profiling stays one process: timings are only honest on an otherwise idle machine.
-WORKERS = "2"
+# Worker processes for quantize and evaluate (work units in the store, the cores split
+# between them). One on this 2-core AMD EPYC: two gained nothing — bench/distributed_evaluate.py
+# measured 1.04x for evaluate, and the cold main job quantized in 498 s with two against an
+# estimated ~560 s with one, while a unit left alone at the end runs on half the cores.
+WORKERS = "1"
 
 
 def _measurements(argv: Sequence[str]) -> int:
