@@ -29,11 +29,15 @@ DATABASES = [
 
 @pytest.fixture(params=DATABASES)
 def store(request, tmp_path) -> Store:
-    return Store(f"sqlite:///{tmp_path / 'w.db'}" if request.param == "sqlite" else PG)
+    """A new store: on PostgreSQL a new database, so that the search's tests, which share the
+    server's default database, never see these tests' models and units."""
+    if request.param == "sqlite":
+        return Store(f"sqlite:///{tmp_path / 'w.db'}")
+    return Store(_fresh_pg_database())
 
 
 def _job() -> str:
-    return f"test-{uuid.uuid4().hex[:12]}"  # PostgreSQL is shared by every test: own jobs
+    return f"test-{uuid.uuid4().hex[:12]}"
 
 
 def test_planning_twice_lists_each_unit_once_and_reopens_on_request(store):
