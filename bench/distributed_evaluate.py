@@ -19,7 +19,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 
@@ -31,17 +30,6 @@ def _cpu() -> str:
     except OSError:
         pass
     return platform.processor() or platform.machine()
-
-
-def _fresh_postgres(server: str) -> str:
-    from sqlalchemy import create_engine, text
-
-    name = f"codesign_bench_{uuid.uuid4().hex[:10]}"
-    engine = create_engine(server, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f"CREATE DATABASE {name}"))
-    engine.dispose()
-    return server.rsplit("/", 1)[0] + f"/{name}"
 
 
 def main() -> None:
@@ -60,6 +48,7 @@ def main() -> None:
     from sqlalchemy import func, select
 
     from codesign.store import PredictionRow, Store, WorkUnitRow
+    from codesign.testing.postgres import fresh_database
 
     common = ["--model", args.model, "--method", args.method, "--bits", args.bits]
     cmd = [sys.executable, "-m", "codesign.measurements"]
@@ -73,7 +62,11 @@ def main() -> None:
           f"{'stored twice':>12} {'missing':>7}")  # fmt: skip
     base_seconds, base_items = None, None
     for n in counts:
-        url = _fresh_postgres(args.postgres) if args.postgres else f"sqlite:///{tmp / f'{n}.db'}"
+        url = (
+            fresh_database(args.postgres, "codesign_bench")
+            if args.postgres
+            else f"sqlite:///{tmp / f'{n}.db'}"
+        )
         run = [*cmd, "evaluate", *common, "--suites", args.suites, "--limit", str(args.limit)]
         run += ["--max-prompt-tokens", str(args.max_prompt_tokens)]
         start = time.perf_counter()

@@ -37,6 +37,7 @@ from sqlalchemy.exc import IntegrityError
 from codesign.store import Store, WorkUnitRow
 
 PENDING, CLAIMED, DONE = "pending", "claimed", "done"
+BACK_TO_PENDING = {"state": PENDING, "owner": None, "lease_until": None}
 # a unit not renewed for this long is claimable again; renewed every quarter of it
 LEASE_S = float(os.environ.get("CODESIGN_LEASE_S", "120"))
 RENEW_S = LEASE_S / 4
@@ -84,19 +85,20 @@ def plan(
                 .where(
                     WorkUnitRow.job == job, WorkUnitRow.key.in_(reopen), WorkUnitRow.state == DONE
                 )
-                .values(state=PENDING, owner=None, lease_until=None)
+                .values(**BACK_TO_PENDING)
             )
     for attempt in range(3):  # workers starting together may insert the same units
         try:
             with store.session() as s:
                 have = set(s.scalars(select(WorkUnitRow.key).where(WorkUnitRow.job == job)))
                 rows = [
-                    {"kind": kind, "job": job, "key": k, "describe": d, "state": PENDING}
+                    {"kind": kind, "job": job, "key": k, "describe": d, "state": PENDING,
+                     "attempts": 0}
                     for k, d in units
                     if k not in have
-                ]
+                ]  # fmt: skip
                 if rows:
-                    s.execute(insert(WorkUnitRow), [dict(r, attempts=0) for r in rows])
+                    s.execute(insert(WorkUnitRow), rows)
             return
         except IntegrityError:
             if attempt == 2:
@@ -134,7 +136,7 @@ def _free_dead_local_owners(store: Store, job: str) -> None:
                     WorkUnitRow.state == CLAIMED,
                     WorkUnitRow.owner.in_(dead),
                 )
-                .values(state=PENDING, owner=None, lease_until=None)
+                .values(**BACK_TO_PENDING)
             )
 
 
@@ -219,7 +221,7 @@ def release(store: Store, unit: Unit, owner: str) -> None:
         s.execute(
             update(WorkUnitRow)
             .where(WorkUnitRow.id == unit.id, WorkUnitRow.owner == owner)
-            .values(state=PENDING, owner=None, lease_until=None)
+            .values(**BACK_TO_PENDING)
         )
 
 
@@ -274,13 +276,13 @@ def spawn_workers(n: int, argv: Sequence[str], command: str = "codesign.measurem
     them; returns the first non-zero exit status (0 when all finished). Their output goes
     where this process's goes, each line prefixed by the worker's number."""
     threads = max(1, (os.cpu_count() or 1) // n)
-    env = dict(os.environ, OMP_NUM_THREADS=str(threads), CODESIGN_WORKER_THREADS=str(threads))
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
     procs = []
-    for i in range(n):
+    for _ in range(n):
         procs.append(
             subprocess.Popen(
                 [sys.executable, "-m", command, *argv, WORKER_FLAG],
-                env=dict(env, CODESIGN_WORKER=str(i + 1)),
+                env=env,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 text=True,

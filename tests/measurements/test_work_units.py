@@ -14,6 +14,7 @@ import pytest
 
 from codesign.measurements import work
 from codesign.store import Store
+from codesign.testing.postgres import fresh_database
 
 PG = os.environ.get("CODESIGN_TEST_POSTGRES_URL")
 DATABASES = [
@@ -166,15 +167,7 @@ def test_status_shows_every_job_and_who_holds_what(store, capsys):
 
 
 def _fresh_pg_database() -> str:
-    """A new database on the test server, so this test's variants and items are its own."""
-    from sqlalchemy import create_engine, text
-
-    name = f"codesign_units_{uuid.uuid4().hex[:10]}"
-    engine = create_engine(PG, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f"CREATE DATABASE {name}"))
-    engine.dispose()
-    return PG.rsplit("/", 1)[0] + f"/{name}"
+    return fresh_database(PG, "codesign_units")
 
 
 def _wait_for(predicate, timeout_s: float = 600.0, step_s: float = 0.02) -> None:
