@@ -10,7 +10,9 @@ item as in DecodingTrust's files). That shared prefix runs once through the mode
 not per batch; its KV cache is copied to every row of every batch and only the rest of each
 prompt is prefilled, with the padding between prefix and rest masked. Batches are then sized
 by their rest tokens (the prefix is not recomputed), their rows capped so the KV cache they
-hold stays within twice the token budget.
+hold stays within twice the token budget. Prompts that share a much longer prefix among
+themselves than with the rest of the call (ethics' 32-shot demonstrations) run as a call of
+their own when the prompt tokens saved outweigh that call's extra decode steps.
 Positions come from the attention mask, so the result equals the plain batched run up to float
 rounding (bench/prefix_cache.py measures the gain and the agreement).
 """
@@ -91,11 +93,14 @@ def length_batches(
     max_batch: int,
     max_padding: float = 0.1,
     solo_tokens: int | None = None,
+    split_tokens: int = 0,
 ) -> list[list[int]]:
     """Indices grouped shortest-first so a batch's padded size stays under ``max_tokens`` and
     at most ``max_padding`` of it is padding. Sorted lengths crowd together at the short end,
     where batches fill up; in the sparse long tail a batch closes early rather than pad a
-    short prompt out to a much longer one. Prompts of at least ``solo_tokens`` run alone."""
+    short prompt out to a much longer one. Padding up to ``split_tokens`` tokens is always
+    accepted (what another batch's decode steps would cost). Prompts of at least
+    ``solo_tokens`` run alone."""
     order = sorted(range(len(lengths)), key=lambda i: lengths[i])
     batches: list[list[int]] = []
     current: list[int] = []
@@ -112,7 +117,7 @@ def length_batches(
         if current and (
             len(current) + 1 > max_batch
             or padded > max_tokens
-            or padded - (real + lengths[i]) > max_padding * padded
+            or padded - (real + lengths[i]) > max(max_padding * padded, split_tokens)
         ):
             batches.append(current)
             current, real = [], 0
@@ -134,6 +139,64 @@ def shared_prefix_length(seqs: Sequence[Sequence[int]]) -> int:
     while n < limit and all(s[n] == first[n] for s in seqs):
         n += 1
     return n
+
+
+# What one more generation batch costs, in prompt tokens prefilled: its decode steps run one
+# after another, and on a CPU a step of a small model costs about as much as prefilling this
+# many tokens (SmolLM2-135M in float32 on a 2-core AMD EPYC: 102 ms a step at one row, 163 ms
+# at eight, against 3.0 ms per prefilled token). Only measured on a CPU: elsewhere batches
+# split as they did and no prompts leave for calls of their own.
+STEP_TOKENS = {"cpu": 32}
+# Neighbours (in token order) that share this many tokens beyond the call's common prefix are
+# candidates for a call of their own.
+CLUSTER_MIN_EXTRA = 64
+
+
+def prefix_clusters(
+    seqs: Sequence[Sequence[int]], max_new_tokens: int, step_tokens: int | None
+) -> list[list[int]]:
+    """Indices of prompts worth a generation call of their own, because they share a long
+    prefix the call as a whole does not (ethics' 32-shot prompts: the same ~1,000 tokens of
+    demonstrations, within a call whose prompts share only the chat template). A group of r
+    prompts sharing s tokens beyond the call's common prefix leaves its own call when the
+    (r - 1) * s prompt tokens it then prefills once instead of r times outweigh the extra
+    call's decode steps (``max_new_tokens * step_tokens``). The rest stays in one group;
+    every index appears once."""
+    n = len(seqs)
+    if step_tokens is None or n < 2:
+        return [list(range(n))]
+    base = shared_prefix_length(seqs)
+    order = sorted(range(n), key=lambda i: list(seqs[i]))  # shared prefixes end up adjacent
+    clusters: list[list[int]] = []
+    rest: list[int] = []
+    _take_clusters(seqs, order, base, base, max_new_tokens * step_tokens, clusters, rest)
+    return ([sorted(rest)] if rest else []) + clusters
+
+
+def _take_clusters(seqs, order, level, base, cost, clusters, rest) -> None:
+    """Runs of ``order`` (token-sorted) sharing at least ``level + CLUSTER_MIN_EXTRA`` tokens:
+    each is a cluster when it pays against the call's ``base`` prefix, else its own deeper
+    runs are tried (four prompts with the same 300 demonstration tokens inside a run of six
+    that share only 100)."""
+    runs: list[list[int]] = []
+    for i in order:
+        first = runs[-1][0] if runs else None
+        joins = first is not None and (
+            shared_prefix_length([seqs[first], seqs[i]]) >= level + CLUSTER_MIN_EXTRA
+        )
+        if joins:
+            runs[-1].append(i)
+        else:
+            runs.append([i])
+    for run in runs:
+        if len(run) < 2:
+            rest.extend(run)
+            continue
+        shared = shared_prefix_length([seqs[i] for i in run])
+        if (len(run) - 1) * (shared - base) > cost:
+            clusters.append(sorted(run))
+        else:
+            _take_clusters(seqs, run, shared, base, cost, clusters, rest)
 
 
 def _call_prefix(
@@ -220,14 +283,44 @@ def generate(
     min_shared_prefix: int | None = GENERATE_MIN_SHARED,
     on_batch: Callable[[list[int], list[Generation]], None] | None = None,
     clock: StepClock | None = None,
+    split: bool = True,
 ) -> list[Generation]:
     """Greedy continuations of every prompt; ``on_batch`` sees each finished batch (to store it).
 
     A batch whose prompts share at least ``min_shared_prefix`` leading tokens prefills that
-    prefix once through the KV cache; ``None`` turns the reuse off. ``clock`` sums the time of
-    prefill (the shared prefix's included) and of decoding."""
+    prefix once through the KV cache; ``None`` turns the reuse off. Prompts sharing a much
+    longer prefix than the rest run as calls of their own when that pays (``prefix_clusters``;
+    ``split`` False keeps one call). ``clock`` sums the time of prefill (the shared prefix's
+    included) and of decoding."""
     import torch
     from transformers import GenerationConfig, LogitsProcessorList
+
+    if split and min_shared_prefix is not None:
+        clusters = prefix_clusters(token_ids, max_new_tokens, STEP_TOKENS.get(device.split(":")[0]))
+        if len(clusters) > 1:
+            merged: list[Generation | None] = [None] * len(token_ids)
+            for cluster in clusters:
+
+                def seen(idx, outs, cluster=cluster):
+                    if on_batch is not None:
+                        on_batch([cluster[i] for i in idx], outs)
+
+                part = generate(
+                    model,
+                    tokenizer,
+                    [token_ids[i] for i in cluster],
+                    max_new_tokens,
+                    device=device,
+                    max_batch_tokens=max_batch_tokens,
+                    max_batch=max_batch,
+                    min_shared_prefix=min_shared_prefix,
+                    on_batch=seen,
+                    clock=clock,
+                    split=False,
+                )
+                for i, g in zip(cluster, part, strict=True):
+                    merged[i] = g
+            return [g for g in merged if g is not None]
 
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     config = GenerationConfig(
@@ -250,7 +343,15 @@ def generate(
         rows_cap = max(1, min(max_batch, 2 * max_batch_tokens // widest))
     rests = [n - shared for n in lengths]
     solo = None if prefix else SOLO_TOKENS  # with a copied prefix the mask is needed anyway
-    for batch in length_batches(rests, max_batch_tokens, rows_cap, solo_tokens=solo):
+    step_tokens = STEP_TOKENS.get(device.split(":")[0], 0)
+    batches = length_batches(
+        rests,
+        max_batch_tokens,
+        rows_cap,
+        solo_tokens=solo,
+        split_tokens=step_tokens * max_new_tokens,
+    )
+    for batch in batches:
         rows = [token_ids[i] for i in batch]
         if clock is not None:
             clock.start()

@@ -12,6 +12,7 @@ from codesign.measurements.evaluate.generation import (
     encode_chats,
     generate,
     length_batches,
+    prefix_clusters,
     shared_prefix_length,
 )
 
@@ -40,6 +41,27 @@ def test_length_batches_keep_the_padded_budget_and_the_padding_share():
         assert padded - sum(lengths[i] for i in b) <= 0.25 * padded
     assert [lengths[i] for i in batches[0]] == [3, 5, 5]  # short, alike prompts fill a batch
     assert [100] in [[lengths[i] for i in b] for b in batches]  # the outlier pads nobody
+
+
+def test_padding_cheaper_than_another_batchs_decode_steps_is_accepted():
+    lengths = [10, 30, 31, 60]
+    assert len(length_batches(lengths, 10_000, 8)) > 1  # 10 % padding rule alone splits
+    assert length_batches(lengths, 10_000, 8, split_tokens=200) == [[0, 1, 2, 3]]
+    assert len(length_batches(lengths, 10_000, 8, split_tokens=100)) == 2  # 3 x 50 padded > 100
+
+
+def test_prompts_sharing_a_long_prefix_leave_for_a_call_of_their_own():
+    demos = list(range(1000, 1300))  # 300 tokens of demonstrations shared by 4 prompts
+    few = [[1, 2, *demos, 50 + i] for i in range(4)]
+    zero = [[1, 2, 3, 60 + i] for i in range(5)]
+    pair = [[1, 2, *demos[:100], 70 + i] for i in range(2)]  # 100 shared: not worth a call
+    seqs = zero[:2] + few + zero[2:] + pair
+    clusters = prefix_clusters(seqs, max_new_tokens=20, step_tokens=32)
+    assert sorted(i for c in clusters for i in c) == list(range(len(seqs)))
+    assert [2, 3, 4, 5] in clusters  # 3 x 298 tokens saved > 20 steps x 32 tokens
+    assert [0, 1, 6, 7, 8, 9, 10] in clusters
+    assert prefix_clusters(seqs, max_new_tokens=20, step_tokens=None) == [list(range(11))]
+    assert prefix_clusters(seqs, max_new_tokens=200, step_tokens=32) == [list(range(11))]
 
 
 def _load(path):
@@ -91,6 +113,28 @@ def test_the_calls_shared_prefix_runs_once_for_all_its_batches(arch, request, mo
     assert len(calls) == 1 and len(calls[0]) == shared_prefix_length(ids)  # 5 batches, 1 prefix
     assert [g.raw for g in reused] == [g.raw for g in plain]
     assert [g.generated_tokens for g in reused] == [g.generated_tokens for g in plain]
+
+
+@pytest.mark.parametrize("arch", ["tiny_llama", "tiny_qwen2"])
+def test_a_long_shared_prefix_in_a_call_of_its_own_gives_the_plain_generations(arch, request):
+    """Few-shot prompts with the same demonstrations beside short zero-shot prompts: the
+    few-shot group runs as its own call (its prefix prefilled once), outputs as plain."""
+    from codesign.measurements.evaluate import generation
+
+    model, tok = _load(request.getfixturevalue(arch))
+    demos = " ".join(f"Example {k}: the film was {'good' if k % 2 else 'bad'}." for k in range(40))
+    chats = _chats(5) + [
+        [{"role": "user", "content": f"{demos}\nNow: sentence {i} {'very ' * i}"}] for i in range(4)
+    ]
+    ids = encode_chats(tok, chats)
+    clusters = prefix_clusters(ids, 6, generation.STEP_TOKENS["cpu"])
+    assert len(clusters) == 2 and clusters[1] == [5, 6, 7, 8]  # the split really happens
+    plain = generate(model, tok, ids, 6, max_batch=4, min_shared_prefix=None)
+    seen: list[int] = []
+    split = generate(model, tok, ids, 6, max_batch=4, on_batch=lambda idx, _: seen.extend(idx))
+    assert sorted(seen) == list(range(len(ids)))  # every prompt reported once, by its index
+    assert [g.raw for g in split] == [g.raw for g in plain]
+    assert [g.generated_tokens for g in split] == [g.generated_tokens for g in plain]
 
 
 def test_one_pass_choice_scores_equal_scoring_each_continuation(tiny_llama):
