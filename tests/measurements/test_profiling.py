@@ -1,4 +1,4 @@
-"""Profiles: timings, memory and provenance of a variant, measured in a fresh process."""
+"""Profiles: timings, memory and provenance of a variant, measured in a process of its own."""
 
 from __future__ import annotations
 
