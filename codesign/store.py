@@ -349,10 +349,13 @@ class Store:
             )
             return s.scalar(q) is not None
 
-    def add_profile(self, **fields: Any) -> None:
+    def add_profile(self, also: Callable[[Session], None] | None = None, **fields: Any) -> None:
+        """Store a profile; ``also`` runs in the same transaction (its work unit marked done)."""
         try:
             with self.session() as s:
                 s.add(ProfileRow(**fields))
+                if also is not None:
+                    also(s)
         except IntegrityError:
             pass  # another run stored the same measurement first; keep that one
 
@@ -437,12 +440,22 @@ class Store:
             )
             return set(s.scalars(q).all())
 
-    def add_predictions(self, variant_id: int, predictions: Iterable[Prediction]) -> int:
-        """Store a batch in one transaction, skipping items already stored; returns rows added."""
+    def add_predictions(
+        self,
+        variant_id: int,
+        predictions: Iterable[Prediction],
+        also: Callable[[Session], None] | None = None,
+    ) -> int:
+        """Store a batch in one transaction, skipping items already stored; returns rows added.
+        ``also`` runs in the same transaction (a work unit marked done with its last batch)."""
         preds = list(predictions)
-        if not preds:
+        if not preds and also is None:
             return 0
         with self.session() as s:
+            if also is not None:
+                also(s)
+            if not preds:
+                return 0
             suites = {p.suite for p in preds}
             q = select(PredictionRow.suite, PredictionRow.item_id).where(
                 PredictionRow.variant_id == variant_id, PredictionRow.suite.in_(suites)

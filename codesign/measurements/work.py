@@ -206,13 +206,33 @@ def renew(store: Store, unit: Unit, owner: str) -> bool:
         )
 
 
+def finish_in(session, unit: Unit, owner: str, seconds: float) -> None:
+    """Mark the unit done within ``session``'s transaction (with the unit's last results)."""
+    session.execute(
+        update(WorkUnitRow)
+        .where(WorkUnitRow.id == unit.id, WorkUnitRow.owner == owner)
+        .values(state=DONE, lease_until=None, seconds=seconds)
+    )
+
+
 def finish(store: Store, unit: Unit, owner: str, seconds: float) -> None:
     with store.session() as s:
-        s.execute(
-            update(WorkUnitRow)
-            .where(WorkUnitRow.id == unit.id, WorkUnitRow.owner == owner)
-            .values(state=DONE, lease_until=None, seconds=seconds)
-        )
+        finish_in(s, unit, owner, seconds)
+
+
+class Completion:
+    """Given to a unit's body: called with a session, it marks the unit done in that
+    transaction, so a body that writes its last results there commits both at once (a worker
+    that dies between the two can then leave neither a finished unit without its results nor
+    results of a unit still open). Every unit is marked done again after its body returns
+    (a body that never called it, or whose transaction rolled back)."""
+
+    def __init__(self, unit: Unit, owner: str) -> None:
+        self.unit, self.owner = unit, owner
+        self.start = time.perf_counter()
+
+    def __call__(self, session) -> None:
+        finish_in(session, self.unit, self.owner, time.perf_counter() - self.start)
 
 
 def release(store: Store, unit: Unit, owner: str) -> None:
@@ -226,10 +246,12 @@ def release(store: Store, unit: Unit, owner: str) -> None:
 
 
 @contextmanager
-def leased(store: Store, unit: Unit, owner: str) -> Iterator[None]:
-    """Renew the unit's lease every RENEW_S seconds while the body runs; mark it done when the
-    body returns, hand it back when it raises (Ctrl-C included)."""
+def leased(store: Store, unit: Unit, owner: str) -> Iterator[Completion]:
+    """Renew the unit's lease every RENEW_S seconds while the body runs; the body may mark it
+    done with its last results (the Completion it is given), else it is marked done when the
+    body returns; it is handed back when the body raises (Ctrl-C included)."""
     stop = threading.Event()
+    completion = Completion(unit, owner)
 
     def keep() -> None:
         while not stop.wait(RENEW_S):
@@ -238,29 +260,30 @@ def leased(store: Store, unit: Unit, owner: str) -> Iterator[None]:
 
     thread = threading.Thread(target=keep, name=f"lease-{unit.id}", daemon=True)
     thread.start()
-    start = time.perf_counter()
     try:
-        yield
+        yield completion
     except BaseException:
         stop.set()
         with contextlib.suppress(Exception):  # else its lease runs out
             release(store, unit, owner)
         raise
     stop.set()
-    finish(store, unit, owner, time.perf_counter() - start)
+    # again when the body committed it (the same values): its transaction may have rolled back
+    finish(store, unit, owner, time.perf_counter() - completion.start)
 
 
 def work_through(
     store: Store,
     job: str,
-    run: Callable[[Unit], None],
+    run: Callable[[Unit, Completion], None],
     prefer: Callable[[], str | None] = lambda: None,
 ) -> int:
-    """Claim and run units of ``job`` until none is claimable; returns how many ran here."""
+    """Claim and run units of ``job`` until none is claimable; returns how many ran here.
+    ``run`` gets the unit and its Completion (to commit the unit with its last results)."""
     owner, ran = owner_name(), 0
     while (unit := claim(store, job, owner, prefer())) is not None:
-        with leased(store, unit, owner):
-            run(unit)
+        with leased(store, unit, owner) as completion:
+            run(unit, completion)
         ran += 1
     return ran
 
@@ -271,27 +294,83 @@ def counts(store: Store, job: str) -> dict[str, int]:
     return {st: states.count(st) for st in (PENDING, CLAIMED, DONE)}
 
 
-def spawn_workers(n: int, argv: Sequence[str], command: str = "codesign.measurements") -> int:
-    """Run ``python -m command argv --worker`` in ``n`` processes, the cores split between
-    them; returns the first non-zero exit status (0 when all finished). Their output goes
-    where this process's goes, each line prefixed by the worker's number."""
-    threads = max(1, (os.cpu_count() or 1) // n)
-    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
-    procs = []
-    for _ in range(n):
+def visible_gpus() -> list[str]:
+    """The GPUs this process may use, as CUDA_VISIBLE_DEVICES names them (or their indices)."""
+    listed = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if listed is not None:
+        return [g.strip() for g in listed.split(",") if g.strip()]
+    import torch
+
+    return [str(i) for i in range(torch.cuda.device_count())] if torch.cuda.is_available() else []
+
+
+def gpus_for(device: str) -> list[str]:
+    """The GPUs workers on ``device`` split between them: every visible one for ``cuda``, the
+    one named for ``cuda:i``, none on a CPU."""
+    if not device.startswith("cuda"):
+        return []
+    gpus = visible_gpus()
+    if ":" in device:
+        index = int(device.split(":", 1)[1])
+        return [gpus[index]] if index < len(gpus) else []
+    return gpus
+
+
+def on_own_gpu(argv: Sequence[str]) -> list[str]:
+    """``argv`` with its ``--device cuda:i`` as plain ``cuda``: a worker sees only its GPU."""
+    out = list(argv)
+    for i, arg in enumerate(out):
+        if arg.startswith("--device=cuda"):
+            out[i] = "--device=cuda"
+        elif arg == "--device" and i + 1 < len(out) and out[i + 1].startswith("cuda"):
+            out[i + 1] = "cuda"
+    return out
+
+
+def worker_envs(n: int, gpus: Sequence[str], cpus: int | None = None) -> list[dict[str, str]]:
+    """What each of ``n`` workers adds to its environment: its share of the CPU cores
+    (OMP_NUM_THREADS) and, when there are GPUs, one of them as its only visible device (worker
+    i gets GPU i, round-robin when there are more workers than GPUs), so its ``cuda`` is that
+    GPU for every library it uses."""
+    threads = str(max(1, (cpus or os.cpu_count() or 1) // n))
+    envs = [{"OMP_NUM_THREADS": threads} for _ in range(n)]
+    for i, env in enumerate(envs):
+        if gpus:
+            env["CUDA_VISIBLE_DEVICES"] = gpus[i % len(gpus)]
+    return envs
+
+
+def spawn_workers(
+    n: int,
+    argv: Sequence[str],
+    command: str = "codesign.measurements",
+    gpus: Sequence[str] = (),
+) -> int:
+    """Run ``python -m command argv --worker`` in ``n`` processes, the cores (and ``gpus``, one
+    each) split between them; returns the first non-zero exit status (0 when all finished).
+    Their output goes where this process's goes, each line prefixed by the worker's number
+    (and its GPU)."""
+    envs, procs = worker_envs(n, gpus), []
+    if gpus:  # each sees its one GPU as cuda:0
+        argv = on_own_gpu(argv)
+    for env in envs:
         procs.append(
             subprocess.Popen(
                 [sys.executable, "-m", command, *argv, WORKER_FLAG],
-                env=env,
+                env=dict(os.environ, **env),
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 text=True,
                 bufsize=1,
             )
         )
+    names = [
+        f"[worker {i + 1}" + (f" gpu {e['CUDA_VISIBLE_DEVICES']}" if gpus else "") + "] "
+        for i, e in enumerate(envs)
+    ]
     pumps = [
-        threading.Thread(target=_pump, args=(p, f"[worker {i + 1}] "), daemon=True)
-        for i, p in enumerate(procs)
+        threading.Thread(target=_pump, args=(p, name), daemon=True)
+        for p, name in zip(procs, names, strict=True)
     ]
     for t in pumps:
         t.start()
@@ -345,7 +424,7 @@ def wait_for(store: Store, job: str, run: Callable[[Unit], None], poll_s: float 
             print(f"waiting for {c[CLAIMED]} units other workers hold", flush=True)
             said = True
         time.sleep(poll_s)
-        work_through(store, job, run)
+        work_through(store, job, lambda unit, _: run(unit))
 
 
 def job_summaries(store: Store) -> list[dict]:

@@ -98,7 +98,7 @@ def test_an_interrupted_unit_goes_back_to_pending_and_a_finished_one_records_its
     job = _job()
     work.plan(store, "evaluate", job, [("a", ""), ("b", "")])
 
-    def run(unit) -> None:
+    def run(unit, completion) -> None:
         if unit.key == "b":
             raise KeyboardInterrupt
 
@@ -269,3 +269,61 @@ def test_a_generation_with_nul_characters_is_stored_on_both_databases(store):
     assert store.add_predictions(vid, [pred]) == 1
     frame = store.predictions_frame("ethics")
     assert "wr\ufffdong" in set(frame["raw"])
+
+
+def test_a_units_last_results_and_its_completion_commit_together_or_not_at_all(store):
+    """The unit is marked done in the transaction of its last results: when that
+    transaction fails, neither the results nor the completion are kept, and the unit goes back
+    to pending for the next worker."""
+    from codesign.store import Prediction
+    from tests.test_store import _variant
+
+    vid = _variant(store, f"done-{uuid.uuid4().hex[:8]}")
+    job = _job()
+    work.plan(store, "evaluate", job, [("ok", ""), ("broken", "")])
+    seen: list[str] = []
+
+    def run(unit, completion) -> None:
+        pred = Prediction("ethics", unit.key, "wrong", "wrong", False, 10, 2)
+        if unit.key == "ok":
+            store.add_predictions(vid, [pred], also=completion)
+            seen.append(_state(store, job, "ok"))  # done before the body even returned
+            return
+
+        def fail_after(session) -> None:
+            completion(session)
+            raise RuntimeError("the database went away mid-commit")
+
+        store.add_predictions(vid, [pred], also=fail_after)
+
+    with pytest.raises(RuntimeError):
+        work.work_through(store, job, run)
+    assert seen == ["done"]
+    assert _state(store, job, "broken") == "pending"
+    assert store.predicted_item_ids(vid, "ethics") == {"ok"}
+
+
+def _state(store, job: str, key: str) -> str:
+    from sqlalchemy import select
+
+    from codesign.store import WorkUnitRow
+
+    with store.session() as s:
+        return s.scalar(
+            select(WorkUnitRow.state).where(WorkUnitRow.job == job, WorkUnitRow.key == key)
+        )
+
+
+def test_each_worker_gets_its_share_of_cores_and_one_gpu_which_it_sees_as_cuda(monkeypatch):
+    assert work.worker_envs(2, [], cpus=16) == [{"OMP_NUM_THREADS": "8"}] * 2
+    envs = work.worker_envs(3, ["0", "1"], cpus=16)
+    assert [e["CUDA_VISIBLE_DEVICES"] for e in envs] == ["0", "1", "0"]  # round-robin
+    assert {e["OMP_NUM_THREADS"] for e in envs} == {"5"}
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "2,5,7")
+    assert work.gpus_for("cuda") == ["2", "5", "7"]
+    assert work.gpus_for("cuda:1") == ["5"]
+    assert work.gpus_for("cpu") == []
+    argv = ["evaluate", "--device", "cuda:1", "--limit", "4"]
+    assert work.on_own_gpu(argv) == ["evaluate", "--device", "cuda", "--limit", "4"]
+    assert work.on_own_gpu(["profile", "--device=cuda:3"]) == ["profile", "--device=cuda"]
+    assert work.on_own_gpu(["quantize", "--device", "cpu"]) == ["quantize", "--device", "cpu"]

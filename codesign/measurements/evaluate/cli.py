@@ -132,7 +132,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     store, device, rows = variants_from_args(args, quantize=not parent)
     if parent:  # its workers quantize what is missing, then evaluate; this one sums up
         console.print(f"evaluating in {args.workers} worker processes (units in the store)")
-        if (status := work.spawn_workers(args.workers, args.argv)) != 0:
+        if (status := work.spawn_workers(args.workers, args.argv, gpus=work.gpus_for(device))) != 0:
             raise CodesignError(f"an evaluate worker failed ({status})")
         store, device, rows = variants_from_args(args)  # every variant is cached by now
     if args.max_prompt_tokens is not None:
@@ -230,7 +230,7 @@ def _evaluate_units(args, store, device, runners: dict, suites: list, data: dict
     with progress_bar() as progress:
         task = progress.add_task("evaluating", total=share)
 
-        def run(unit) -> None:
+        def run(unit, completion) -> None:
             key, suite_name, part = unit.key.split("|")
             current[:] = [key]
             r, s = runners[key], by_name[suite_name]
@@ -242,6 +242,7 @@ def _evaluate_units(args, store, device, runners: dict, suites: list, data: dict
                 advance=lambda n: progress.advance(task, n),
                 max_batch_tokens=args.max_batch_tokens,
                 timing=timing[s.name],
+                complete=completion,  # the unit is done in the transaction of its last batch
             )
             wall[s.name] += time.perf_counter() - start
 

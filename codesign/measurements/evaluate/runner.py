@@ -1,14 +1,16 @@
 """Run suites on a stored variant and store every item's prediction, resuming where it stopped.
 
-Each generated batch is parsed and stored in one transaction, so a run killed at any moment
-loses at most the batch in flight and never repeats a stored item. Alongside each prediction
-the store keeps what scoring needs (setting, gold label, the item's metadata without its
-demonstrations, and the data's provenance), so every score and every ensemble is computed
-from the store alone.
+Each generated batch is parsed and stored in one transaction when the next batch is ready, the
+last one together with its work unit's completion; a run killed at any moment loses at most
+the batch in flight and the one before it, and never repeats a stored item. Alongside each
+prediction the store keeps what scoring needs (setting, gold label, the item's metadata
+without its demonstrations, and the data's provenance), so every score and every ensemble is
+computed from the store alone.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, fields
@@ -109,31 +111,56 @@ class VariantRunner:
         advance: Callable[[int], None] = lambda n: None,
         max_batch_tokens: int = 8192,
         timing: SuiteTiming | None = None,
+        complete: Callable[[Any], None] | None = None,
     ) -> int:
         """Evaluate the items not yet stored; returns how many predictions were added.
-        ``timing`` (if given) is added the seconds of each step."""
+        ``timing`` (if given) is added the seconds of each step. Each batch is written when
+        the next one is ready, the last in one transaction with ``complete(session)`` (a work
+        unit marked done); on an error or Ctrl-C the batch held is written before it stops."""
         todo = self.pending(suite, data)
         if not todo:
             return 0
         provenance = data.provenance()
         added = 0
-        model, tok = self.loaded.model, self.loaded.tokenizer
         spent = SuiteTiming(items=len(todo))
         clock = StepClock()
 
-        def store_batch(indices: list[int], outputs: list) -> None:
+        held: list[list[Prediction]] = []  # the latest batch, written with the next one
+
+        def write(preds: list[Prediction], also=None) -> None:
             nonlocal added
+            start = time.perf_counter()
+            added += self.store.add_predictions(self.variant.id, preds, also)
+            spent.store += time.perf_counter() - start
+
+        def store_batch(indices: list[int], outputs: list) -> None:
             start = time.perf_counter()
             preds = [
                 self._prediction(suite, todo[i], out, provenance)
                 for i, out in zip(indices, outputs, strict=True)
             ]
-            built = time.perf_counter()
-            added += self.store.add_predictions(self.variant.id, preds)
-            spent.parse += built - start
-            spent.store += time.perf_counter() - built
+            spent.parse += time.perf_counter() - start
+            if held:
+                write(held.pop())
+            held.append(preds)
             advance(len(indices))
 
+        try:
+            self._generate(suite, todo, store_batch, clock, spent, max_batch_tokens)
+        except BaseException:
+            if held:
+                with contextlib.suppress(Exception):  # keep what ran; the error goes on
+                    write(held.pop())
+            raise
+        write(held.pop() if held else [], also=complete)
+        spent.prefill, spent.decode = clock.prefill, clock.decode
+        if timing is not None:
+            timing.add(spent)
+        return added
+
+    def _generate(self, suite, todo, store_batch, clock, spent, max_batch_tokens) -> None:
+        """Every item of ``todo`` through the model, each finished batch to ``store_batch``."""
+        model, tok = self.loaded.model, self.loaded.tokenizer
         if suite.kind == "loglik":
             start = time.perf_counter()
             contexts = [suite.context(it) for it in todo]  # type: ignore[attr-defined]
@@ -163,10 +190,6 @@ class VariantRunner:
                     on_batch=lambda idx, outs, g=group: store_batch([g[i] for i in idx], outs),
                     clock=clock,
                 )
-        spent.prefill, spent.decode = clock.prefill, clock.decode
-        if timing is not None:
-            timing.add(spent)
-        return added
 
     def _encode(self, suite: Suite, items: list[SuiteItem]) -> list[list[int]]:
         """Token ids: through the chat template, or (``suite.chat`` False) the raw prompt text

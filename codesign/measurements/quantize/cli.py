@@ -252,13 +252,15 @@ def _quantize_in_units(args, store, model, grid, calib, device, bits, *, quantiz
     if args.workers > 1 and not args.worker:
         if quantize:  # quantize's own parent; evaluate's parent spawns evaluate workers
             console.print(f"quantizing in {args.workers} worker processes (units in the store)")
-            if (status := work.spawn_workers(args.workers, args.argv)) != 0:
+            if (
+                status := work.spawn_workers(args.workers, args.argv, gpus=work.gpus_for(device))
+            ) != 0:
                 raise CodesignError(f"a quantize worker failed ({status})")
         return
     if not quantize:
         return
 
-    def run(unit) -> None:
+    def run(unit, completion) -> None:  # done once the variant is cached and stored
         start = time.perf_counter()
         result = ensure_variant(
             store,
