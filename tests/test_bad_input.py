@@ -113,6 +113,18 @@ CASES = [
     case(*EVALUATE, "--limit", "0", says="--limit"),
     case("measurements", "profile", "--store", GOOD, "--repeats", "0", says="--repeats"),
     case("measurements", "profile", "--store", GOOD, "--batch-sizes", "0", says="--batch-sizes"),
+    case("measurements", "profile", "--store", GOOD, "--workers", "0", says="--workers"),
+    case(
+        "measurements",
+        "profile",
+        "--store",
+        GOOD,
+        "--device",
+        "cpu",
+        "--workers",
+        "2",
+        says="would time each other",
+    ),
     case("measurements", "frobnicate", says="invalid choice"),
     case("measurements", "list", "--store", GOOD, "--colour", says="unrecognized arguments"),
     # -- --data: wrong layouts, binary files, empty files, unknown or unread data sets

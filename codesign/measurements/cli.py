@@ -39,7 +39,7 @@ Measure quantized variants of a model and keep every measurement in one store.
   profile    latency and memory of every stored variant under a standard workload
   list       what the store holds, with provenance
   evaluate   run trust suites and MMLU, storing every item's prediction
-  status     work units of quantize/evaluate across workers and hosts: done, running, pending
+  status     work units of quantize/evaluate/profile across workers and hosts
 
 Example (the embedded default model, on this machine's CPU):
   python -m codesign.measurements quantize --model smollm2-135m --method gptq,awq --bits 3,4,8
@@ -71,6 +71,14 @@ def _build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--repeats", type=int, default=5, help="timed repeats (default: 5)")
     pr.add_argument("--warmup", type=int, default=1, help="untimed warm-up runs (default: 1)")
     pr.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
+    pr.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="processes, one per GPU (CPU profiles run one at a time: they would time each "
+        "other); the same command on another host with the same store joins in (default: 1)",
+    )
+    pr.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
 
     ls = sub.add_parser(
         "list", help="what the store holds, with provenance", formatter_class=FORMATTER
@@ -80,7 +88,8 @@ def _build_parser() -> argparse.ArgumentParser:
 
     st = sub.add_parser(
         "status",
-        help="work units of quantize/evaluate runs: done, running (where, lease age), pending",
+        help="work units of quantize/evaluate/profile runs: done, running (where, lease age), "
+        "pending",
         formatter_class=FORMATTER,
     )
     add_store_option(st)
@@ -124,18 +133,27 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_profile(args: argparse.Namespace) -> int:
+    """Profile every stored variant not yet profiled on this device, one work unit per
+    (variant, batch size): several hosts (or the GPUs of one, ``--workers``) share the list."""
+    from codesign.measurements import work
     from codesign.measurements.profiling import ProfileWorkload, device_name, profile_variant
     from codesign.store import Store
 
     batches = parse_list(args.batch_sizes, "batch sizes", int)
     if min(batches) < 1:
         raise CodesignError(f"--batch-sizes must all be at least 1, got {args.batch_sizes}")
-    for flag in ("repeats", "prompt_len", "decode_tokens"):
+    for flag in ("repeats", "prompt_len", "decode_tokens", "workers"):
         if getattr(args, flag) < 1:
             raise CodesignError(f"--{flag.replace('_', '-')} must be at least 1")
     if args.warmup < 0:
         raise CodesignError(f"--warmup must be at least 0, got {args.warmup}")
     device = check_device(args.device)
+    parent = args.workers > 1 and not args.worker
+    if parent and not device.startswith("cuda"):
+        raise CodesignError(
+            "--workers N profiles on N GPUs; on a CPU two profiles would time each other: "
+            "run one here, or the same command on other hosts"
+        )
     store = Store(args.store, create=False)  # profiles need stored variants: never create
     model_name = None
     if args.model:
@@ -147,12 +165,20 @@ def cmd_profile(args: argparse.Namespace) -> int:
     if not variants:
         raise CodesignError("the store holds no variants yet: run `quantize` first")
     where = device_name(device)
-    jobs = []
+    pairs, todo = {}, set()
     for v, m in variants:
         for b in batches:
             w = ProfileWorkload(args.prompt_len, args.decode_tokens, b, args.warmup, args.repeats)
+            key = f"{v.key}|b{b}"
+            pairs[key] = (v, m, w)
             if not store.has_profile(v.id, w.key, where):
-                jobs.append((v, m, w))
+                todo.add(key)
+    job = work.job_id("profile", variants=sorted(pairs), workload=w.key, device=where)
+    units = [
+        (k, f"{m.name} {variant_label(v.method, v.bits, v.seed)} batch {w.batch_size}")
+        for k, (v, m, w) in pairs.items()
+    ]
+    work.plan(store, "profile", job, units, reopen=todo)
     on_interrupt(
         lambda: (
             f"{len(store.profiles())} profiles are stored in {args.store}; run the same "
@@ -160,28 +186,44 @@ def cmd_profile(args: argparse.Namespace) -> int:
         )
     )
     console.print(
-        f"profiling {len(jobs)} (variant, batch) pairs on {where}; "
-        f"{len(variants) * len(batches) - len(jobs)} already stored"
+        f"profiling {len(todo)} (variant, batch) pairs on {where}; "
+        f"{len(pairs) - len(todo)} already stored"
     )
+    if parent:
+        gpus = work.gpus_for(device)
+        console.print(f"profiling in {args.workers} worker processes, one GPU each ({gpus})")
+        if (status := work.spawn_workers(args.workers, args.argv, gpus=gpus)) != 0:
+            raise CodesignError(f"a profile worker failed ({status})")
+        return cmd_list(args)
     with progress_bar() as progress:
-        task = progress.add_task("profiling", total=len(jobs))
-        for v, m, w in jobs:
-            label = variant_label(v.method, v.bits, v.seed)
-            progress.update(task, description=f"{m.name} {label} batch {w.batch_size}")
-            result = profile_variant(v.backend, v.path, device, w)
-            if result["device"] != where:
-                raise CodesignError(f"profile ran on {result['device']}, expected {where}")
-            store.add_profile(
-                variant_id=v.id,
-                workload=w.key,
-                prompt_len=w.prompt_len,
-                decode_tokens=w.decode_tokens,
-                batch_size=w.batch_size,
-                repeats=w.repeats,
-                synthetic_weights=False,
-                **result,
-            )
+        task = progress.add_task("profiling", total=len(todo))
+
+        def run(unit, completion) -> None:  # done once its profile is stored
+            v, _, w = pairs[unit.key]
+            progress.update(task, description=unit.describe)
+            if not store.has_profile(v.id, w.key, where):  # a lost lease: stored already
+                result = profile_variant(v.backend, v.path, device, w)
+                if result["device"] != where:
+                    raise CodesignError(f"profile ran on {result['device']}, expected {where}")
+                store.add_profile(
+                    variant_id=v.id,
+                    workload=w.key,
+                    prompt_len=w.prompt_len,
+                    decode_tokens=w.decode_tokens,
+                    batch_size=w.batch_size,
+                    repeats=w.repeats,
+                    synthetic_weights=False,
+                    also=completion,
+                    **result,
+                )
             progress.advance(task)
+
+        work.work_through(store, job, run)
+    left = work.counts(store, job)
+    if left["claimed"]:
+        console.print(f"nothing left to claim; {left['claimed']} units still run elsewhere")
+    if args.worker:
+        return 0
     return cmd_list(args)
 
 
