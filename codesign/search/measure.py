@@ -37,11 +37,14 @@ PROFILE = ["--batch-sizes", "1", "--warmup", "1", "--repeats", "1", "--decode-to
 # the suites' time at four items per setting. The main job leaves settings over this out and
 # every output names them; `evaluate` without the flag adds them (stored items are kept).
 MAX_PROMPT_TOKENS = 2048
-# Worker processes for quantize and evaluate (work units in the store, the cores split
-# between them). One on this 2-core AMD EPYC: two gained nothing — bench/distributed_evaluate.py
-# measured 1.04x for evaluate, and the cold main job quantized in 498 s with two against an
-# estimated ~560 s with one, while a unit left alone at the end runs on half the cores.
-WORKERS = "1"
+# Worker processes (work units in the store, the cores split between them): two of each on
+# this 2-core AMD EPYC. Two cold main jobs on it: one worker quantized in 561 s (17 s of it
+# the GGUF conversion) and evaluated in 602 s; two workers, at an older commit, in 498 s (a
+# 50 s conversion) and 480 s. GPTQModel's per-column loop is single-threaded Python, so one
+# worker leaves a core idle through every GPTQ variant, and generation's per-step Python
+# overhead overlaps with the other worker's matrix products. (bench/distributed_evaluate.py
+# measured only 1.04x for evaluate at --limit 2 on three variants, where loading dominates.)
+QUANTIZE_WORKERS, EVALUATE_WORKERS = "2", "2"
 
 
 def _measurements(argv: Sequence[str]) -> int:
@@ -116,11 +119,15 @@ def ensure_measurements(
             "repeated."
         )
         variants = ["--model", model, "--method", METHODS, "--bits", BITS, "--store", url]
-        workers = ["--workers", WORKERS]
-        _phase(run, "quantize", ["quantize", *variants, *workers], timings)
+        _phase(run, "quantize", ["quantize", *variants, "--workers", QUANTIZE_WORKERS], timings)
         suites = ["--suites", ",".join(NEEDED_SUITES), "--limit", str(limit)]
         suites += ["--max-prompt-tokens", str(MAX_PROMPT_TOKENS)]
-        _phase(run, "evaluate", ["evaluate", *variants, *suites, *workers], timings)
+        _phase(
+            run,
+            "evaluate",
+            ["evaluate", *variants, *suites, "--workers", EVALUATE_WORKERS],
+            timings,
+        )
         unprofiled = missing(store, model)[2]  # evaluate may have quantized new variants
     if unprofiled and model == DEFAULT_MODEL and allow:
         console.print(f"[bold]Profiling the stored variants of {model}[/bold] (latency, memory).")

@@ -236,7 +236,11 @@ def _quantize_in_units(args, store, model, grid, calib, device, bits, *, quantiz
 
     if DENSE in grid:
         ensure_variant(store, model, DENSE, calib, device=device)
-    specs = {spec.label: spec for spec in grid if spec != DENSE}
+    # units are claimed in this order: AWQ first, the longest on a CPU (a compute-bound grid
+    # search, ~1.5x slower on one of two cores), so with --workers the run ends on GPTQ units,
+    # whose single-threaded per-column loop runs as fast on one core as on two
+    ordered = sorted((s for s in grid if s != DENSE), key=lambda s: s.method != "awq")
+    specs = {spec.label: spec for spec in ordered}
     if not specs:
         return
     job = work.job_id(
