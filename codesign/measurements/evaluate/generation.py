@@ -418,25 +418,70 @@ def choice_logprobs(
     """log P(choice | context) for every context and choice, lm-evaluation-harness style
     (context and continuation encoded whole, then split). When every choice is one token
     after its context — true for " A".." D" with most tokenizers — one forward pass per
-    context serves all choices; otherwise each (context, choice) gets its own pass. A batch's
-    shared leading tokens (at least ``min_shared_prefix``) run once through the KV cache.
-    ``clock`` sums the forward passes' time as prefill (there is no decoding)."""
-    import torch
-
+    context serves all choices; otherwise each (context, choice) gets its own pass. Contexts
+    sharing a long prefix among themselves (a subject's description and few-shot
+    demonstrations) are scored together, that prefix prefilled once and its KV cache copied
+    into each of their batches; otherwise a batch's shared leading tokens (at least
+    ``min_shared_prefix``) run once through the KV cache. ``clock`` sums the forward passes'
+    time as prefill (there is no decoding)."""
     ctx_ids, conts = _split_continuations(tokenizer, contexts, choices)
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     out: list[list[float] | None] = [None] * len(contexts)
-    for batch in length_batches([len(i) + 4 for i in ctx_ids], max_batch_tokens, max_batch):
-        fast = all(
-            keep == len(ctx_ids[i]) and len(whole) == keep + 1
-            for i in batch
-            for keep, whole in conts[i]
+    # scoring decodes nothing: another batch costs no decode steps, so every group sharing
+    # CLUSTER_MIN_EXTRA more tokens than the rest is worth its own prefix
+    groups = [list(range(len(ctx_ids)))]
+    if min_shared_prefix is not None:
+        groups = prefix_clusters(ctx_ids, 0, 0)
+    for group in groups:
+
+        def done(batch: list[int], results: list[list[float]], group=group) -> None:
+            batch = [group[b] for b in batch]
+            for i, res in zip(batch, results, strict=True):
+                out[i] = res
+            if on_batch is not None:
+                on_batch(batch, results)
+
+        _score_group(
+            model,
+            [ctx_ids[i] for i in group],
+            [conts[i] for i in group],
+            pad,
+            device,
+            (max_batch_tokens, max_batch, min_shared_prefix),
+            clock,
+            done,
         )
+    return [r for r in out if r is not None]
+
+
+def _one_pass(ctx: Sequence[int], row: Sequence[tuple[int, list[int]]]) -> bool:
+    """Whether every choice is one token after the context (one forward pass serves all)."""
+    return all(keep == len(ctx) and len(whole) == keep + 1 for keep, whole in row)
+
+
+def _score_group(model, ctx_ids, conts, pad, device, sizes, clock, done) -> None:
+    """choice_logprobs on one group of contexts: their common prefix (when at least
+    ``min_shared`` tokens) prefilled once, batches sized by the rest of each context."""
+    import torch
+
+    max_batch_tokens, max_batch, min_shared = sizes
+    if clock is not None:
+        clock.start()
+    every = all(_one_pass(c, row) for c, row in zip(ctx_ids, conts, strict=True))
+    prefix = _call_prefix(model, ctx_ids, device, min_shared) if every else None
+    if clock is not None:
+        clock.stop()
+    shared = prefix[0] if prefix else 0
+    rows_cap = max_batch
+    if prefix:  # the copied cache holds the prefix for every row of a batch
+        rows_cap = max(1, min(max_batch, 2 * max_batch_tokens // (max(map(len, ctx_ids)) + 1)))
+    rests = [len(c) - shared + 4 for c in ctx_ids]
+    for batch in length_batches(rests, max_batch_tokens, rows_cap):
         if clock is not None:
             clock.start()
-        if fast:
+        if all(_one_pass(ctx_ids[i], conts[i]) for i in batch):
             logits = _last_logits(
-                model, [ctx_ids[i] for i in batch], pad, device, min_shared_prefix
+                model, [ctx_ids[i] for i in batch], pad, device, min_shared, prefix
             )
             logp = torch.log_softmax(logits, dim=-1)
             results = [
@@ -449,19 +494,23 @@ def choice_logprobs(
             ]
         if clock is not None:
             clock.stop()  # no logits processor ran: all of it counts as prefill
-        for i, res in zip(batch, results, strict=True):
-            out[i] = res
-        if on_batch is not None:
-            on_batch(batch, results)
-    return [r for r in out if r is not None]
+        done(batch, results)
 
 
-def _last_logits(model, rows: list[list[int]], pad: int, device: str, min_shared: int | None):
+def _last_logits(
+    model,
+    rows: list[list[int]],
+    pad: int,
+    device: str,
+    min_shared: int | None,
+    prefix: tuple[int, Any] | None = None,
+):
     """(rows, vocab) float logits after each row's last token, the shared prefix (when long
-    enough) prefilled once; positions count real tokens only, as in an unpadded run."""
+    enough, or ``prefix``'s copied cache) prefilled once; positions count real tokens only,
+    as in an unpadded run."""
     import torch
 
-    ids, mask, cache, shared = _batch_inputs(model, rows, pad, device, min_shared)
+    ids, mask, cache, shared = _batch_inputs(model, rows, pad, device, min_shared, prefix)
     with torch.inference_mode():
         if cache is None:
             out = model(input_ids=ids, attention_mask=mask, **_last_position_only(model))

@@ -150,11 +150,59 @@ def test_one_pass_choice_scores_equal_scoring_each_continuation(tiny_llama):
             assert score == pytest.approx(alone, abs=1e-4)
 
 
-def test_prefix_reuse_gives_the_plain_last_position_logits(tiny_llama):
+def _mmlu_contexts(shots: int) -> list[str]:
+    """lm-evaluation-harness-style MMLU contexts of three subjects, interleaved: each subject's
+    description and ``shots`` demonstrations are the same for its questions."""
+    contexts = []
+    for q in range(4):
+        for subject in ("algebra", "anatomy", "astronomy"):
+            demos = "".join(
+                f"Demonstration {d} on {subject}: which is right?\nA. one\nB. two\nC. three\n"
+                f"D. four\nAnswer: {'ABCD'[d % 4]}\n\n"
+                for d in range(shots)
+            )
+            head = f"The following are multiple choice questions (with answers) about {subject}."
+            contexts.append(f"{head}\n\n{demos}Question {q} {'again ' * q}?\nAnswer:")
+    return contexts
+
+
+@pytest.mark.parametrize("arch", ["tiny_llama", "tiny_qwen2"])
+@pytest.mark.parametrize("shots", [0, 5])
+def test_subject_prefixes_prefilled_once_give_the_plain_choice_scores(arch, shots, request):
+    """5-shot contexts of mixed subjects: each subject's shared prefix is prefilled once (its
+    KV cache copied into the subject's batches); every score equals plain batching's; 0-shot
+    contexts share only the preamble and are scored as one group."""
+    from codesign.measurements.evaluate import generation
+
+    model, tok = _load(request.getfixturevalue(arch))
+    # the tiny vocabulary splits " B" and " D"; one-token choices take the one-pass path
+    contexts, choices = _mmlu_contexts(shots), [" a", " b", " c", " d"]
+    plain = choice_logprobs(model, tok, contexts, choices, max_batch=4, min_shared_prefix=None)
+    prefixes: list[int] = []
+    original = generation._prefix_cache
+
+    def counted(model, prefix, rows, device):
+        prefixes.append(len(prefix))
+        return original(model, prefix, rows, device)
+
+    generation._prefix_cache = counted
+    try:
+        reused = choice_logprobs(model, tok, contexts, choices, max_batch=4)
+    finally:
+        generation._prefix_cache = original
+    assert len(prefixes) == (3 if shots else 1)  # one prefill per subject, or one in all
+    if shots:
+        assert min(prefixes) > 100  # the description and the demonstrations
+    for a, b in zip(reused, plain, strict=True):
+        assert a == pytest.approx(b, abs=1e-4)
+
+
+@pytest.mark.parametrize("arch", ["tiny_llama", "tiny_qwen2"])
+def test_prefix_reuse_gives_the_plain_last_position_logits(arch, request):
     """The scoring pass behind choice_logprobs' one-pass path, with and without the cache."""
     import torch
 
-    model, tok = _load(tiny_llama)
+    model, tok = _load(request.getfixturevalue(arch))
     head = "The following are multiple choice questions (with answers) about "
     topics = ["algebra", "anatomy", "astronomy", "business ethics", "algebra"]
     rows = [tok(f"{head}{t}.\n\nQuestion {i}?\nAnswer:")["input_ids"] for i, t in enumerate(topics)]
