@@ -193,7 +193,10 @@ def _take_clusters(seqs, order, level, base, cost, clusters, rest) -> None:
             rest.extend(run)
             continue
         shared = shared_prefix_length([seqs[i] for i in run])
-        if (len(run) - 1) * (shared - base) > cost:
+        # a group's batches carry the copied prefix, hence an attention mask: rests that long
+        # would take torch's materialising attention path, where alone they run fused
+        short = max(len(seqs[i]) for i in run) - shared < SOLO_TOKENS
+        if short and (len(run) - 1) * (shared - base) > cost:
             clusters.append(sorted(run))
         else:
             _take_clusters(seqs, run, shared, base, cost, clusters, rest)

@@ -61,6 +61,11 @@ def test_prompts_sharing_a_long_prefix_leave_for_a_call_of_their_own():
     assert [2, 3, 4, 5] in clusters  # 3 x 298 tokens saved > 20 steps x 32 tokens
     assert [0, 1, 6, 7, 8, 9, 10] in clusters
     assert prefix_clusters(seqs, max_new_tokens=20, step_tokens=None) == [list(range(11))]
+    # long prompts whose rests stay long (fairness' 4,000-token ones) keep running alone
+    long = [[1, 2, *demos, *range(5000 + 2000 * i, 5000 + 2000 * i + 1100)] for i in range(4)]
+    assert prefix_clusters(zero + long, max_new_tokens=20, step_tokens=32) == [list(range(9))]
+    short_rests = [s[:-100] for s in long]  # 1,000-token rests: a group of their own
+    assert [5, 6, 7, 8] in prefix_clusters(zero + short_rests, 20, 32)
     assert prefix_clusters(seqs, max_new_tokens=200, step_tokens=32) == [list(range(11))]
 
 
