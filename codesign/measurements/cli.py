@@ -173,7 +173,8 @@ def cmd_profile(args: argparse.Namespace) -> int:
             pairs[key] = (v, m, w)
             if not store.has_profile(v.id, w.key, where):
                 todo.add(key)
-    job = work.job_id("profile", variants=sorted(pairs), workload=w.key, device=where)
+    workload = (args.prompt_len, args.decode_tokens, batches, args.warmup, args.repeats)
+    job = work.job_id("profile", variants=sorted(pairs), workload=workload, device=where)
     units = [
         (k, f"{m.name} {variant_label(v.method, v.bits, v.seed)} batch {w.batch_size}")
         for k, (v, m, w) in pairs.items()
