@@ -33,7 +33,8 @@ FALLBACK_TEMPLATE = (
 
 class StepClock:
     """Seconds of prefill (until the first token's logits) and of decoding, summed over the
-    batches of a run: a logits processor, so it times what ``model.generate`` really does."""
+    batches of a run: the decode loop calls it (as a logits processor would) when the first
+    token's logits are ready."""
 
     def __init__(self) -> None:
         self.prefill = 0.0
@@ -62,15 +63,21 @@ class Generation:
     generated_tokens: int
 
 
-def encode_chats(tokenizer, chats: Sequence[list[dict[str, str]]]) -> list[list[int]]:
-    """Token ids of each conversation, ending with the assistant's generation prompt."""
+def chat_texts(tokenizer, chats: Sequence[list[dict[str, str]]]) -> list[str]:
+    """Each conversation rendered by the chat template, ending with the assistant's generation
+    prompt (the text another harness would be given)."""
     template = tokenizer.chat_template or FALLBACK_TEMPLATE  # base models have none
-    texts = [
+    return [
         tokenizer.apply_chat_template(
             chat, chat_template=template, add_generation_prompt=True, tokenize=False
         )
         for chat in chats
     ]
+
+
+def encode_chats(tokenizer, chats: Sequence[list[dict[str, str]]]) -> list[list[int]]:
+    """Token ids of each conversation, ending with the assistant's generation prompt."""
+    texts = chat_texts(tokenizer, chats)
     return [tokenizer(t, add_special_tokens=False)["input_ids"] for t in texts]
 
 
@@ -295,9 +302,6 @@ def generate(
     longer prefix than the rest run as calls of their own when that pays (``prefix_clusters``;
     ``split`` False keeps one call). ``clock`` sums the time of prefill (the shared prefix's
     included) and of decoding."""
-    import torch
-    from transformers import GenerationConfig, LogitsProcessorList
-
     if split and min_shared_prefix is not None:
         clusters = prefix_clusters(token_ids, max_new_tokens, STEP_TOKENS.get(device.split(":")[0]))
         if len(clusters) > 1:
@@ -326,12 +330,6 @@ def generate(
             return [g for g in merged if g is not None]
 
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    config = GenerationConfig(
-        max_new_tokens=max_new_tokens,
-        do_sample=False,
-        pad_token_id=pad,
-        eos_token_id=tokenizer.eos_token_id,
-    )
     out: list[Generation | None] = [None] * len(token_ids)
     lengths = [len(t) for t in token_ids]
     if clock is not None:
@@ -359,23 +357,12 @@ def generate(
         if clock is not None:
             clock.start()
         ids, mask, cache, _ = _batch_inputs(model, rows, pad, device, min_shared_prefix, prefix)
-        extra = {"logits_processor": LogitsProcessorList([clock])} if clock is not None else {}
-        with torch.inference_mode():
-            seqs = model.generate(
-                input_ids=ids,
-                attention_mask=mask,
-                past_key_values=cache,
-                generation_config=config,
-                **extra,
-            )
+        news = greedy_decode(model, ids, mask, cache, max_new_tokens, tokenizer.eos_token_id, clock)
         if clock is not None:
             clock.stop()
         results = []
         for row, i in enumerate(batch):
-            new = seqs[row, ids.shape[1] :].tolist()
-            if tokenizer.eos_token_id in new:
-                new = new[: new.index(tokenizer.eos_token_id) + 1]
-            new = [t for t in new if t != pad or pad == tokenizer.eos_token_id]
+            new = news[row]
             # no clean-up: it strips spaces before punctuation, which BPE text keeps (and
             # transformers warns when a BPE tokenizer's config asks for it)
             text = tokenizer.decode(
@@ -386,6 +373,65 @@ def generate(
         if on_batch is not None:
             on_batch(batch, results)
     return [g for g in out if g is not None]
+
+
+def greedy_decode(
+    model,
+    ids,
+    mask,
+    cache,
+    max_new_tokens: int,
+    eos_id: int | None,
+    clock: StepClock | None = None,
+) -> list[list[int]]:
+    """Each row's greedy continuation (up to and including ``eos_id``): the arithmetic of
+    transformers' greedy ``generate`` (positions from the mask, argmax of float32 logits of the
+    last position), except that a row which has produced ``eos_id`` leaves the batch, its KV
+    cache rows dropped, where ``generate`` keeps feeding it pad tokens until every row is done.
+    ``ids``/``mask`` are left-padded (after ``cache``'s tokens, when a prefix is cached);
+    ``clock`` (started by the caller) is told when the first token's logits are ready."""
+    import torch
+
+    past = cache.get_seq_length() if cache is not None else 0
+    positions = mask.long().cumsum(-1) - 1
+    positions = positions.masked_fill(mask == 0, 0)
+    inputs, pos = ids[:, past:], positions[:, past:]
+    keep_last = _last_position_only(model)
+    rows = list(range(ids.shape[0]))  # batch row -> output row, for rows still generating
+    out: list[list[int]] = [[] for _ in rows]
+    with torch.inference_mode():
+        for step in range(max_new_tokens):
+            result = model(
+                input_ids=inputs,
+                attention_mask=mask,
+                position_ids=pos,
+                past_key_values=cache,
+                use_cache=True,
+                **keep_last,
+            )
+            cache = result.past_key_values
+            logits = result.logits[:, -1].to(dtype=torch.float32)
+            if step == 0 and clock is not None:
+                clock(None, logits)
+            tokens = torch.argmax(logits, dim=-1)
+            going = []
+            for j, token in enumerate(tokens.tolist()):
+                out[rows[j]].append(token)
+                if token != eos_id:
+                    going.append(j)
+            if not going or step == max_new_tokens - 1:
+                break
+            if len(going) < len(rows):
+                if not hasattr(cache, "batch_select_indices"):
+                    raise TypeError(f"{type(cache).__name__} cannot drop finished rows")
+                keep = torch.tensor(going, device=tokens.device)
+                cache.batch_select_indices(keep)
+                mask, pos, tokens = mask[keep], pos[keep], tokens[keep]
+                rows = [rows[j] for j in going]
+            mask = torch.cat([mask, mask.new_ones((mask.shape[0], 1))], dim=-1)
+            pos = pos[:, -1:] + 1
+            inputs = tokens[:, None]
+    return out
 
 
 def _split_continuations(tokenizer, contexts, choices):

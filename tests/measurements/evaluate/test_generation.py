@@ -234,3 +234,66 @@ def test_settings_with_prompts_over_the_limit_are_left_out_and_named(tiny_llama)
     assert "settings not run: few_shot" in kept.provenance()
     assert "over --max-prompt-tokens 1000" in kept.provenance()
     assert _without_long_settings(suite, data, tok, 100_000) is data  # nothing too long
+
+
+@pytest.mark.parametrize("shared", [None, 16])
+@pytest.mark.parametrize("arch", ["tiny_llama", "tiny_qwen2"])
+def test_greedy_decode_gives_transformers_generate_while_dropping_finished_rows(
+    arch, shared, request
+):
+    """The decode loop that lets finished rows leave the batch produces, row by row, what
+    transformers' greedy ``generate`` produces (left padding, with and without a cached
+    prefix), with rows ending at different steps."""
+    from transformers import GenerationConfig
+
+    from codesign.measurements.evaluate.generation import _batch_inputs, greedy_decode
+
+    model, tok = _load(request.getfixturevalue(arch))
+    rows = encode_chats(tok, _chats(6))
+    pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
+
+    def inputs():  # fresh: decoding extends the cache in place
+        ids, mask, cache, skipped = _batch_inputs(model, rows, pad, "cpu", shared)
+        assert (skipped > 0) == (shared is not None)
+        return ids, mask, cache
+
+    free = greedy_decode(model, *inputs(), 8, None)
+    # the end-of-sequence here: a token some row reaches before its last step and another never
+    end = next(t for row in free for t in row[:7] if any(t not in other for other in free))
+    ours = greedy_decode(model, *inputs(), 8, end)
+    ids, mask, cache = inputs()
+    config = GenerationConfig(max_new_tokens=8, do_sample=False, eos_token_id=end, pad_token_id=pad)
+    seqs = model.generate(
+        input_ids=ids, attention_mask=mask, past_key_values=cache, generation_config=config
+    )
+    theirs = []
+    for r in range(len(rows)):
+        new = seqs[r, ids.shape[1] :].tolist()
+        theirs.append(new[: new.index(end) + 1] if end in new else new)
+    assert ours == theirs
+    assert min(map(len, ours)) < 8 == max(map(len, ours))  # rows left at different steps
+
+
+@pytest.mark.parametrize("arch", ["tiny_llama", "tiny_qwen2"])
+def test_five_shot_prompts_of_interleaved_subjects_give_the_plain_generations(arch, request):
+    """Generative 5-shot MMLU-style prompts (raw text) of two subjects, interleaved in one call:
+    each subject's header and demonstrations are a long shared prefix, yet every output equals
+    plain batching."""
+    model, tok = _load(request.getfixturevalue(arch))
+
+    def prompt(subject: str, q: int) -> str:
+        head = f"The following are multiple choice questions about {subject}.\n\n"
+        demos = "".join(
+            f"Question {k} on {subject}?\nA. one\nB. two\nC. three\nD. four\nAnswer: {letter}\n\n"
+            for k, letter in enumerate("ABCDA")
+        )
+        return head + demos + f"Question {q} {'and more ' * q}?\nA. x\nB. y\nC. z\nD. w\nAnswer:"
+
+    texts = [prompt(("algebra", "anatomy")[i % 2], i) for i in range(8)]
+    ids = [tok(t)["input_ids"] for t in texts]
+    same_subject = [ids[i] for i in range(0, 8, 2)]
+    assert shared_prefix_length(same_subject) - shared_prefix_length(ids) >= 64
+    plain = generate(model, tok, ids, 5, max_batch=3, min_shared_prefix=None)
+    reused = generate(model, tok, ids, 5, max_batch=3)
+    assert [g.raw for g in reused] == [g.raw for g in plain]
+    assert [g.generated_tokens for g in reused] == [g.generated_tokens for g in plain]
