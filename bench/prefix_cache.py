@@ -105,7 +105,7 @@ def main() -> int:
     worst = float("inf")
     for name in names:
         suite = SUITES.get(name)
-        data = suite.load(limit=args.limit, seed=args.seed, source=None)
+        data = suite.load(limit=args.limit, seed=args.seed)
         ids = encode_chats(loaded.tokenizer, [suite.messages(it) for it in data.items])
 
         def run(min_shared, ids=ids, suite=suite):
