@@ -113,6 +113,62 @@ def write_task(items, workdir: Path, demos: dict | None = None) -> tuple[Path, l
     return task_dir, names
 
 
+# comp-trust's question layout (codesign's mmlu_gen), as an lm-eval template.
+GENERATE_TEXT = "{{question}}\nA. {{A}}\nB. {{B}}\nC. {{C}}\nD. {{D}}\nAnswer:"
+
+
+def write_generate_tasks(suite, items, workdir: Path) -> tuple[Path, list[str]]:
+    """One lm-eval ``generate_until`` task per subject in comp-trust's 5-shot layout (the
+    generative MMLU that ``mmlu_gen`` runs): the subject's header as the description, the
+    item's own demonstrations as a ``dev`` split taken ``first_n``, the question as
+    ``GENERATE_TEXT``, " X" targets, blank-line delimiters, the suite's ``max_new_tokens`` and
+    no stop sequence (lm-eval adds the end-of-sequence token, where codesign stops)."""
+    import yaml
+
+    from codesign.measurements.evaluate.datasets.base import CHOICE_LETTERS
+
+    def doc(item) -> dict:
+        return {"question": item.fields["question"], "label": item.label} | {
+            k: item.fields[k] for k in CHOICE_LETTERS
+        }
+
+    task_dir = workdir / "tasks"
+    task_dir.mkdir()
+    groups: dict[str, list] = {}
+    for it in items:
+        groups.setdefault(it.item.task, []).append(it)
+    names = []
+    for n, members in enumerate(groups.values()):
+        name = f"{TASK_NAME}_gen_{n}"
+        demos = members[0].item.meta["examples"]
+        files = {"test": workdir / f"{name}.jsonl", "dev": workdir / f"{name}-dev.jsonl"}
+        files["test"].write_text("".join(json.dumps(doc(it.item)) + "\n" for it in members))
+        files["dev"].write_text("".join(json.dumps(doc(d)) + "\n" for d in demos))
+        text = suite.prompt_text(members[0])
+        config = {
+            "task": name,
+            "dataset_path": "json",
+            "dataset_kwargs": {"data_files": {k: str(v) for k, v in files.items()}},
+            "test_split": "test",
+            "fewshot_split": "dev",
+            "fewshot_config": {"sampler": "first_n"},
+            "output_type": "generate_until",
+            "description": text[: text.index("\n\n") + 2],
+            "doc_to_text": GENERATE_TEXT,
+            "doc_to_target": "{{label}}",
+            "generation_kwargs": {
+                "until": [],
+                "max_gen_toks": suite.max_new_tokens,
+                "do_sample": False,
+            },
+            "metric_list": [{"metric": "exact_match", "aggregation": "mean"}],
+            "metadata": {"version": 1.0},
+        }
+        (task_dir / f"{name}.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+        names.append(name)
+    return task_dir, names
+
+
 def few_shot_contexts(suite, items, demos: dict | None) -> list[str]:
     """codesign's contexts: ``mmlu_ll``'s own, or with the subject's demonstrations between
     its description and the question (lm-eval's layout: target after a space, then a blank
@@ -248,7 +304,21 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--shots", type=int, default=0, help="demonstrations per question (the paper: 5)"
     )
+    parser.add_argument(
+        "--mode",
+        choices=("loglik", "generate"),
+        default="loglik",
+        help="loglik: lm-eval's MMLU scoring; generate: comp-trust's generative 5-shot MMLU "
+        "(codesign's mmlu_gen) against lm-eval generate_until",
+    )
     parser.add_argument("--repeats", type=int, default=3, help="timed runs per tool")
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=1,
+        choices=(0, 1),
+        help="untimed run of each tool first (0: the first timed runs give the predictions)",
+    )
     parser.add_argument(
         "--batch-size", type=int, default=16, help="contexts per forward pass, both tools"
     )
@@ -263,10 +333,12 @@ def parse_args() -> argparse.Namespace:
     args = parser.parse_args()
     if args.repeats < 1 or args.n < 1 or args.shots < 0:
         parser.error("--n and --repeats must be at least 1, --shots at least 0")
+    if args.mode == "generate" and args.shots != 5:
+        parser.error("--mode generate is comp-trust's 5-shot protocol: give --shots 5")
     return args
 
 
-def report(items, ours: dict, theirs: dict, repeats: int, shots: int) -> bool:
+def report(items, ours: dict, theirs: dict, repeats: int, shots: int, warmup: int = 1) -> bool:
     """Print accuracies, agreement, items/s and the verdict; True on PASS."""
     from codesign.measurements.evaluate.suites.base import accuracy
 
@@ -292,7 +364,8 @@ def report(items, ours: dict, theirs: dict, repeats: int, shots: int) -> bool:
     ratio = ours["rate"] / theirs["rate"]
     print(
         f"ratio:   codesign / lm-eval = {ratio:.2f}x items/s "
-        f"(median of {repeats} after one warm-up, wall clock, model load excluded)"
+        f"(median of {repeats}{' after one warm-up' if warmup else ', no warm-up'}, "
+        "wall clock, model load excluded)"
     )
     equal = ours["correct"] == theirs["correct"]
     target = TARGET_SPEEDUP.get(shots, TARGET_SPEEDUP[5])
@@ -335,7 +408,7 @@ def compare(args: argparse.Namespace, workdir: Path) -> bool:
     if args.threads:
         torch.set_num_threads(args.threads)
 
-    suite = SUITES.get("mmlu_ll")
+    suite = SUITES.get("mmlu_ll" if args.mode == "loglik" else "mmlu_gen")
     sources = {"mmlu": args.source} if args.source else None
     data = suite.load(limit=args.n, seed=args.seed, sources=sources)
     items = data.items
@@ -346,12 +419,14 @@ def compare(args: argparse.Namespace, workdir: Path) -> bool:
         batch_size=args.batch_size,
         add_bos_token=False,
     )
+    print(f"model:   {resolved.name}: {resolved.baseline}")
+    if args.mode == "generate":
+        return compare_generate(args, workdir, suite, data, loaded, lm)
     demos = pick_demos(suite, items, args.shots, sources) if args.shots else None
     contexts = few_shot_contexts(suite, items, demos)
     task_dir, names = write_task(items, workdir, demos)
     task_manager = TaskManager(include_path=str(task_dir), include_defaults=False)
 
-    print(f"model:   {resolved.name}: {resolved.baseline}")
     print(f"data:    {data.provenance()}; {args.shots}-shot" + (
         f" ({len(names)} subjects, one lm-eval task each)" if demos else ""
     ))  # fmt: skip
@@ -372,18 +447,119 @@ def compare(args: argparse.Namespace, workdir: Path) -> bool:
         )
         return time.perf_counter() - start, preds, logprobs
 
-    # Warm-up of both, which also yields the predictions compared below.
-    _, our_preds, our_lps = run_ours()
-    _, lm_preds, lm_lps, lm_prompts, lm_acc = run_lm_eval(
+    # The first run of each (untimed with --warmup 1) yields the predictions compared below.
+    our_t, our_preds, our_lps = run_ours()
+    lm_t, lm_preds, lm_lps, lm_prompts, lm_acc = run_lm_eval(
         lm, task_manager, items, names, args.shots
     )
     check_inputs(contexts, items, loaded.tokenizer, lm, lm_prompts)
-    ours = {"preds": our_preds, "logprobs": our_lps, "times": []}
+    ours = {"preds": our_preds, "logprobs": our_lps, "times": [] if args.warmup else [our_t]}
     theirs = {"preds": lm_preds, "logprobs": lm_lps, "acc": lm_acc, "times": []}
-    for _ in range(args.repeats):  # alternate, so background load hits both alike
+    if not args.warmup:
+        theirs["times"].append(lm_t)
+    for _ in range(args.repeats - (0 if args.warmup else 1)):  # alternate: load hits both alike
         ours["times"].append(run_ours()[0])
         theirs["times"].append(run_lm_eval(lm, task_manager, items, names, args.shots)[0])
-    return report(items, ours, theirs, args.repeats, args.shots)
+    return report(items, ours, theirs, args.repeats, args.shots, args.warmup)
+
+
+def run_lm_eval_generate(lm, task_manager, suite, items, names: list[str]):
+    """Seconds, raw outputs, parsed letters and prompts of lm-eval's ``simple_evaluate`` on
+    the per-subject ``generate_until`` tasks, in the order of ``items``."""
+    import lm_eval
+
+    tasks = task_manager.load(names)["tasks"]  # fresh tasks, built untimed
+    start = time.perf_counter()
+    out = lm_eval.simple_evaluate(
+        model=lm,
+        tasks=[tasks[n] for n in names],
+        task_manager=task_manager,
+        num_fewshot=5,
+        bootstrap_iters=0,
+        log_samples=True,
+    )
+    samples = [s for n in names for s in sorted(out["samples"][n], key=lambda s: s["doc_id"])]
+    if len(samples) != len(items):
+        raise SystemExit(f"lm-eval answered {len(samples)} documents, expected {len(items)}")
+    order = _grouped_order(items, True)
+    raw, prompts = [""] * len(items), [""] * len(items)
+    for i, smp in zip(order, samples, strict=True):
+        raw[i] = str(smp["resps"][0][0]).strip()
+        prompts[i] = smp["arguments"][0][0]
+    labels = [suite.parse(it, r) for it, r in zip(items, raw, strict=True)]
+    return time.perf_counter() - start, raw, labels, prompts
+
+
+def compare_generate(args, workdir: Path, suite, data, loaded, lm) -> bool:
+    """comp-trust's generative 5-shot MMLU through both tools: same prompts (checked), same
+    16 new tokens, greedy; PASS on identical outputs and >= the 5-shot speed-up."""
+    import lm_eval
+    import torch
+    import transformers
+    from lm_eval.tasks import TaskManager
+    from trust_vs_lm_eval import check_ids, run_codesign
+
+    from codesign.measurements.evaluate.suites.base import accuracy
+    from codesign.measurements.profiling import device_name
+
+    items = data.items
+    texts = [suite.prompt_text(it) for it in items]
+    task_dir, names = write_generate_tasks(suite, items, workdir)
+    task_manager = TaskManager(include_path=str(task_dir), include_defaults=False)
+    print(f"data:    {data.provenance()}; {len(names)} subjects, one lm-eval task each")
+    print(
+        f"device:  {device_name(args.device)}, dtype {loaded.dtype}; batch size {args.batch_size}"
+        f" (codesign also caps a batch at {args.max_batch_tokens} padded tokens); greedy, "
+        f"{suite.max_new_tokens} new tokens, no stop sequence but end-of-sequence"
+    )
+    print(
+        f"tools:   codesign generate (evaluate's path for mmlu_gen) vs lm-eval "
+        f"{lm_eval.__version__} simple_evaluate generate_until (HFLM); torch "
+        f"{torch.__version__}, transformers {transformers.__version__}; no BOS on either side"
+    )
+
+    def ours():
+        return run_codesign(loaded, suite, items, texts, args)
+
+    def theirs():
+        return run_lm_eval_generate(lm, task_manager, suite, items, names)
+
+    first_ours, first_theirs = ours(), theirs()
+    check_inputs(texts, items, loaded.tokenizer, lm, first_theirs[3])
+    check_ids(texts, loaded, lm, add_special=True)  # codesign encodes raw text with specials
+    ours_t = [] if args.warmup else [first_ours[0]]
+    theirs_t = [] if args.warmup else [first_theirs[0]]
+    for _ in range(args.repeats - len(ours_t)):  # alternate: background load hits both alike
+        ours_t.append(ours()[0])
+        theirs_t.append(theirs()[0])
+    n = len(items)
+    same = sum(a == b for a, b in zip(first_ours[1], first_theirs[1], strict=True))
+    agree = sum(a == b for a, b in zip(first_ours[2], first_theirs[2], strict=True))
+    print(f"inputs:  identical prompt text and token ids on {n}/{n} items")
+    print(f"agree:   {same}/{n} identical outputs; {agree}/{n} parse to the same letter")
+    print(f"{'':9}{'accuracy':>16}{'items/s':>10}   runs (s)")
+    rates = {}
+    for name, first, times in (
+        ("codesign", first_ours, ours_t),
+        ("lm-eval", first_theirs, theirs_t),
+    ):
+        acc = accuracy(items, first[2])
+        rates[name] = n / statistics.median(times)
+        runs = ", ".join(f"{t:.2f}" for t in times)
+        print(f"{name:9}{100 * acc:8.1f}% ({round(acc * n):3d}/{n}){rates[name]:10.2f}   {runs}")
+    ratio = rates["codesign"] / rates["lm-eval"]
+    warm = "after one warm-up" if args.warmup else "no warm-up"
+    print(
+        f"ratio:   codesign / lm-eval = {ratio:.2f}x items/s (median of {args.repeats}, {warm}, "
+        "wall clock, model load excluded)"
+    )
+    target = TARGET_SPEEDUP[5]
+    ok = same == n and ratio >= target
+    print(
+        f"{'PASS' if ok else 'FAIL'}: {same}/{n} identical outputs, speed-up {ratio:.2f}x vs "
+        f"target >= {target:.0f}x at 5 shots (generate)"
+    )
+    return ok
 
 
 if __name__ == "__main__":
