@@ -379,6 +379,9 @@ def report(items, ours: dict, theirs: dict, repeats: int, shots: int, warmup: in
 
 def main() -> int:
     args = parse_args()
+    from codesign.launch import quiet_libraries
+
+    quiet_libraries()  # lm-eval's and datasets' progress bars, in a log file
     with tempfile.TemporaryDirectory(prefix="codesign-bench-mmlu-") as tmp:
         # lm-eval reads the JSONL through HF datasets: keep its cache out of the user's.
         os.environ["HF_DATASETS_CACHE"] = str(Path(tmp) / "hf-datasets")

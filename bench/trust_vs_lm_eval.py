@@ -59,12 +59,21 @@ def parse_args() -> argparse.Namespace:
         help="prompts per batch for both (codesign's evaluate default; it also caps a batch "
         "at --max-batch-tokens padded tokens)",
     )
+    parser.add_argument(
+        "--peer-batch-size",
+        type=int,
+        default=None,
+        help="lm-eval's batch size, when it should differ from --batch-size (lm-eval pads a "
+        "batch to its longest prompt: smaller batches pad less but decode more steps)",
+    )
     parser.add_argument("--max-batch-tokens", type=int, default=8192)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: as is)")
     args = parser.parse_args()
-    if min(args.repeats, args.limit, args.batch_size, args.max_prompt_tokens) < 1:
-        parser.error("--limit, --repeats, --batch-size and --max-prompt-tokens must be >= 1")
+    args.peer_batch_size = args.peer_batch_size or args.batch_size
+    sizes = (args.repeats, args.limit, args.batch_size, args.peer_batch_size)
+    if min(*sizes, args.max_prompt_tokens) < 1:
+        parser.error("--limit, --repeats, batch sizes and --max-prompt-tokens must be >= 1")
     return args
 
 
@@ -156,6 +165,9 @@ def timed_pair(run_ours, run_theirs, repeats: int, warmup: int):
 
 def main() -> int:
     args = parse_args()
+    from codesign.launch import quiet_libraries
+
+    quiet_libraries()  # lm-eval's and datasets' progress bars, in a log file
     try:
         import lm_eval
     except ImportError:
@@ -185,12 +197,12 @@ def main() -> int:
         names = wanted
     resolved = resolve_model(args.model)
     loaded = QUANTIZERS.get("dense").load(Path(resolved.path), args.device)
-    lm = make_hflm(loaded, args.batch_size)
+    lm = make_hflm(loaded, args.peer_batch_size)
     print(f"model:   {resolved.name}: {resolved.baseline}")
     print(
         f"device:  {device_name(args.device)}, dtype {loaded.dtype}, torch threads "
-        f"{torch.get_num_threads()}; batch size {args.batch_size} for both (codesign also caps "
-        f"a batch at {args.max_batch_tokens} padded tokens)"
+        f"{torch.get_num_threads()}; batch size {args.batch_size} codesign (also capped at "
+        f"{args.max_batch_tokens} padded tokens), {args.peer_batch_size} lm-eval"
     )
     print(
         f"tools:   codesign generate (evaluate's path) vs lm-eval {lm_eval.__version__} "
