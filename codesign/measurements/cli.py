@@ -201,22 +201,23 @@ def cmd_profile(args: argparse.Namespace) -> int:
 
         def run(unit, completion) -> None:  # done once its profile is stored
             v, _, w = pairs[unit.key]
+            if store.has_profile(v.id, w.key, where):  # stored by an earlier run or a lost lease
+                return  # not counted: the progress total is the profiles left to run
             progress.update(task, description=unit.describe)
-            if not store.has_profile(v.id, w.key, where):  # a lost lease: stored already
-                result = profile_variant(v.backend, v.path, device, w)
-                if result["device"] != where:
-                    raise CodesignError(f"profile ran on {result['device']}, expected {where}")
-                store.add_profile(
-                    variant_id=v.id,
-                    workload=w.key,
-                    prompt_len=w.prompt_len,
-                    decode_tokens=w.decode_tokens,
-                    batch_size=w.batch_size,
-                    repeats=w.repeats,
-                    synthetic_weights=False,
-                    also=completion,
-                    **result,
-                )
+            result = profile_variant(v.backend, v.path, device, w)
+            if result["device"] != where:
+                raise CodesignError(f"profile ran on {result['device']}, expected {where}")
+            store.add_profile(
+                variant_id=v.id,
+                workload=w.key,
+                prompt_len=w.prompt_len,
+                decode_tokens=w.decode_tokens,
+                batch_size=w.batch_size,
+                repeats=w.repeats,
+                synthetic_weights=False,
+                also=completion,
+                **result,
+            )
             progress.advance(task)
 
         work.work_through(store, job, run)

@@ -41,3 +41,27 @@ def test_profile_of_a_4bit_variant_names_its_real_kernel(tiny_llama, store_url):
 
 def test_workload_key_names_every_setting():
     assert SMALL.key == "prefill16+decode4@b2x2w1"
+
+
+def test_profiles_already_stored_are_not_counted_as_progress(tiny_llama, store_url):
+    """A second `profile` with one more batch size runs only the new pairs, and its progress
+    counts those (it printed "3/2" when the stored pairs ran through the count as well)."""
+    import subprocess
+    import sys
+
+    store = Store(store_url)
+    ensure_variant(store, resolve_model(str(tiny_llama)), DENSE, CalibrationSpec())
+
+    def profile(batches: str) -> str:
+        argv = [sys.executable, "-m", "codesign.measurements", "profile", "--store", store_url]
+        argv += ["--model", str(tiny_llama), "--batch-sizes", batches, "--prompt-len", "8"]
+        argv += ["--decode-tokens", "2", "--repeats", "1", "--device", "cpu"]
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=600)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        return proc.stdout
+
+    profile("1")
+    second = profile("1,2")
+    assert "profiling 1 (variant, batch) pairs" in second and "1 already stored" in second
+    assert "2/1" not in second and "(1/1" in second.replace("\n", " ")
+    assert sorted(Store(store_url).profiles_frame()["batch_size"]) == [1, 2]
