@@ -22,7 +22,6 @@ import argparse
 import statistics
 import sys
 import time
-from pathlib import Path
 
 NOISE = 0.03  # a suite may measure 3 % slower: same work, timed on a shared CPU
 
@@ -73,28 +72,22 @@ def main() -> int:
     args = parse_args()
     import torch
     import transformers
+    from common import load_dense, pick_suites
 
     from codesign.measurements.evaluate import generation
     from codesign.measurements.evaluate.cli import _without_long_settings
-    from codesign.measurements.evaluate.runner import _groups
+    from codesign.measurements.evaluate.runner import _groups, encode_prompts
     from codesign.measurements.evaluate.suites import SUITES
     from codesign.measurements.profiling import device_name
-    from codesign.measurements.quantize.backends import QUANTIZERS
-    from codesign.measurements.quantize.models import resolve_model
 
     transformers.logging.set_verbosity_error()
     if args.threads:
         torch.set_num_threads(args.threads)
-    names = [n for n in SUITES.names() if SUITES.get(n).kind == "generate"]
-    if args.suites != "all":
-        wanted = [s.strip() for s in args.suites.split(",") if s.strip()]
-        unknown = [s for s in wanted if s not in names]
-        if unknown:
-            print(f"not a generative suite: {', '.join(unknown)}", file=sys.stderr)
-            return 2
-        names = wanted
-    resolved = resolve_model(args.model)
-    loaded = QUANTIZERS.get("dense").load(Path(resolved.path), args.device)
+    generative = [n for n in SUITES.names() if SUITES.get(n).kind == "generate"]
+    names = pick_suites(args.suites, generative, "generative suite")
+    if names is None:
+        return 2
+    resolved, loaded = load_dense(args.model, args.device)
     tok = loaded.tokenizer
     pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
     ours_decode = generation.greedy_decode
@@ -116,12 +109,7 @@ def main() -> int:
         )
         items = data.items
         groups = _groups(suite, items)
-        encoded = [
-            generation.encode_chats(tok, [suite.messages(items[i]) for i in g])
-            if suite.chat
-            else [tok(suite.prompt_text(items[i]))["input_ids"] for i in g]
-            for g in groups
-        ]
+        encoded = [encode_prompts(tok, suite, [items[i] for i in g]) for g in groups]
 
         def run(peer_steps: list[int] | None, encoded=encoded, suite=suite):
             generation.greedy_decode = (

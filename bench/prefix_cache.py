@@ -25,7 +25,6 @@ import argparse
 import statistics
 import sys
 import time
-from pathlib import Path
 
 TARGET_OVERALL = 1.1
 MAX_BATCH = 32  # generate's default, passed explicitly so the token count below matches it
@@ -68,6 +67,7 @@ def main() -> int:
     args = parse_args()
     import torch
     import transformers
+    from common import load_dense, pick_suites
 
     from codesign.measurements.evaluate.generation import (
         GENERATE_MIN_SHARED,
@@ -76,22 +76,15 @@ def main() -> int:
     )
     from codesign.measurements.evaluate.suites import SUITES
     from codesign.measurements.profiling import device_name
-    from codesign.measurements.quantize.backends import QUANTIZERS
-    from codesign.measurements.quantize.models import resolve_model
 
     transformers.logging.set_verbosity_error()
     if args.threads:
         torch.set_num_threads(args.threads)
-    names = [n for n in SUITES.names() if SUITES.get(n).kind == "generate"]
-    if args.suites != "all":
-        wanted = [s.strip() for s in args.suites.split(",") if s.strip()]
-        unknown = [s for s in wanted if s not in names]
-        if unknown:
-            print(f"not a generative suite: {', '.join(unknown)}", file=sys.stderr)
-            return 2
-        names = wanted
-    resolved = resolve_model(args.model)
-    loaded = QUANTIZERS.get("dense").load(Path(resolved.path), args.device)
+    generative = [n for n in SUITES.names() if SUITES.get(n).kind == "generate"]
+    names = pick_suites(args.suites, generative, "generative suite")
+    if names is None:
+        return 2
+    resolved, loaded = load_dense(args.model, args.device)
     print(f"model:   {resolved.name}: {resolved.baseline}")
     print(
         f"device:  {device_name(args.device)}, dtype {loaded.dtype}, torch threads "

@@ -31,7 +31,6 @@ import logging
 import statistics
 import sys
 import time
-from pathlib import Path
 
 TARGET_OVERALL = 1.5
 
@@ -175,28 +174,22 @@ def main() -> int:
         return 2
     import torch
     import transformers
+    from common import load_dense, pick_suites
 
     from codesign.measurements.evaluate.cli import _without_long_settings
     from codesign.measurements.evaluate.suites import SUITES
     from codesign.measurements.evaluate.suites.base import trust_suites
     from codesign.measurements.profiling import device_name
-    from codesign.measurements.quantize.backends import QUANTIZERS
-    from codesign.measurements.quantize.models import resolve_model
 
     logging.getLogger("lm_eval").setLevel(logging.ERROR)
     transformers.logging.set_verbosity_error()
     if args.threads:
         torch.set_num_threads(args.threads)
-    names = [n for n in trust_suites() if SUITES.get(n).kind == "generate"]
-    if args.suites != "all":
-        wanted = [s.strip() for s in args.suites.split(",") if s.strip()]
-        unknown = [s for s in wanted if s not in names]
-        if unknown:
-            print(f"not a generative trust suite: {', '.join(unknown)}", file=sys.stderr)
-            return 2
-        names = wanted
-    resolved = resolve_model(args.model)
-    loaded = QUANTIZERS.get("dense").load(Path(resolved.path), args.device)
+    generative = [n for n in trust_suites() if SUITES.get(n).kind == "generate"]
+    names = pick_suites(args.suites, generative, "generative trust suite")
+    if names is None:
+        return 2
+    resolved, loaded = load_dense(args.model, args.device)
     lm = make_hflm(loaded, args.peer_batch_size)
     print(f"model:   {resolved.name}: {resolved.baseline}")
     print(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -178,7 +178,7 @@ class VariantRunner:
         else:
             for group in _groups(suite, todo):
                 start = time.perf_counter()
-                ids = self._encode(suite, [todo[i] for i in group])
+                ids = encode_prompts(tok, suite, [todo[i] for i in group])
                 spent.tokenize += time.perf_counter() - start
                 generate(
                     model,
@@ -190,14 +190,6 @@ class VariantRunner:
                     on_batch=lambda idx, outs, g=group: store_batch([g[i] for i in idx], outs),
                     clock=clock,
                 )
-
-    def _encode(self, suite: Suite, items: list[SuiteItem]) -> list[list[int]]:
-        """Token ids: through the chat template, or (``suite.chat`` False) the raw prompt text
-        with the tokenizer's own special tokens, as a plain-text harness sends it."""
-        tok = self.loaded.tokenizer
-        if suite.chat:
-            return encode_chats(tok, [suite.messages(it) for it in items])
-        return [tok(suite.prompt_text(it))["input_ids"] for it in items]
 
     def _prediction(self, suite: Suite, it: SuiteItem, out: Any, provenance: str) -> Prediction:
         extra = {
@@ -223,6 +215,15 @@ class VariantRunner:
             out.generated_tokens,
             extra,
         )
+
+
+def encode_prompts(tokenizer, suite: Suite, items: Sequence[SuiteItem]) -> list[list[int]]:
+    """Token ids of the prompts ``evaluate`` sends: through the chat template, or
+    (``suite.chat`` False) the raw prompt text with the tokenizer's own special tokens, as a
+    plain-text harness sends it."""
+    if suite.chat:
+        return encode_chats(tokenizer, [suite.messages(it) for it in items])
+    return [tokenizer(suite.prompt_text(it))["input_ids"] for it in items]
 
 
 def _groups(suite: Suite, items: list[SuiteItem]) -> list[list[int]]:
