@@ -44,15 +44,6 @@ TASK_NAME = "codesign_mmlu_bench"
 DESCRIPTION = "The following are multiple choice questions (with answers) about {{subject}}.\n\n"
 
 
-def load_model(spec: str, device: str):
-    """The dense variant of ``spec``, loaded exactly as codesign loads it for evaluation."""
-    from codesign.measurements.quantize.backends import QUANTIZERS
-    from codesign.measurements.quantize.models import resolve_model
-
-    resolved = resolve_model(spec)
-    return resolved, QUANTIZERS.get("dense").load(Path(resolved.path), device)
-
-
 def _doc(it) -> dict:
     from codesign.measurements.evaluate.datasets.base import CHOICE_LETTERS
     from codesign.measurements.evaluate.suites.mmlu import subject_name
@@ -219,12 +210,13 @@ def run_codesign(loaded, suite, items, contexts, batch_size, max_batch_tokens, d
     return preds, logprobs
 
 
-def run_lm_eval(lm, task_manager, items, names: list[str], shots: int):
-    """Predicted letters, log-probabilities, prompts and accuracy from lm-eval's own output,
-    in the order of ``items`` (the tasks hold them grouped by subject, in that order)."""
+def lm_eval_samples(lm, task_manager, items, names: list[str], shots: int):
+    """Seconds of lm-eval's ``simple_evaluate`` on fresh tasks ``names`` (built untimed) and
+    its logged samples, one per item in the order of ``items`` (the tasks hold them grouped
+    by subject, subjects in the order they first appear)."""
     import lm_eval
 
-    tasks = task_manager.load(names)["tasks"]  # fresh tasks, built untimed
+    tasks = task_manager.load(names)["tasks"]
     start = time.perf_counter()
     out = lm_eval.simple_evaluate(
         model=lm,
@@ -239,26 +231,23 @@ def run_lm_eval(lm, task_manager, items, names: list[str], shots: int):
         s for n in names for s in sorted(out["samples"][n], key=lambda s: s["doc_id"])
     ]  # fmt: skip
     if len(samples) != len(items):
-        raise SystemExit(f"lm-eval scored {len(samples)} documents, expected {len(items)}")
+        raise SystemExit(f"lm-eval returned {len(samples)} documents, expected {len(items)}")
+    ordered: list = [None] * len(items)
+    for i, sample in zip(_grouped_order(items, len(names) > 1), samples, strict=True):
+        ordered[i] = sample
+    return seconds, ordered
+
+
+def run_lm_eval(lm, task_manager, items, names: list[str], shots: int):
+    """Seconds, predicted letters, log-probabilities, prompts and accuracy from lm-eval's own
+    output, in the order of ``items``."""
+    seconds, samples = lm_eval_samples(lm, task_manager, items, names, shots)
     letters = items[0].item.labels
-    preds, logprobs, prompts = [], [], []
-    for s in samples:
-        lls = [float(r[0]) for r in s["filtered_resps"]]
-        logprobs.append(lls)
-        preds.append(letters[max(range(len(lls)), key=lls.__getitem__)])
-        prompts.append(s["arguments"][0][0])
-    correct = sum(p == it.item.label for p, it in zip(preds, _grouped(items, names), strict=True))
-    order = _grouped_order(items, len(names) > 1)
-    back = [0] * len(items)
-    for pos, i in enumerate(order):
-        back[i] = pos
-    return (
-        seconds,
-        [preds[back[i]] for i in range(len(items))],
-        [logprobs[back[i]] for i in range(len(items))],
-        [prompts[back[i]] for i in range(len(items))],
-        correct / len(items),
-    )
+    logprobs = [[float(r[0]) for r in s["filtered_resps"]] for s in samples]
+    preds = [letters[max(range(len(lls)), key=lls.__getitem__)] for lls in logprobs]
+    prompts = [s["arguments"][0][0] for s in samples]
+    correct = sum(p == it.item.label for p, it in zip(preds, items, strict=True))
+    return seconds, preds, logprobs, prompts, correct / len(items)
 
 
 def _grouped_order(items, by_subject: bool) -> list[int]:
@@ -269,10 +258,6 @@ def _grouped_order(items, by_subject: bool) -> list[int]:
     for i, it in enumerate(items):
         groups.setdefault(it.item.task, []).append(i)
     return [i for g in groups.values() for i in g]
-
-
-def _grouped(items, names: list[str]) -> list:
-    return [items[i] for i in _grouped_order(items, len(names) > 1)]
 
 
 def check_inputs(ours, items, tokenizer, lm, lm_prompts) -> None:
@@ -400,6 +385,7 @@ def compare(args: argparse.Namespace, workdir: Path) -> bool:
     import lm_eval
     import torch
     import transformers
+    from common import load_dense
     from lm_eval.models.huggingface import HFLM
     from lm_eval.tasks import TaskManager
 
@@ -415,7 +401,7 @@ def compare(args: argparse.Namespace, workdir: Path) -> bool:
     sources = {"mmlu": args.source} if args.source else None
     data = suite.load(limit=args.n, seed=args.seed, sources=sources)
     items = data.items
-    resolved, loaded = load_model(args.model, args.device)
+    resolved, loaded = load_dense(args.model, args.device)
     lm = HFLM(
         pretrained=loaded.model,
         tokenizer=loaded.tokenizer,
@@ -467,30 +453,15 @@ def compare(args: argparse.Namespace, workdir: Path) -> bool:
 
 
 def run_lm_eval_generate(lm, task_manager, suite, items, names: list[str]):
-    """Seconds, raw outputs, parsed letters and prompts of lm-eval's ``simple_evaluate`` on
-    the per-subject ``generate_until`` tasks, in the order of ``items``."""
-    import lm_eval
-
-    tasks = task_manager.load(names)["tasks"]  # fresh tasks, built untimed
+    """Seconds (lm-eval's ``simple_evaluate`` plus parsing the replies), raw outputs, parsed
+    letters and prompts of the per-subject ``generate_until`` tasks, in the order of
+    ``items``."""
+    seconds, samples = lm_eval_samples(lm, task_manager, items, names, 5)
     start = time.perf_counter()
-    out = lm_eval.simple_evaluate(
-        model=lm,
-        tasks=[tasks[n] for n in names],
-        task_manager=task_manager,
-        num_fewshot=5,
-        bootstrap_iters=0,
-        log_samples=True,
-    )
-    samples = [s for n in names for s in sorted(out["samples"][n], key=lambda s: s["doc_id"])]
-    if len(samples) != len(items):
-        raise SystemExit(f"lm-eval answered {len(samples)} documents, expected {len(items)}")
-    order = _grouped_order(items, True)
-    raw, prompts = [""] * len(items), [""] * len(items)
-    for i, smp in zip(order, samples, strict=True):
-        raw[i] = str(smp["resps"][0][0]).strip()
-        prompts[i] = smp["arguments"][0][0]
+    raw = [str(s["resps"][0][0]).strip() for s in samples]
+    prompts = [s["arguments"][0][0] for s in samples]
     labels = [suite.parse(it, r) for it, r in zip(items, raw, strict=True)]
-    return time.perf_counter() - start, raw, labels, prompts
+    return seconds + time.perf_counter() - start, raw, labels, prompts
 
 
 def compare_generate(args, workdir: Path, suite, data, loaded, lm) -> bool:
