@@ -20,40 +20,23 @@ rounding (bench/prefix_cache.py measures the gain and the agreement).
 from __future__ import annotations
 
 import copy
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from codesign.measurements.evaluate import decoding
+from codesign.measurements.evaluate.cpu_attention import shared_kv_heads
+from codesign.measurements.evaluate.decoding import (
+    StepClock,
+    greedy_decode,
+    last_position_only,
+    timed,
+)
 
 FALLBACK_TEMPLATE = (
     "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}"
     "{% if add_generation_prompt %}assistant:{% endif %}"
 )
-
-
-class StepClock:
-    """Seconds of prefill (until the first token's logits) and of decoding, summed over the
-    batches of a run: the decode loop calls it (as a logits processor would) when the first
-    token's logits are ready."""
-
-    def __init__(self) -> None:
-        self.prefill = 0.0
-        self.decode = 0.0
-        self._start = self._first = None
-
-    def start(self) -> None:
-        self._start, self._first = time.perf_counter(), None
-
-    def __call__(self, input_ids, scores):
-        if self._first is None:
-            self._first = time.perf_counter()
-        return scores
-
-    def stop(self) -> None:
-        end = time.perf_counter()
-        first = self._first if self._first is not None else end
-        self.prefill += first - self._start
-        self.decode += end - first
 
 
 @dataclass(frozen=True)
@@ -228,8 +211,12 @@ def _prefix_cache(model, prefix: Sequence[int], rows: int, device: str):
     model's cache cannot be repeated along the batch."""
     import torch
 
-    with torch.inference_mode():
-        out = model(input_ids=torch.tensor([list(prefix)], device=device), use_cache=True)
+    with torch.inference_mode():  # no logits needed: the head runs on one position only
+        out = model(
+            input_ids=torch.tensor([list(prefix)], device=device),
+            use_cache=True,
+            **last_position_only(model),
+        )
     cache = getattr(out, "past_key_values", None)
     if cache is None or not hasattr(cache, "batch_repeat_interleave"):
         return None
@@ -281,6 +268,7 @@ def _left_pad(seqs: Sequence[Sequence[int]], pad_id: int, device: str):
     return ids.to(device), mask.to(device)
 
 
+@shared_kv_heads()  # on a CPU, key/value heads are not copied per query head
 def generate(
     model,
     tokenizer,
@@ -293,50 +281,107 @@ def generate(
     min_shared_prefix: int | None = GENERATE_MIN_SHARED,
     on_batch: Callable[[list[int], list[Generation]], None] | None = None,
     clock: StepClock | None = None,
+    groups: Sequence[Sequence[int]] | None = None,
     split: bool = True,
+    merge: bool = True,
 ) -> list[Generation]:
     """Greedy continuations of every prompt; ``on_batch`` sees each finished batch (to store it).
 
-    A batch whose prompts share at least ``min_shared_prefix`` leading tokens prefills that
-    prefix once through the KV cache; ``None`` turns the reuse off. Prompts sharing a much
+    ``groups`` (indices of prompts) are calls of their own, each prefilling its shared prefix
+    once (an MMLU subject's header and demonstrations); by default all prompts form one call.
+    Within a call, prompts sharing at least ``min_shared_prefix`` leading tokens prefill that
+    prefix once through the KV cache (``None`` turns the reuse off), and prompts sharing a much
     longer prefix than the rest run as calls of their own when that pays (``prefix_clusters``;
-    ``split`` False keeps one call). ``clock`` sums the time of prefill (the shared prefix's
-    included) and of decoding."""
+    ``split`` False keeps the calls as given). ``merge`` decodes the prefilled batches of all
+    calls together, up to ``max_batch`` rows (``decoding.merge``); False decodes each batch on
+    its own. ``clock`` sums the time of prefill and of decoding."""
+    calls = [list(g) for g in groups] if groups is not None else [list(range(len(token_ids)))]
+    step_tokens = STEP_TOKENS.get(device.split(":")[0])
     if split and min_shared_prefix is not None:
-        clusters = prefix_clusters(token_ids, max_new_tokens, STEP_TOKENS.get(device.split(":")[0]))
-        if len(clusters) > 1:
-            merged: list[Generation | None] = [None] * len(token_ids)
-            for cluster in clusters:
-
-                def seen(idx, outs, cluster=cluster):
-                    if on_batch is not None:
-                        on_batch([cluster[i] for i in idx], outs)
-
-                part = generate(
-                    model,
-                    tokenizer,
-                    [token_ids[i] for i in cluster],
-                    max_new_tokens,
-                    device=device,
-                    max_batch_tokens=max_batch_tokens,
-                    max_batch=max_batch,
-                    min_shared_prefix=min_shared_prefix,
-                    on_batch=seen,
-                    clock=clock,
-                    split=False,
-                )
-                for i, g in zip(cluster, part, strict=True):
-                    merged[i] = g
-            return [g for g in merged if g is not None]
-
+        calls = [
+            [call[i] for i in cluster]
+            for call in calls
+            for cluster in prefix_clusters(
+                [token_ids[i] for i in call], max_new_tokens, step_tokens
+            )
+        ]
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    eos = tokenizer.eos_token_id
     out: list[Generation | None] = [None] * len(token_ids)
-    lengths = [len(t) for t in token_ids]
-    if clock is not None:
-        clock.start()
-    prefix = _call_prefix(model, token_ids, device, min_shared_prefix)
-    if clock is not None:
-        clock.stop()
+
+    def report(finished: list[tuple[int, list[int]]]) -> None:
+        results = []
+        for i, new in finished:
+            # no clean-up: it strips spaces before punctuation, which BPE text keeps (and
+            # transformers warns when a BPE tokenizer's config asks for it)
+            text = tokenizer.decode(
+                new, skip_special_tokens=True, clean_up_tokenization_spaces=False
+            ).strip()
+            out[i] = Generation(text, len(token_ids[i]), len(new))
+            results.append(out[i])
+        if on_batch is not None:
+            on_batch([i for i, _ in finished], results)
+
+    if merge:  # calls of alike prompt lengths in turn: merged caches pad little
+        calls.sort(key=lambda c: sum(len(token_ids[i]) for i in c) / len(c))
+    batches = (
+        batch
+        for call in calls
+        for batch in _call_batches(
+            model, token_ids, call, max_new_tokens, pad, device,
+            (max_batch_tokens, max_batch, min_shared_prefix, step_tokens or 0), clock,
+        )
+    )  # fmt: skip
+    if not merge:
+        for index, (ids, mask, cache) in batches:
+            news = greedy_decode(model, ids, mask, cache, max_new_tokens, eos, clock)
+            report(list(zip(index, news, strict=True)))
+        return [g for g in out if g is not None]
+
+    def prefilled():
+        for index, (ids, mask, cache) in batches:
+            with timed(clock, "prefill"):
+                part = decoding.prefill(model, ids, mask, cache, index, eos, max_new_tokens)
+            yield part
+
+    budget = 2 * max_batch_tokens  # KV tokens a merged batch may hold, as a copied prefix's
+    held: list[tuple[list, decoding.Rows | None]] = []
+
+    def flush() -> None:
+        done = [f for finished, _ in held for f in finished]
+        parts = [rows for _, rows in held if rows is not None]
+        held.clear()
+        if parts:
+            with timed(clock, "decode"):
+                done += decoding.decode(model, decoding.merge(parts), max_new_tokens - 1, eos)
+        if done:
+            report(done)
+
+    for finished, rows in prefilled():
+        if rows is not None and not decoding.mergeable(rows):
+            report(finished)
+            with timed(clock, "decode"):
+                report(decoding.decode(model, rows, max_new_tokens - 1, eos))
+            continue
+        parts = [r for _, r in held if r is not None] + ([rows] if rows is not None else [])
+        n = sum(len(p) for p in parts)
+        width = max((p.width for p in parts), default=0) + max_new_tokens
+        if held and (n > max_batch or n * width > budget):
+            flush()
+        held.append((finished, rows))
+    flush()
+    return [g for g in out if g is not None]
+
+
+def _call_batches(model, token_ids, call, max_new_tokens, pad, device, sizes, clock):
+    """(indices, (ids, mask, cache)) of each batch of one call: its shared prefix (when long
+    enough) prefilled once and copied into every batch, batches sized by the rest of each
+    prompt (``length_batches``)."""
+    max_batch_tokens, max_batch, min_shared_prefix, step_tokens = sizes
+    seqs = [token_ids[i] for i in call]
+    lengths = [len(t) for t in seqs]
+    with timed(clock, "prefill"):
+        prefix = _call_prefix(model, seqs, device, min_shared_prefix)
     shared = prefix[0] if prefix else 0
     rows_cap = max_batch
     if prefix:  # the prefix is not recomputed: size batches by their rest, cap the KV held
@@ -344,94 +389,18 @@ def generate(
         rows_cap = max(1, min(max_batch, 2 * max_batch_tokens // widest))
     rests = [n - shared for n in lengths]
     solo = None if prefix else SOLO_TOKENS  # with a copied prefix the mask is needed anyway
-    step_tokens = STEP_TOKENS.get(device.split(":")[0], 0)
-    batches = length_batches(
+    for batch in length_batches(
         rests,
         max_batch_tokens,
         rows_cap,
         solo_tokens=solo,
         split_tokens=step_tokens * max_new_tokens,
-    )
-    for batch in batches:
-        rows = [token_ids[i] for i in batch]
-        if clock is not None:
-            clock.start()
-        ids, mask, cache, _ = _batch_inputs(model, rows, pad, device, min_shared_prefix, prefix)
-        news = greedy_decode(model, ids, mask, cache, max_new_tokens, tokenizer.eos_token_id, clock)
-        if clock is not None:
-            clock.stop()
-        results = []
-        for row, i in enumerate(batch):
-            new = news[row]
-            # no clean-up: it strips spaces before punctuation, which BPE text keeps (and
-            # transformers warns when a BPE tokenizer's config asks for it)
-            text = tokenizer.decode(
-                new, skip_special_tokens=True, clean_up_tokenization_spaces=False
-            ).strip()
-            results.append(Generation(text, lengths[i], len(new)))
-            out[i] = results[-1]
-        if on_batch is not None:
-            on_batch(batch, results)
-    return [g for g in out if g is not None]
-
-
-def greedy_decode(
-    model,
-    ids,
-    mask,
-    cache,
-    max_new_tokens: int,
-    eos_id: int | None,
-    clock: StepClock | None = None,
-) -> list[list[int]]:
-    """Each row's greedy continuation (up to and including ``eos_id``): the arithmetic of
-    transformers' greedy ``generate`` (positions from the mask, argmax of float32 logits of the
-    last position), except that a row which has produced ``eos_id`` leaves the batch, its KV
-    cache rows dropped, where ``generate`` keeps feeding it pad tokens until every row is done.
-    ``ids``/``mask`` are left-padded (after ``cache``'s tokens, when a prefix is cached);
-    ``clock`` (started by the caller) is told when the first token's logits are ready."""
-    import torch
-
-    past = cache.get_seq_length() if cache is not None else 0
-    positions = mask.long().cumsum(-1) - 1
-    positions = positions.masked_fill(mask == 0, 0)
-    inputs, pos = ids[:, past:], positions[:, past:]
-    keep_last = _last_position_only(model)
-    rows = list(range(ids.shape[0]))  # batch row -> output row, for rows still generating
-    out: list[list[int]] = [[] for _ in rows]
-    with torch.inference_mode():
-        for step in range(max_new_tokens):
-            result = model(
-                input_ids=inputs,
-                attention_mask=mask,
-                position_ids=pos,
-                past_key_values=cache,
-                use_cache=True,
-                **keep_last,
+    ):
+        with timed(clock, "prefill"):
+            ids, mask, cache, _ = _batch_inputs(
+                model, [seqs[i] for i in batch], pad, device, min_shared_prefix, prefix
             )
-            cache = result.past_key_values
-            logits = result.logits[:, -1].to(dtype=torch.float32)
-            if step == 0 and clock is not None:
-                clock(None, logits)
-            tokens = torch.argmax(logits, dim=-1)
-            going = []
-            for j, token in enumerate(tokens.tolist()):
-                out[rows[j]].append(token)
-                if token != eos_id:
-                    going.append(j)
-            if not going or step == max_new_tokens - 1:
-                break
-            if len(going) < len(rows):
-                if not hasattr(cache, "batch_select_indices"):
-                    raise TypeError(f"{type(cache).__name__} cannot drop finished rows")
-                keep = torch.tensor(going, device=tokens.device)
-                cache.batch_select_indices(keep)
-                mask, pos, tokens = mask[keep], pos[keep], tokens[keep]
-                rows = [rows[j] for j in going]
-            mask = torch.cat([mask, mask.new_ones((mask.shape[0], 1))], dim=-1)
-            pos = pos[:, -1:] + 1
-            inputs = tokens[:, None]
-    return out
+        yield [call[i] for i in batch], (ids, mask, cache)
 
 
 def _split_continuations(tokenizer, contexts, choices):
@@ -451,6 +420,7 @@ def _split_continuations(tokenizer, contexts, choices):
     return ctx_ids, conts
 
 
+@shared_kv_heads()
 def choice_logprobs(
     model,
     tokenizer,
@@ -514,35 +484,30 @@ def _score_group(model, ctx_ids, conts, pad, device, sizes, clock, done) -> None
     import torch
 
     max_batch_tokens, max_batch, min_shared = sizes
-    if clock is not None:
-        clock.start()
     every = all(_one_pass(c, row) for c, row in zip(ctx_ids, conts, strict=True))
-    prefix = _call_prefix(model, ctx_ids, device, min_shared) if every else None
-    if clock is not None:
-        clock.stop()
+    with timed(clock, "prefill"):
+        prefix = _call_prefix(model, ctx_ids, device, min_shared) if every else None
     shared = prefix[0] if prefix else 0
     rows_cap = max_batch
     if prefix:  # the copied cache holds the prefix for every row of a batch
         rows_cap = max(1, min(max_batch, 2 * max_batch_tokens // (max(map(len, ctx_ids)) + 1)))
     rests = [len(c) - shared + 4 for c in ctx_ids]
     for batch in length_batches(rests, max_batch_tokens, rows_cap):
-        if clock is not None:
-            clock.start()
-        if all(_one_pass(ctx_ids[i], conts[i]) for i in batch):
-            logits = _last_logits(
-                model, [ctx_ids[i] for i in batch], pad, device, min_shared, prefix
-            )
-            logp = torch.log_softmax(logits, dim=-1)
-            results = [
-                [float(logp[r, whole[-1]]) for _, whole in conts[i]] for r, i in enumerate(batch)
-            ]
-        else:
-            results = [
-                [_sequence_logprob(model, whole, keep, device) for keep, whole in conts[i]]
-                for i in batch
-            ]
-        if clock is not None:
-            clock.stop()  # no logits processor ran: all of it counts as prefill
+        with timed(clock, "prefill"):  # no decoding: all of scoring counts as prefill
+            if all(_one_pass(ctx_ids[i], conts[i]) for i in batch):
+                logits = _last_logits(
+                    model, [ctx_ids[i] for i in batch], pad, device, min_shared, prefix
+                )
+                logp = torch.log_softmax(logits, dim=-1)
+                results = [
+                    [float(logp[r, whole[-1]]) for _, whole in conts[i]]
+                    for r, i in enumerate(batch)
+                ]
+            else:
+                results = [
+                    [_sequence_logprob(model, whole, keep, device) for keep, whole in conts[i]]
+                    for i in batch
+                ]
         done(batch, results)
 
 
@@ -562,28 +527,16 @@ def _last_logits(
     ids, mask, cache, shared = _batch_inputs(model, rows, pad, device, min_shared, prefix)
     with torch.inference_mode():
         if cache is None:
-            out = model(input_ids=ids, attention_mask=mask, **_last_position_only(model))
+            out = model(input_ids=ids, attention_mask=mask, **last_position_only(model))
         else:
             out = model(
                 input_ids=ids[:, shared:],
                 attention_mask=mask,
                 position_ids=(mask.cumsum(-1) - 1).clamp(min=0)[:, shared:],
                 past_key_values=cache,
-                **_last_position_only(model),
+                **last_position_only(model),
             )
         return out.logits[:, -1, :].float()
-
-
-def _last_position_only(model) -> dict:
-    """``logits_to_keep=1`` where the model's forward takes it (transformers' causal LMs do):
-    the LM head then runs on the last position only, not on every position of the batch."""
-    import inspect
-
-    try:
-        params = inspect.signature(model.forward).parameters
-    except (TypeError, ValueError):
-        return {}
-    return {"logits_to_keep": 1} if "logits_to_keep" in params else {}
 
 
 def _sequence_logprob(model, whole: list[int], keep: int, device: str) -> float:

@@ -176,20 +176,20 @@ class VariantRunner:
                 clock=clock,
             )
         else:
-            for group in _groups(suite, todo):
-                start = time.perf_counter()
-                ids = encode_prompts(tok, suite, [todo[i] for i in group])
-                spent.tokenize += time.perf_counter() - start
-                generate(
-                    model,
-                    tok,
-                    ids,
-                    suite.max_new_tokens,
-                    device=self.device,
-                    max_batch_tokens=max_batch_tokens,
-                    on_batch=lambda idx, outs, g=group: store_batch([g[i] for i in idx], outs),
-                    clock=clock,
-                )
+            start = time.perf_counter()
+            ids = encode_prompts(tok, suite, todo)
+            spent.tokenize += time.perf_counter() - start
+            generate(
+                model,
+                tok,
+                ids,
+                suite.max_new_tokens,
+                device=self.device,
+                max_batch_tokens=max_batch_tokens,
+                on_batch=store_batch,
+                clock=clock,
+                groups=_groups(suite, todo),
+            )
 
     def _prediction(self, suite: Suite, it: SuiteItem, out: Any, provenance: str) -> Prediction:
         extra = {

@@ -297,3 +297,103 @@ def test_five_shot_prompts_of_interleaved_subjects_give_the_plain_generations(ar
     reused = generate(model, tok, ids, 5, max_batch=3)
     assert [g.raw for g in reused] == [g.raw for g in plain]
     assert [g.generated_tokens for g in reused] == [g.generated_tokens for g in plain]
+
+
+WORDS = ["zebra", "quantum", "river", "7", "!!", "déjà", "Paris", "code", "moon", "42", "tax", "?"]
+
+
+def _subject_prompts(
+    tok, subjects: int, per_subject: int, shots: int = 5
+) -> tuple[list[list[int]], list[list[int]]]:
+    """Token ids of few-shot MMLU-style prompts, and the indices of each subject's prompts (its
+    header and demonstrations shared, of a length that differs per subject)."""
+    texts, groups = [], []
+    for s in range(subjects):
+        head = f"The following are questions about subject {s}.\n\n"
+        topic = "topic " * (20 * s // shots + 1)
+        demos = "".join(
+            f"Question {k} on {topic}?\nA. one\nB. two\nAnswer: {'AB'[k % 2]}\n\n"
+            for k in range(shots)
+        )
+        groups.append([])
+        for q in range(per_subject):
+            groups[-1].append(len(texts))
+            word = WORDS[len(texts) % len(WORDS)]  # rows of a tiny random model then differ
+            texts.append(head + demos + f"Question {word} {q}?\nA. x\nB. y\nAnswer:")
+    return [tok(t)["input_ids"] for t in texts], groups
+
+
+@pytest.mark.parametrize("arch", ["tiny_llama", "tiny_qwen2"])
+def test_batches_of_several_calls_decode_merged_with_the_plain_generations(
+    arch, request, monkeypatch
+):
+    """Subjects of two or three questions are calls of their own (each prefix prefilled once);
+    their prefilled rows, caches of different lengths, decode as one merged batch, and every
+    output equals plain batching and per-batch decoding."""
+    from codesign.measurements.evaluate import decoding
+
+    model, tok = _load(request.getfixturevalue(arch))
+    ids, groups = _subject_prompts(tok, 4, 3)
+    groups[1] = groups[1][:2]  # calls of unequal sizes
+    ids = [ids[i] for g in groups for i in g]
+    groups = [list(range(0, 3)), list(range(3, 5)), list(range(5, 8)), list(range(8, 11))]
+    plain = generate(model, tok, ids, 6, max_batch=4, min_shared_prefix=None, merge=False)
+    alone = generate(model, tok, ids, 6, max_batch=4, groups=groups, merge=False)
+    merged_sizes: list[list[int]] = []
+    original = decoding.merge
+    monkeypatch.setattr(
+        decoding,
+        "merge",
+        lambda parts: merged_sizes.append([len(p) for p in parts]) or original(parts),
+    )
+    seen: list[int] = []
+    merged = generate(
+        model, tok, ids, 6, max_batch=8, groups=groups, on_batch=lambda idx, _: seen.extend(idx)
+    )
+    assert any(len(sizes) > 1 for sizes in merged_sizes)  # rows of several calls decoded together
+    assert all(sum(sizes) <= 8 for sizes in merged_sizes)
+    assert sorted(seen) == list(range(len(ids)))
+    for run in (alone, merged):
+        assert [g.raw for g in run] == [g.raw for g in plain]
+        assert [g.generated_tokens for g in run] == [g.generated_tokens for g in plain]
+
+
+@pytest.mark.parametrize("arch", ["tiny_llama", "tiny_qwen2"])
+def test_merged_rows_of_different_cache_lengths_decode_as_each_batch_alone(arch, request):
+    """decoding.merge left-pads caches and masks: rows of a short and a long batch, merged
+    after their prefill, produce the tokens each batch produces on its own, with an end token
+    that makes rows leave at different steps."""
+    from codesign.measurements.evaluate import decoding
+    from codesign.measurements.evaluate.generation import _batch_inputs
+
+    model, tok = _load(request.getfixturevalue(arch))
+    ids, groups = _subject_prompts(tok, 2, 2, shots=1)  # short: a tiny model's rows differ
+    pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
+    batches = [[ids[i] for i in g] for g in groups]
+    assert len(batches[0][0]) + 20 < len(batches[1][0])  # caches of different lengths
+
+    def inputs(rows):
+        ids_, mask, cache, _ = _batch_inputs(model, rows, pad, "cpu", 16)
+        return ids_, mask, cache
+
+    free = [decoding.greedy_decode(model, *inputs(b), 8, None) for b in batches]
+    flat = [row for rows in free for row in rows]
+    # the end token: one some row reaches after its first step and another never does
+    end = next(
+        t
+        for row in flat
+        for t in row[1:7]
+        if t not in {r[0] for r in flat} and any(t not in other for other in flat)
+    )
+    alone = [decoding.greedy_decode(model, *inputs(b), 8, end) for b in batches]
+    parts, done = [], []
+    for k, rows in enumerate(batches):
+        finished, part = decoding.prefill(model, *inputs(rows), [2 * k, 2 * k + 1], end, 8)
+        done += finished
+        if part is not None:
+            parts.append(part)
+    assert all(decoding.mergeable(p) for p in parts)
+    done += decoding.decode(model, decoding.merge(parts), 7, end)
+    merged = dict(done)
+    assert [merged[i] for i in range(4)] == [row for rows in alone for row in rows]
+    assert len({len(merged[i]) for i in range(4)}) > 1  # rows left at different steps
