@@ -1,17 +1,18 @@
-"""Benchmark: codesign's greedy decode loop (finished rows leave the batch) against
-transformers' greedy ``generate`` (finished rows keep decoding pad tokens until the whole
-batch is done), inside the same ``generate`` call on the same prompts.
+"""Benchmark: codesign's greedy decoding (finished rows leave the batch; prefilled batches of
+several calls decode merged) against transformers' greedy ``generate`` on each batch (finished
+rows keep decoding pad tokens until the whole batch is done; each batch decodes on its own).
 
 For each generative suite, the prompts ``evaluate`` would send (the seeded sample of
 ``--limit`` items per setting, through the chat template, settings over
 ``--max-prompt-tokens`` left out as the main job leaves them out) go through
 ``codesign.measurements.evaluate.generation.generate`` twice per repeat, alternating: once as
-it is, once with its decode step swapped for ``model.generate`` (the peer: same batches, same
-cached prefixes, same ``max_new_tokens``). Printed per suite: the rows x steps each decoded,
-how many outputs are identical, the median wall time of each and the ratio.
+``evaluate`` runs it (one call, the suite's groups given, decode merged), once as it ran before
+the decode loop was codesign's (one call per group, each batch through ``model.generate``: same
+prompts, same cached prefixes, same ``max_new_tokens``). Printed per suite: the rows x steps
+each decoded, how many outputs are identical, the median wall time of each and the ratio.
 Target: identical outputs, faster overall, and no suite slower by more than this machine's
-run-to-run noise (``NOISE``): a suite whose rows all run to ``max_new_tokens`` does the same
-work either way, so its ratio is noise around 1.
+run-to-run noise (``NOISE``): a suite of one batch whose rows all run to ``max_new_tokens``
+does the same work either way, so its ratio is noise around 1.
 
 Run: ``python bench/greedy_decode.py [--suites all] [--limit 4] [--repeats 3] [--threads N]``.
 """
@@ -46,26 +47,30 @@ def transformers_decode(pad: int, steps: list[int]):
     """The peer: the same signature as ``greedy_decode``, through ``model.generate``; adds
     the rows x steps it decoded to ``steps``."""
     import torch
-    from transformers import GenerationConfig, LogitsProcessorList
+    from transformers import GenerationConfig
 
     def decode(model, ids, mask, cache, max_new_tokens, eos_id, clock=None):
         config = GenerationConfig(
             max_new_tokens=max_new_tokens, do_sample=False, eos_token_id=eos_id, pad_token_id=pad
         )
-        extra = {"logits_processor": LogitsProcessorList([clock])} if clock is not None else {}
         with torch.inference_mode():
             seqs = model.generate(
-                input_ids=ids,
-                attention_mask=mask,
-                past_key_values=cache,
-                generation_config=config,
-                **extra,
+                input_ids=ids, attention_mask=mask, past_key_values=cache, generation_config=config
             )
         new = seqs[:, ids.shape[1] :].tolist()
         steps.append(len(new) * len(new[0]))
         return [row[: row.index(eos_id) + 1] if eos_id in row else row for row in new]
 
     return decode
+
+
+def _consecutive(groups: list[list[int]]) -> list[list[int]]:
+    """The groups' indices once their prompts are laid out group after group."""
+    out, start = [], 0
+    for g in groups:
+        out.append(list(range(start, start + len(g))))
+        start += len(g)
+    return out
 
 
 def main() -> int:
@@ -111,17 +116,30 @@ def main() -> int:
         groups = _groups(suite, items)
         encoded = [encode_prompts(tok, suite, [items[i] for i in g]) for g in groups]
 
-        def run(peer_steps: list[int] | None, encoded=encoded, suite=suite):
-            generation.greedy_decode = (
-                ours_decode if peer_steps is None else transformers_decode(pad, peer_steps)
-            )
+        def run(peer_steps: list[int] | None, encoded=encoded, groups=groups, suite=suite):
+            start = time.perf_counter()
+            if peer_steps is None:  # evaluate's path
+                outs = generation.generate(
+                    loaded.model,
+                    tok,
+                    [ids for call in encoded for ids in call],
+                    suite.max_new_tokens,
+                    device=args.device,
+                    groups=_consecutive(groups),
+                )
+                return time.perf_counter() - start, outs
+            generation.greedy_decode = transformers_decode(pad, peer_steps)
             try:
-                start = time.perf_counter()
                 outs = [
                     g
                     for ids in encoded
                     for g in generation.generate(
-                        loaded.model, tok, ids, suite.max_new_tokens, device=args.device
+                        loaded.model,
+                        tok,
+                        ids,
+                        suite.max_new_tokens,
+                        device=args.device,
+                        merge=False,
                     )
                 ]
                 return time.perf_counter() - start, outs

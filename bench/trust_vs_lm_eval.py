@@ -91,21 +91,19 @@ def run_codesign(loaded, suite, items, texts, args) -> tuple[float, list[str], l
     from codesign.measurements.evaluate.runner import _groups
 
     tok = loaded.tokenizer
-    raw: list[str] = [""] * len(items)
     start = time.perf_counter()
-    for group in _groups(suite, items):
-        ids = [tok(texts[i], add_special_tokens=not suite.chat)["input_ids"] for i in group]
-        outs = generate(
-            loaded.model,
-            tok,
-            ids,
-            suite.max_new_tokens,
-            device=args.device,
-            max_batch_tokens=args.max_batch_tokens,
-            max_batch=args.batch_size,
-        )
-        for i, g in zip(group, outs, strict=True):
-            raw[i] = g.raw
+    ids = [tok(t, add_special_tokens=not suite.chat)["input_ids"] for t in texts]
+    outs = generate(
+        loaded.model,
+        tok,
+        ids,
+        suite.max_new_tokens,
+        device=args.device,
+        max_batch_tokens=args.max_batch_tokens,
+        max_batch=args.batch_size,
+        groups=_groups(suite, items),
+    )
+    raw = [g.raw for g in outs]
     labels = [suite.parse(it, r) for it, r in zip(items, raw, strict=True)]
     return time.perf_counter() - start, raw, labels
 
