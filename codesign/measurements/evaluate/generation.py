@@ -365,9 +365,9 @@ def generate(
 
     for finished, rows in prefilled():
         if rows is not None and not decoding.mergeable(rows):
+            with timed(clock, "decode"):  # storing (``report``) is not decoding
+                finished += decoding.decode(model, rows, max_new_tokens - 1, eos)
             report(finished)
-            with timed(clock, "decode"):
-                report(decoding.decode(model, rows, max_new_tokens - 1, eos))
             continue
         parts = [r for _, r in held if r is not None] + ([rows] if rows is not None else [])
         n = sum(len(p) for p in parts)
