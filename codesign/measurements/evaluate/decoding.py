@@ -95,70 +95,11 @@ def last_position_only(model) -> dict:
     return {"logits_to_keep": 1} if "logits_to_keep" in params else {}
 
 
-def _growing_layer_class():
-    """transformers' dynamic cache layer, appending into spare room instead of ``torch.cat``:
-    the plain layer copies the whole cache at every decode step (a tenth of a 16-row step of
-    SmolLM2-135M over a 700-token cache, 2-core AMD EPYC). Values and shapes are the same."""
-    from transformers.cache_utils import DynamicLayer
-
-    class GrowingLayer(DynamicLayer):
-        def __init__(self, room: int) -> None:
-            super().__init__()
-            self.room = room
-            self._spare: tuple[Any, Any] | None = None  # buffers whose first rows are the cache
-
-        def update(self, key_states, value_states, *args, **kwargs):
-            if not self.is_initialized:
-                self.lazy_initialization(key_states, value_states)
-            n, add = self.get_seq_length(), key_states.shape[-2]
-            spare = self._spare
-            if (
-                spare is None
-                or n == 0
-                or self.keys.data_ptr() != spare[0].data_ptr()  # replaced (rows dropped)
-                or spare[0].shape[:2] != key_states.shape[:2]
-                or spare[0].shape[-2] < n + add
-            ):
-                rows, heads, _, _ = key_states.shape
-                size = n + add + self.room
-
-                def fresh(old, new):
-                    buf = new.new_empty((rows, heads, size, new.shape[-1]))
-                    if n:
-                        buf[:, :, :n] = old
-                    return buf
-
-                spare = self._spare = (
-                    fresh(self.keys, key_states),
-                    fresh(self.values, value_states),
-                )
-            spare[0][:, :, n : n + add] = key_states
-            spare[1][:, :, n : n + add] = value_states
-            self.keys, self.values = spare[0][:, :, : n + add], spare[1][:, :, : n + add]
-            return self.keys, self.values
-
-    return GrowingLayer
-
-
-_GROWING: type | None = None
-
-
 def growing(cache, room: int):
-    """``cache`` (a plain dynamic cache) with each layer appending in place, ``room`` more
-    tokens before it copies; other caches as they are."""
-    global _GROWING
-    from transformers.cache_utils import DynamicCache, DynamicLayer
+    """``cache`` with each plain layer appending in place (``growing_cache.growing``)."""
+    from .growing_cache import growing as grow
 
-    if type(cache) is not DynamicCache:
-        return cache
-    if _GROWING is None:
-        _GROWING = _growing_layer_class()
-    for i, layer in enumerate(cache.layers):
-        if type(layer) is DynamicLayer and layer.is_initialized:
-            new = _GROWING(room)
-            new.update(layer.keys, layer.values)
-            cache.layers[i] = new
-    return cache
+    return grow(cache, room)
 
 
 def prefill(
@@ -229,13 +170,14 @@ def decode(model, rows: Rows, steps: int, eos_id: int | None) -> Finished:
 def mergeable(rows: Rows) -> bool:
     """Whether ``rows``' cache is transformers' plain dynamic cache (every layer a full-length
     tensor that left padding keeps exact); sliding-window or other caches decode on their own."""
-    from transformers.cache_utils import DynamicCache, DynamicLayer
+    from transformers.cache_utils import DynamicCache
+
+    from .growing_cache import PLAIN_LAYERS
 
     cache = rows.cache
-    plain = (DynamicLayer, _GROWING)
     return (
         type(cache) is DynamicCache
-        and all(type(layer) in plain for layer in cache.layers)
+        and all(type(layer) in PLAIN_LAYERS for layer in cache.layers)
         and all(layer.keys.shape[-2] == rows.width for layer in cache.layers)
     )
 
