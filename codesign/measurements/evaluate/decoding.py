@@ -213,6 +213,28 @@ def merge(parts: Sequence[Rows]) -> Rows:
     )
 
 
+def split(rows: Rows, k: int) -> tuple[Rows, Rows]:
+    """``rows``' first ``k`` rows and the rest as two batches (each ``mergeable``, their cache
+    rows copied), so that a merged batch can be filled to the batch size."""
+    from transformers.cache_utils import DynamicCache
+
+    room = getattr(rows.cache.layers[0], "room", 0)
+
+    def part(sel: slice) -> Rows:
+        layers = [(layer.keys[sel], layer.values[sel]) for layer in rows.cache.layers]
+        cache = DynamicCache(ddp_cache_data=layers)
+        return Rows(
+            rows.index[sel],
+            rows.out[sel],
+            growing(cache, room) if room else cache,
+            rows.mask[sel],
+            rows.pos[sel],
+            rows.last[sel],
+        )
+
+    return part(slice(0, k)), part(slice(k, None))
+
+
 def greedy_decode(
     model,
     ids,

@@ -374,7 +374,14 @@ def generate(
         widths = [p.width for p in parts] or [0]
         width = max(widths) + max_new_tokens
         alike = max(widths) <= MERGE_WIDTH_RATIO * min(widths)
-        if held and (n > max_batch or n * width > budget or not alike):
+        if held and (min(n, max_batch) * width > budget or not alike):
+            flush()
+        free = max_batch - sum(len(r) for _, r in held if r is not None)
+        if held and rows is not None and len(rows) > free:
+            if free > 0:  # fill the held batch to the batch size; the rest starts the next
+                first, rows = decoding.split(rows, free)
+                held.append((finished, first))
+                finished = []
             flush()
         held.append((finished, rows))
     flush()

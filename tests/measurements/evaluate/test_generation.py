@@ -324,12 +324,14 @@ def _subject_prompts(
 
 
 @pytest.mark.parametrize("arch", ["tiny_llama", "tiny_qwen2"])
+@pytest.mark.parametrize("rows", [8, 7])
 def test_batches_of_several_calls_decode_merged_with_the_plain_generations(
-    arch, request, monkeypatch
+    arch, rows, request, monkeypatch
 ):
     """Subjects of two or three questions are calls of their own (each prefix prefilled once);
     their prefilled rows, caches of different lengths, decode as one merged batch, and every
-    output equals plain batching and per-batch decoding."""
+    output equals plain batching and per-batch decoding. With 7 rows a batch, the third
+    subject's rows are split: two fill the first merged batch, one starts the next."""
     from codesign.measurements.evaluate import decoding
 
     model, tok = _load(request.getfixturevalue(arch))
@@ -348,10 +350,11 @@ def test_batches_of_several_calls_decode_merged_with_the_plain_generations(
     )
     seen: list[int] = []
     merged = generate(
-        model, tok, ids, 6, max_batch=8, groups=groups, on_batch=lambda idx, _: seen.extend(idx)
+        model, tok, ids, 6, max_batch=rows, groups=groups, on_batch=lambda idx, _: seen.extend(idx)
     )
     assert any(len(sizes) > 1 for sizes in merged_sizes)  # rows of several calls decoded together
-    assert all(sum(sizes) <= 8 for sizes in merged_sizes)
+    assert all(sum(sizes) <= rows for sizes in merged_sizes)
+    assert merged_sizes == ([[3, 2, 3], [3]] if rows == 8 else [[3, 2, 2], [1, 3]])
     assert sorted(seen) == list(range(len(ids)))
     for run in (alone, merged):
         assert [g.raw for g in run] == [g.raw for g in plain]
