@@ -182,12 +182,19 @@ def mergeable(rows: Rows) -> bool:
     )
 
 
+def _cache_of(layers: list[tuple[Any, Any]], room: int):
+    """A dynamic cache holding ``layers``' (keys, values), appending in place when ``room``."""
+    from transformers.cache_utils import DynamicCache
+
+    cache = DynamicCache(ddp_cache_data=layers)
+    return growing(cache, room) if room else cache
+
+
 def merge(parts: Sequence[Rows]) -> Rows:
     """One batch of all ``parts``' rows (each ``mergeable``, at the same decode step): caches
     and masks left-padded with masked zeros to the widest part; positions carried per row."""
     import torch
     import torch.nn.functional as F
-    from transformers.cache_utils import DynamicCache
 
     if len(parts) == 1:
         return parts[0]
@@ -201,12 +208,11 @@ def merge(parts: Sequence[Rows]) -> Rows:
         keys = torch.cat([padded(p.cache.layers[i].keys, p) for p in parts])
         values = torch.cat([padded(p.cache.layers[i].values, p) for p in parts])
         layers.append((keys, values))
-    cache = DynamicCache(ddp_cache_data=layers)
     room = max(getattr(p.cache.layers[0], "room", 0) for p in parts)
     return Rows(
         [i for p in parts for i in p.index],
         [o for p in parts for o in p.out],
-        growing(cache, room) if room else cache,
+        _cache_of(layers, room),
         torch.cat([F.pad(p.mask, (width - p.width, 0)) for p in parts]),
         torch.cat([p.pos for p in parts]),
         torch.cat([p.last for p in parts]),
@@ -216,17 +222,14 @@ def merge(parts: Sequence[Rows]) -> Rows:
 def split(rows: Rows, k: int) -> tuple[Rows, Rows]:
     """``rows``' first ``k`` rows and the rest as two batches (each ``mergeable``, their cache
     rows copied), so that a merged batch can be filled to the batch size."""
-    from transformers.cache_utils import DynamicCache
-
     room = getattr(rows.cache.layers[0], "room", 0)
 
     def part(sel: slice) -> Rows:
         layers = [(layer.keys[sel], layer.values[sel]) for layer in rows.cache.layers]
-        cache = DynamicCache(ddp_cache_data=layers)
         return Rows(
             rows.index[sel],
             rows.out[sel],
-            growing(cache, room) if room else cache,
+            _cache_of(layers, room),
             rows.mask[sel],
             rows.pos[sel],
             rows.last[sel],
