@@ -182,12 +182,16 @@ def mergeable(rows: Rows) -> bool:
     )
 
 
-def _cache_of(layers: list[tuple[Any, Any]], room: int):
-    """A dynamic cache holding ``layers``' (keys, values), appending in place when ``room``."""
-    from transformers.cache_utils import DynamicCache
+def _gathered(layers: list[list[tuple[Any, Any]]], width: int, room: int):
+    """A dynamic cache appending in place, layer i holding ``layers[i]``' parts' rows in turn,
+    each left-padded to ``width`` (``growing_cache.gathered_cache``)."""
+    from .growing_cache import gathered_cache
 
-    cache = DynamicCache(ddp_cache_data=layers)
-    return growing(cache, room) if room else cache
+    return gathered_cache(layers, width, room)
+
+
+def _room(rows: Rows) -> int:
+    return getattr(rows.cache.layers[0], "room", 0)
 
 
 def merge(parts: Sequence[Rows]) -> Rows:
@@ -199,20 +203,14 @@ def merge(parts: Sequence[Rows]) -> Rows:
     if len(parts) == 1:
         return parts[0]
     width = max(p.width for p in parts)
-
-    def padded(t, p: Rows):  # (rows, heads, tokens, dim): zeros in front
-        return F.pad(t, (0, 0, width - p.width, 0)) if p.width < width else t
-
-    layers = []
-    for i in range(len(parts[0].cache.layers)):
-        keys = torch.cat([padded(p.cache.layers[i].keys, p) for p in parts])
-        values = torch.cat([padded(p.cache.layers[i].values, p) for p in parts])
-        layers.append((keys, values))
-    room = max(getattr(p.cache.layers[0], "room", 0) for p in parts)
+    layers = [
+        [(p.cache.layers[i].keys, p.cache.layers[i].values) for p in parts]
+        for i in range(len(parts[0].cache.layers))
+    ]
     return Rows(
         [i for p in parts for i in p.index],
         [o for p in parts for o in p.out],
-        _cache_of(layers, room),
+        _gathered(layers, width, max(_room(p) for p in parts)),
         torch.cat([F.pad(p.mask, (width - p.width, 0)) for p in parts]),
         torch.cat([p.pos for p in parts]),
         torch.cat([p.last for p in parts]),
@@ -222,14 +220,13 @@ def merge(parts: Sequence[Rows]) -> Rows:
 def split(rows: Rows, k: int) -> tuple[Rows, Rows]:
     """``rows``' first ``k`` rows and the rest as two batches (each ``mergeable``, their cache
     rows copied), so that a merged batch can be filled to the batch size."""
-    room = getattr(rows.cache.layers[0], "room", 0)
 
     def part(sel: slice) -> Rows:
-        layers = [(layer.keys[sel], layer.values[sel]) for layer in rows.cache.layers]
+        layers = [[(layer.keys[sel], layer.values[sel])] for layer in rows.cache.layers]
         return Rows(
             rows.index[sel],
             rows.out[sel],
-            _cache_of(layers, room),
+            _gathered(layers, rows.width, _room(rows)),
             rows.mask[sel],
             rows.pos[sel],
             rows.last[sel],

@@ -7,6 +7,7 @@ apart so that importing ``decoding`` does not import transformers.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from transformers.cache_utils import DynamicCache, DynamicLayer
@@ -49,6 +50,39 @@ class GrowingLayer(DynamicLayer):
         spare[1][:, :, n : n + add] = value_states
         self.keys, self.values = spare[0][:, :, : n + add], spare[1][:, :, : n + add]
         return self.keys, self.values
+
+
+def gathered(parts: Sequence[tuple[Any, Any]], width: int, room: int) -> GrowingLayer:
+    """A growing layer holding the rows of every (keys, values) in ``parts`` in turn, each
+    left-padded with zeros to ``width`` tokens, ``room`` tokens spare: one copy into the
+    buffer, where concatenating, padding and re-wrapping copied the cache two or three times.
+    The padding must be finite: attention weighs it by zero, and zero times NaN is NaN."""
+    keys, values = parts[0]
+    rows = sum(k.shape[0] for k, _ in parts)
+    layer = GrowingLayer(room)
+    layer.lazy_initialization(keys, values)
+    buffers = []
+    for which, first in enumerate((keys, values)):
+        buf = first.new_empty((rows, first.shape[1], width + room, first.shape[-1]))
+        row = 0
+        for part in parts:
+            t = part[which]
+            n, short = t.shape[0], width - t.shape[-2]
+            if short:
+                buf[row : row + n, :, :short].zero_()
+            buf[row : row + n, :, short:width] = t
+            row += n
+        buffers.append(buf)
+    layer._spare = (buffers[0], buffers[1])
+    layer.keys, layer.values = buffers[0][:, :, :width], buffers[1][:, :, :width]
+    return layer
+
+
+def gathered_cache(layers: Sequence[Sequence[tuple[Any, Any]]], width: int, room: int):
+    """A dynamic cache whose i-th layer is ``gathered(layers[i], width, room)``."""
+    cache = DynamicCache(ddp_cache_data=[(None, None)] * len(layers))
+    cache.layers = [gathered(parts, width, room) for parts in layers]
+    return cache
 
 
 def growing(cache, room: int):
