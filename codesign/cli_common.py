@@ -8,9 +8,11 @@ import json
 import logging
 import math
 import os
+import signal
 import sqlite3
 import sys
 import tempfile
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
@@ -148,6 +150,51 @@ def quiet_interrupt_logs() -> Iterator[None]:
         yield
     finally:
         optuna_log.removeFilter(quiet)
+
+
+@contextmanager
+def interrupts_at_safe_points() -> Iterator[Callable[[], None]]:
+    """Inside, Ctrl-C only sets a flag, and the check this yields raises KeyboardInterrupt where
+    the caller calls it (between Optuna trials, in a watch loop). Why: Python raises the
+    interrupt at whatever bytecode runs, and when that is a garbage-collection callback
+    (SQLAlchemy's, while Optuna's storage churns) it prints "Exception ignored" and drops it,
+    so the command ran on. A second Ctrl-C raises at once. Outside the main thread (no signal
+    handlers there) the check does nothing."""
+    seen = {"count": 0}
+
+    def check() -> None:
+        if seen["count"]:
+            raise KeyboardInterrupt
+
+    if threading.current_thread() is not threading.main_thread():
+        yield lambda: None
+        return
+
+    def note(signum: int, frame: object) -> None:
+        seen["count"] += 1
+        if seen["count"] > 1:
+            raise KeyboardInterrupt
+
+    before = signal.signal(signal.SIGINT, note)
+    try:
+        yield check
+    finally:
+        signal.signal(signal.SIGINT, before)
+
+
+@contextmanager
+def sigint_blocked() -> Iterator[None]:
+    """Inside, SIGINT waits (it is delivered on leaving). A process started inside inherits the
+    blocked signal for its whole life: a worker that its parent stops (search's) never takes a
+    Ctrl-C mid-import or mid-write, where it would print a traceback or be lost."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 def run_cli(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None) -> int:

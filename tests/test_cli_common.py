@@ -1,12 +1,16 @@
-"""Progress that reads in a log file: a line per step with the time so far and an ETA."""
+"""Progress that reads in a log file (a line per step with the time so far and an ETA), and
+Ctrl-C held to a safe point."""
 
 from __future__ import annotations
 
 import io
+import os
+import signal
 
+import pytest
 from rich.console import Console
 
-from codesign.cli_common import LineProgress
+from codesign.cli_common import LineProgress, interrupts_at_safe_points, sigint_blocked
 
 
 def test_piped_progress_prints_a_line_per_step_with_an_eta(monkeypatch):
@@ -52,3 +56,28 @@ def test_a_step_that_ends_after_a_minute_is_not_named_as_the_current_one(monkeyp
         "[0:01:34] now: gptq-w8 (1/3, ETA 0:03:08; gptq-w4 took 94 s)",
         "[0:02:26] done: gptq-w8 (2/3; the last step took 52 s)",
     ]
+
+
+def test_a_ctrl_c_waits_for_the_safe_point_and_a_second_one_does_not():
+    before = signal.getsignal(signal.SIGINT)
+    with interrupts_at_safe_points() as check:
+        check()  # nothing yet
+        os.kill(os.getpid(), signal.SIGINT)  # delivered here; only noted
+        with pytest.raises(KeyboardInterrupt):
+            check()
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGINT)  # the user insists: at once
+    assert signal.getsignal(signal.SIGINT) is before  # restored
+
+
+def test_a_process_started_with_sigint_blocked_keeps_it_blocked():
+    """What search's workers rely on: the parent alone takes Ctrl-C."""
+    import subprocess
+    import sys
+
+    probe = "import signal; print(signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, []))"
+    with sigint_blocked():
+        inside = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    outside = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert (inside.stdout.strip(), outside.stdout.strip()) == ("True", "False")
+    assert signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, [])  # unblocked again

@@ -22,10 +22,12 @@ from codesign.store import Store
 from tests.search.conftest import synthetic_db  # noqa: F401 - the session's synthetic store
 
 
-def _interrupt(argv: list[str], ready, env=None, timeout_s: float = 600) -> tuple[int, str]:
+def _interrupt(
+    argv: list[str], ready, env=None, timeout_s: float = 600, group: bool = True
+) -> tuple[int, str]:
     """Start ``argv`` in its own session and SIGINT it once ``ready()`` holds (the command is
-    mid-work), to its whole process group as a terminal's Ctrl-C does (workers included); its
-    exit code and stderr."""
+    mid-work), to its whole process group as a terminal's Ctrl-C does (workers included), or
+    to the command's own process alone (``kill -INT``); its exit code and stderr."""
     proc = subprocess.Popen(
         argv,
         env=env,
@@ -38,7 +40,10 @@ def _interrupt(argv: list[str], ready, env=None, timeout_s: float = 600) -> tupl
     while time.time() < deadline and proc.poll() is None and not ready():
         time.sleep(0.2)
     assert proc.poll() is None, "finished before it could be interrupted"
-    os.killpg(proc.pid, signal.SIGINT)
+    if group:
+        os.killpg(proc.pid, signal.SIGINT)
+    else:
+        os.kill(proc.pid, signal.SIGINT)
     _, err = proc.communicate(timeout=120)
     return proc.returncode, err
 
@@ -75,8 +80,10 @@ def test_simulators_interrupted_anywhere_exit_130_in_one_line():
     assert interrupted, "every run finished before the signal"
 
 
-@pytest.mark.parametrize("workers", [1, 2])
-def test_search_interrupted_keeps_its_trials_and_resumes(synthetic_db, tmp_path, workers):  # noqa: F811
+@pytest.mark.parametrize(("workers", "group"), [(1, True), (2, True), (2, False)])
+def test_search_interrupted_keeps_its_trials_and_resumes(synthetic_db, tmp_path, workers, group):  # noqa: F811
+    """Workers stop between trials on the group's Ctrl-C or, when the parent alone had it, on
+    the parent's word; none outlives the command (its stderr pipe would stay open)."""
     db = tmp_path / "store.db"
     shutil.copy(synthetic_db, db)
     url = f"sqlite:///{db}"
@@ -91,7 +98,7 @@ def test_search_interrupted_keeps_its_trials_and_resumes(synthetic_db, tmp_path,
         except Exception:  # noqa: BLE001 - not created yet
             return 0
 
-    code, err = _interrupt([*base, "--n-trials", "5000"], lambda: trials() >= 3)
+    code, err = _interrupt([*base, "--n-trials", "5000"], lambda: trials() >= 3, group=group)
     err = "\n".join(ln for ln in err.splitlines() if not ln.startswith("note: SQLite"))
     _assert_one_interrupt_line(code, err, "trials of study 'ctrl-c' are stored")
     _integrity_ok(db)

@@ -209,32 +209,43 @@ def _optimize(
     n_trials: int,
     target: int,
     on_trial: Callable[[], None] | None = None,
+    check: Callable[[], None] = lambda: None,
 ) -> None:
-    callbacks: list = [MaxTrialsCallback(target, states=DONE)]
+    """`check` runs after every trial, first: it raises KeyboardInterrupt once Ctrl-C came (a
+    trial is a fraction of a second of arithmetic, so stopping between trials is prompt)."""
+    callbacks: list = [lambda study, trial: check(), MaxTrialsCallback(target, states=DONE)]
     if on_trial is not None:
         callbacks.append(lambda study, trial: on_trial())
     study.optimize(Objective(ctx), n_trials=n_trials, callbacks=callbacks)
 
 
 def _worker(
-    ctx: SearchContext, url: str, name: str, sampler: str, seed: int | None, n: int, target: int
+    ctx: SearchContext,
+    url: str,
+    name: str,
+    sampler: str,
+    seed: int | None,
+    n: int,
+    target: int,
+    stop: Any,
 ) -> None:
     """One worker process: its own storage connection and sampler, its share of the trials.
-    Ctrl-C reaches every process of the group: a worker then exits 130 without a traceback
-    (the parent prints the one interrupt line)."""
-    from codesign.cli_common import quiet_interrupt_logs, was_interrupted
+    It starts with SIGINT blocked (`run_trials`): a Ctrl-C reaches the parent, which sets
+    `stop`, and the worker stops after its trial, exiting 130 without a traceback (the parent
+    prints the one interrupt line)."""
+    from codesign.cli_common import quiet_interrupt_logs
+
+    def stopped() -> None:
+        if stop.is_set():
+            raise SystemExit(130)
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    try:
-        with quiet_interrupt_logs():
-            study = optuna.load_study(
-                study_name=name, storage=open_storage(url), sampler=make_sampler(sampler, seed)
-            )
-            _optimize(study, ctx, n, target)
-    except BaseException as exc:  # Ctrl-C, or a library error it caused mid-trial
-        if was_interrupted(exc):
-            raise SystemExit(130) from None
-        raise
+    stopped()  # Ctrl-C while this process started
+    with quiet_interrupt_logs():
+        study = optuna.load_study(
+            study_name=name, storage=open_storage(url), sampler=make_sampler(sampler, seed)
+        )
+        _optimize(study, ctx, n, target, check=stopped)
 
 
 def run_trials(
@@ -249,23 +260,34 @@ def run_trials(
     progress: Callable[[int], None] | None = None,
 ) -> int:
     """Run the study's missing trials (exactly `n_trials` more) on `workers` processes."""
+    from codesign.cli_common import interrupts_at_safe_points, sigint_blocked
+
     target = finished(study) + n_trials
     if n_trials <= 0:
         return 0
+    on_trial = (lambda: progress(1)) if progress else None
     if workers <= 1:
-        _optimize(study, ctx, n_trials, target, (lambda: progress(1)) if progress else None)
+        with interrupts_at_safe_points() as check:
+            _optimize(study, ctx, n_trials, target, on_trial, check)
         return n_trials
     mp = multiprocessing.get_context("spawn")
+    stop = mp.Event()
     procs = []
     for i, share in enumerate(split(n_trials, workers)):
         if share == 0:
             continue
         wseed = None if seed is None else seed + i
-        args = (ctx, url, study.study_name, sampler, wseed, share, target)
+        args = (ctx, url, study.study_name, sampler, wseed, share, target, stop)
         procs.append(mp.Process(target=_worker, args=args, name=f"codesign-search-{i}"))
-    for p in procs:
-        p.start()
-    _watch(study, procs, target - n_trials, progress)
+    with interrupts_at_safe_points() as check:
+        with sigint_blocked():  # the workers inherit it: the parent alone takes Ctrl-C
+            for p in procs:
+                p.start()
+        try:
+            _watch(study, procs, target - n_trials, progress, check)
+        except KeyboardInterrupt:
+            _stop(procs, stop)
+            raise
     failed = [p for p in procs if p.exitcode != 0]
     if failed:
         codes = ", ".join(f"{p.name} exit {p.exitcode}" for p in failed)
@@ -273,10 +295,27 @@ def run_trials(
     return n_trials
 
 
-def _watch(study, procs, start: int, progress) -> None:
+WORKER_GRACE_S = 60.0  # a worker finishes its trial and stops; past this it is terminated
+
+
+def _stop(procs: list, stop: Any, grace_s: float = WORKER_GRACE_S) -> None:
+    """After Ctrl-C: tell the workers to stop after their trial, wait for them, and terminate
+    any still running, so that the command ends and no worker outlives it."""
+    stop.set()
+    deadline = time.monotonic() + grace_s
+    for p in procs:
+        p.join(timeout=max(0.0, deadline - time.monotonic()))
+    for p in procs:
+        if p.is_alive():
+            p.terminate()
+            p.join(timeout=5)
+
+
+def _watch(study, procs, start: int, progress, check: Callable[[], None]) -> None:
     shown = 0
     while any(p.is_alive() for p in procs):
         time.sleep(0.5)
+        check()
         if progress is not None:
             done = finished(study) - start
             if done > shown:
@@ -284,6 +323,7 @@ def _watch(study, procs, start: int, progress) -> None:
                 shown = done
     for p in procs:
         p.join()
+    check()
     if progress is not None:
         progress(max(0, finished(study) - start - shown))
 
