@@ -69,7 +69,12 @@ def _build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--decode-tokens", type=int, default=32, help="decoded tokens (default: 32)")
     pr.add_argument("--batch-sizes", default="1,8", help="comma list (default: %(default)s)")
     pr.add_argument("--repeats", type=int, default=5, help="timed repeats (default: 5)")
-    pr.add_argument("--warmup", type=int, default=1, help="untimed warm-up runs (default: 1)")
+    pr.add_argument(
+        "--warmup",
+        type=int,
+        default=1,
+        help="untimed warm-up runs, each a 16-token prefill and 2 decode steps (default: 1)",
+    )
     pr.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     pr.add_argument(
         "--workers",

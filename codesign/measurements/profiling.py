@@ -124,8 +124,16 @@ class _Timer:
         return (time.perf_counter() - t0) * 1000.0, out
 
 
+# A warm-up run is short: it is there for first-call costs (lazy kernel set-up, allocator),
+# which a 16-token prefill and two decode steps pay as a full run would. A full-length warm-up
+# doubled the profile of a slow kernel (GPTQ-3's bfloat16 dequantizing one on a CPU without
+# native BF16: ~19 s a 128-token prefill); bench/profile_warmup.py compares the two.
+WARMUP_PROMPT_TOKENS = 16
+WARMUP_DECODE_TOKENS = 2
+
+
 def run_workload(model, workload: ProfileWorkload, device: str) -> dict:
-    """Prefill + greedy decode with the KV cache, timed step by step."""
+    """Prefill + greedy decode with the KV cache, timed step by step after short warm-ups."""
     import torch
 
     gen = torch.Generator().manual_seed(workload.seed)
@@ -137,10 +145,12 @@ def run_workload(model, workload: ProfileWorkload, device: str) -> dict:
     prefill, steps = [], []
     with torch.inference_mode():
         for rep in range(workload.warmup + workload.repeats):
-            ms, out = timer.time_ms(lambda: model(input_ids=ids, use_cache=True))
+            timed = rep >= workload.warmup
+            prompt = ids if timed else ids[:, :WARMUP_PROMPT_TOKENS]
+            ms, out = timer.time_ms(lambda prompt=prompt: model(input_ids=prompt, use_cache=True))
             past, nxt = out.past_key_values, out.logits[:, -1:].argmax(-1)
             rep_steps = []
-            for _ in range(workload.decode_tokens):
+            for _ in range(workload.decode_tokens if timed else WARMUP_DECODE_TOKENS):
 
                 def step(nxt=nxt, past=past):
                     return model(input_ids=nxt, past_key_values=past, use_cache=True)
@@ -148,7 +158,7 @@ def run_workload(model, workload: ProfileWorkload, device: str) -> dict:
                 step_ms, out = timer.time_ms(step)
                 past, nxt = out.past_key_values, out.logits[:, -1:].argmax(-1)
                 rep_steps.append(step_ms)
-            if rep >= workload.warmup:
+            if timed:
                 prefill.append(ms)
                 steps.extend(rep_steps)
     prefill_ms, prefill_iqr = _quartiles(prefill)

@@ -21,6 +21,23 @@ def test_workload_timings_are_positive_and_consistent(tiny_llama):
     assert abs(result["tokens_per_s"] - 2 * 1000 / result["decode_ms_per_token"]) < 1e-6
 
 
+def test_warm_up_is_short_and_the_timed_runs_are_the_workload(tiny_llama):
+    """Each model call's input length: a warm-up of WARMUP_PROMPT_TOKENS then
+    WARMUP_DECODE_TOKENS steps, then every timed repeat at the workload's full size."""
+    from codesign.measurements.profiling import WARMUP_DECODE_TOKENS, WARMUP_PROMPT_TOKENS
+
+    loaded = QUANTIZERS.get("dense").load(tiny_llama, "cpu")
+    calls: list[tuple[int, int]] = []
+    loaded.model.register_forward_pre_hook(
+        lambda mod, args, kwargs: calls.append(tuple(kwargs["input_ids"].shape)), with_kwargs=True
+    )
+    workload = ProfileWorkload(prompt_len=40, decode_tokens=5, batch_size=2, warmup=1, repeats=2)
+    run_workload(loaded.model, workload, "cpu")
+    warm = [(2, WARMUP_PROMPT_TOKENS)] + [(2, 1)] * WARMUP_DECODE_TOKENS
+    timed = [(2, 40)] + [(2, 1)] * 5
+    assert calls == warm + timed * 2
+
+
 def test_profile_of_a_4bit_variant_names_its_real_kernel(tiny_llama, store_url):
     store = Store(store_url)
     model = resolve_model(str(tiny_llama))
