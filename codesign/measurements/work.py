@@ -150,13 +150,23 @@ def _alive(pid: int) -> bool:
     return True
 
 
+GROUP_SEP = "|"  # a unit's key up to it names its group (evaluate: the variant)
+
+
 def claim(store: Store, job: str, owner: str, prefer: str | None = None) -> Unit | None:
-    """The next claimable unit of ``job``, now held by ``owner``; units whose key starts with
-    ``prefer`` first (a worker keeps the variant it has loaded); None when none is left."""
+    """The next claimable unit of ``job``, now held by ``owner``; None when none is left.
+    Units whose key starts with ``prefer`` come first (a worker keeps the variant it has
+    loaded), then units of groups no other worker is running (so that two workers load
+    different variants instead of each loading every one), then the rest: at the end a worker
+    joins another's group rather than idle."""
     _free_dead_local_owners(store, job)
     for _ in range(20):  # lost races: another worker won the candidates; read again
         now = time.time()
         order = [WorkUnitRow.id]
+        busy = _groups_held_by_others(store, job, owner, now)
+        if busy:
+            held = [(WorkUnitRow.key.startswith(g + GROUP_SEP), 1) for g in sorted(busy)]
+            order.insert(0, case(*held, else_=0))
         if prefer:
             order.insert(0, case((WorkUnitRow.key.startswith(prefer), 0), else_=1))
         with store.session() as s:
@@ -187,6 +197,20 @@ def claim(store: Store, job: str, owner: str, prefer: str | None = None) -> Unit
                     return Unit(uid, key, describe)
         time.sleep(0.05)
     return None
+
+
+def _groups_held_by_others(store: Store, job: str, owner: str, now: float) -> set[str]:
+    """Groups of the units other owners hold under a live lease (keys with a GROUP_SEP)."""
+    with store.session() as s:
+        keys = s.scalars(
+            select(WorkUnitRow.key).where(
+                WorkUnitRow.job == job,
+                WorkUnitRow.state == CLAIMED,
+                WorkUnitRow.owner != owner,
+                WorkUnitRow.lease_until >= now,
+            )
+        ).all()
+    return {k.split(GROUP_SEP, 1)[0] for k in keys if GROUP_SEP in k}
 
 
 def renew(store: Store, unit: Unit, owner: str) -> bool:

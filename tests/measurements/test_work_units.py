@@ -53,6 +53,27 @@ def test_planning_twice_lists_each_unit_once_and_reopens_on_request(store):
     assert work.counts(store, job)["pending"] == 5
 
 
+def test_a_worker_takes_a_group_no_other_worker_holds_and_keeps_to_it(store):
+    """Two workers over three variants' units load different variants; at the end one joins
+    the other's variant instead of idling."""
+    job = _job()
+    work.plan(store, "evaluate", job, [(f"v{v}|s{i}", "") for v in range(3) for i in range(2)])
+    a = work.claim(store, job, "a:1")
+    b = work.claim(store, job, "b:2")
+    assert (a.key, b.key) == ("v0|s0", "v1|s0")  # not v0|s1: a holds v0
+    work.finish(store, a, "a:1", 1.0)
+    a = work.claim(store, job, "a:1", prefer="v0|")
+    assert a.key == "v0|s1"  # its own variant first
+    work.finish(store, a, "a:1", 1.0)
+    a = work.claim(store, job, "a:1", prefer="v0|")
+    assert a.key == "v2|s0"  # v1 is b's: the free variant
+    work.finish(store, a, "a:1", 1.0)
+    a = work.claim(store, job, "a:1", prefer="v2|")
+    assert a.key == "v2|s1"
+    work.finish(store, a, "a:1", 1.0)
+    assert work.claim(store, job, "a:1", prefer="v2|").key == "v1|s1"  # joins b at the end
+
+
 def test_concurrent_claims_never_give_one_unit_to_two_workers(store):
     job = _job()
     work.plan(store, "evaluate", job, [(f"u{i:02d}", "") for i in range(40)])
