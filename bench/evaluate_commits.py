@@ -66,11 +66,14 @@ def main() -> int:
                     print(f"run {rep + 1} {label:>10s}: {seconds:7.1f} s, {loads} variant loads")
         finally:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(peer)])
+    from codesign.measurements.profiling import device_name
+
     med = {k: statistics.median(s for s, _ in v) for k, v in got.items()}
     print(
         f"median: this {med['this']:.1f} s, {args.peer_ref} {med[args.peer_ref]:.1f} s -> "
         f"{med[args.peer_ref] / med['this']:.2f}x (wall clock, {args.workers} workers, "
-        f"--limit {args.limit}, cached variants, run alternately)"
+        f"--limit {args.limit}, cached variants, run alternately, measured on "
+        f"{device_name('cpu')})"
     )
     return 0
 

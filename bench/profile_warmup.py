@@ -32,8 +32,6 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> int:
     args = parse_args()
-    import torch
-
     from codesign.measurements import profiling
     from codesign.measurements.quantize.backends import QUANTIZERS
     from codesign.store import Store
@@ -75,7 +73,7 @@ def main() -> int:
     print(
         f"all: full warm-up {total['full']:.1f} s, short {total['short']:.1f} s "
         f"({total['full'] / total['short']:.2f}x); medians of {args.repeats} calls each, "
-        f"alternating, one process, {torch.get_num_threads()} threads, wall clock"
+        f"alternating, one process, wall clock, measured on {profiling.device_name('cpu')}"
     )
     return 0
 
