@@ -211,8 +211,9 @@ def _optimize(
     on_trial: Callable[[], None] | None = None,
     check: Callable[[], None] = lambda: None,
 ) -> None:
-    """`check` runs after every trial, first: it raises KeyboardInterrupt once Ctrl-C came (a
-    trial is a fraction of a second of arithmetic, so stopping between trials is prompt)."""
+    """`check` runs after every trial, first: it raises to stop the study once Ctrl-C came
+    (KeyboardInterrupt in the command's process, SystemExit(130) in a worker); a trial is a
+    fraction of a second of arithmetic, so stopping between trials is prompt."""
     callbacks: list = [lambda study, trial: check(), MaxTrialsCallback(target, states=DONE)]
     if on_trial is not None:
         callbacks.append(lambda study, trial: on_trial())
