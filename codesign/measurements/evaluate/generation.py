@@ -12,7 +12,10 @@ prompt is prefilled, with the padding between prefix and rest masked. Batches ar
 by their rest tokens (the prefix is not recomputed), their rows capped so the KV cache they
 hold stays within twice the token budget. Prompts that share a much longer prefix among
 themselves than with the rest of the call (ethics' 32-shot demonstrations) run as a call of
-their own when the prompt tokens saved outweigh that call's extra decode steps.
+their own when the prompt tokens saved outweigh that call's extra decode steps. The rests of
+several calls share a batch (``_pooled_batches``), each row's cache holding its own call's
+prefix, so that calls of a few prompts each (an MMLU sample's subjects) still prefill and
+decode in full batches.
 Positions come from the attention mask, so the result equals the plain batched run up to float
 rounding (bench/prefix_cache.py measures the gain and the agreement).
 """
@@ -84,13 +87,16 @@ def length_batches(
     max_padding: float = 0.1,
     solo_tokens: int | None = None,
     split_tokens: int = 0,
+    held: tuple[Sequence[int], int] | None = None,
 ) -> list[list[int]]:
     """Indices grouped shortest-first so a batch's padded size stays under ``max_tokens`` and
     at most ``max_padding`` of it is padding. Sorted lengths crowd together at the short end,
     where batches fill up; in the sparse long tail a batch closes early rather than pad a
     short prompt out to a much longer one. Padding up to ``split_tokens`` tokens is always
     accepted (what another batch's decode steps would cost). Prompts of at least
-    ``solo_tokens`` run alone."""
+    ``solo_tokens`` run alone. ``held`` = (extra, limit): each index also holds ``extra``
+    tokens of KV cache beyond its length (a cached prefix, the new tokens), and a batch's
+    rows times (longest length + largest extra) stays within ``limit``."""
     order = sorted(range(len(lengths)), key=lambda i: lengths[i])
     batches: list[list[int]] = []
     current: list[int] = []
@@ -104,10 +110,15 @@ def length_batches(
             continue
         width = max(lengths[i], *(lengths[j] for j in current)) if current else lengths[i]
         padded = width * (len(current) + 1)
+        kept = 0
+        if held is not None:
+            extra = max(held[0][j] for j in [*current, i])
+            kept = (width + extra) * (len(current) + 1) - held[1]
         if current and (
             len(current) + 1 > max_batch
             or padded > max_tokens
             or padded - (real + lengths[i]) > max(max_padding * padded, split_tokens)
+            or kept > 0
         ):
             batches.append(current)
             current, real = [], 0
@@ -290,6 +301,7 @@ def generate(
     groups: Sequence[Sequence[int]] | None = None,
     split: bool = True,
     merge: bool = True,
+    pool: bool = True,
 ) -> list[Generation]:
     """Greedy continuations of every prompt; ``on_batch`` sees each finished batch (to store it).
 
@@ -300,7 +312,9 @@ def generate(
     longer prefix than the rest run as calls of their own when that pays (``prefix_clusters``;
     ``split`` False keeps the calls as given). ``merge`` decodes the prefilled batches of all
     calls together, up to ``max_batch`` rows (``decoding.merge``); False decodes each batch on
-    its own. ``clock`` sums the time of prefill and of decoding."""
+    its own. ``pool`` prefills the rows of several calls in one batch, each row's cache
+    holding its own call's prefix (``_pooled_batches``); False batches each call apart.
+    ``clock`` sums the time of prefill and of decoding."""
     calls = [list(g) for g in groups] if groups is not None else [list(range(len(token_ids)))]
     step_tokens = STEP_TOKENS.get(device.split(":")[0])
     if split and min_shared_prefix is not None:
@@ -330,14 +344,19 @@ def generate(
 
     if merge:  # calls of alike prompt lengths in turn: merged caches pad little
         calls.sort(key=lambda c: sum(len(token_ids[i]) for i in c) / len(c))
-    batches = (
-        batch
-        for call in calls
-        for batch in _call_batches(
-            model, token_ids, call, max_new_tokens, pad, device,
-            (max_batch_tokens, max_batch, min_shared_prefix, step_tokens or 0), clock,
+    sizes = (max_batch_tokens, max_batch, min_shared_prefix, step_tokens or 0)
+    if pool and min_shared_prefix is not None:
+        batches = _pooled_batches(
+            model, token_ids, calls, max_new_tokens, pad, device, sizes, clock
         )
-    )  # fmt: skip
+    else:
+        batches = (
+            batch
+            for call in calls
+            for batch in _call_batches(
+                model, token_ids, call, max_new_tokens, pad, device, sizes, clock
+            )
+        )
     if not merge:
         for index, (ids, mask, cache) in batches:
             news = greedy_decode(model, ids, mask, cache, max_new_tokens, eos, clock)
@@ -388,15 +407,16 @@ def generate(
     return [g for g in out if g is not None]
 
 
-def _call_batches(model, token_ids, call, max_new_tokens, pad, device, sizes, clock):
+def _call_batches(model, token_ids, call, max_new_tokens, pad, device, sizes, clock, prefix=False):
     """(indices, (ids, mask, cache)) of each batch of one call: its shared prefix (when long
-    enough) prefilled once and copied into every batch, batches sized by the rest of each
-    prompt (``length_batches``)."""
+    enough; ``prefix`` when the caller computed it) prefilled once and copied into every
+    batch, batches sized by the rest of each prompt (``length_batches``)."""
     max_batch_tokens, max_batch, min_shared_prefix, step_tokens = sizes
     seqs = [token_ids[i] for i in call]
     lengths = [len(t) for t in seqs]
-    with timed(clock, "prefill"):
-        prefix = _call_prefix(model, seqs, device, min_shared_prefix)
+    if prefix is False:
+        with timed(clock, "prefill"):
+            prefix = _call_prefix(model, seqs, device, min_shared_prefix)
     shared = prefix[0] if prefix else 0
     rows_cap = max_batch
     if prefix:  # the prefix is not recomputed: size batches by their rest, cap the KV held
@@ -416,6 +436,109 @@ def _call_batches(model, token_ids, call, max_new_tokens, pad, device, sizes, cl
                 model, [seqs[i] for i in batch], pad, device, min_shared_prefix, prefix
             )
         yield [call[i] for i in batch], (ids, mask, cache)
+
+
+# A window of calls is prefilled together (``_pooled_batches``) once it has this many batches'
+# worth of rows, or holds this many budgets' worth of prefix tokens.
+POOL_BATCHES = 4
+POOL_PREFIX_BUDGETS = 2
+
+
+def _pooled_batches(model, token_ids, calls, max_new_tokens, pad, device, sizes, clock):
+    """(indices, (ids, mask, cache)) of batches that mix the rows of several calls. Each call's
+    prefix is prefilled once, as in ``_call_batches``; then the rows of a window of calls are
+    batched by the length of their rests, each row's cache holding its own call's prefix,
+    left-padded to the batch's longest. A call of MMLU's 200-item sample holds three or four
+    questions: batched per call, its rests ran in batches of one to four rows padded to the
+    call's longest question; pooled, sixteen rows of alike length run in one batch. Calls
+    whose cache is not transformers' plain dynamic cache are batched apart."""
+    max_batch_tokens, max_batch, min_shared_prefix, _ = sizes
+    window: list[tuple[list[int], tuple[int, Any] | None]] = []
+    rows = held = 0
+    for call in calls:
+        with timed(clock, "prefill"):
+            prefix = _call_prefix(model, [token_ids[i] for i in call], device, min_shared_prefix)
+        if prefix is not None and not _plain_cache(prefix[1]):
+            yield from _call_batches(
+                model, token_ids, call, max_new_tokens, pad, device, sizes, clock, prefix
+            )
+            continue
+        window.append((call, prefix))
+        rows += len(call)
+        held += prefix[0] if prefix else 0
+        if rows >= POOL_BATCHES * max_batch or held >= POOL_PREFIX_BUDGETS * max_batch_tokens:
+            yield from _window_batches(model, token_ids, window, max_new_tokens, pad, device, sizes)
+            window, rows, held = [], 0, 0
+    if window:
+        yield from _window_batches(model, token_ids, window, max_new_tokens, pad, device, sizes)
+
+
+def _plain_cache(cache) -> bool:
+    """Whether ``cache`` is transformers' plain dynamic cache (full-length layers), whose rows
+    can be gathered and left-padded into one batch."""
+    from transformers.cache_utils import DynamicCache, DynamicLayer
+
+    return type(cache) is DynamicCache and all(type(la) is DynamicLayer for la in cache.layers)
+
+
+def _window_batches(model, token_ids, window, max_new_tokens, pad, device, sizes):
+    """The batches of one window of (call, prefix): rows without a prefix left-padded whole,
+    as a call without one is; rows with one batched by their rests across calls."""
+    max_batch_tokens, max_batch, min_shared_prefix, step_tokens = sizes
+    split_tokens = step_tokens * max_new_tokens
+    plain = [i for call, prefix in window if prefix is None for i in call]
+    for batch in length_batches(
+        [len(token_ids[i]) for i in plain],
+        max_batch_tokens,
+        max_batch,
+        solo_tokens=SOLO_TOKENS,
+        split_tokens=split_tokens,
+    ):
+        ids, mask, cache, _ = _batch_inputs(
+            model, [token_ids[plain[b]] for b in batch], pad, device, min_shared_prefix
+        )
+        yield [plain[b] for b in batch], (ids, mask, cache)
+    rows = [(i, prefix) for call, prefix in window if prefix is not None for i in call]
+    rests = [len(token_ids[i]) - prefix[0] for i, prefix in rows]
+    extra = [prefix[0] + max_new_tokens for _, prefix in rows]
+    for batch in length_batches(
+        rests,
+        max_batch_tokens,
+        max_batch,
+        split_tokens=split_tokens,
+        held=(extra, 2 * max_batch_tokens),  # as a call's batches: twice the budget of KV
+    ):
+        picked = [rows[b] for b in batch]
+        yield (
+            [i for i, _ in picked],
+            _pooled_inputs(
+                [(token_ids[i], prefix) for i, prefix in picked], pad, device, max_new_tokens
+            ),
+        )
+
+
+def _pooled_inputs(rows: Sequence[tuple[Sequence[int], tuple[int, Any]]], pad, device, new):
+    """(ids, mask, cache) of rows each with its own (length, one-row cache) prefix: the caches
+    gathered and left-padded to the longest prefix, then each rest left-padded, with room in
+    the cache for the rests and ``new`` generated tokens (``growing_cache.gathered_cache``)."""
+    import torch
+
+    from .growing_cache import gathered_cache
+
+    width = max(shared for _, (shared, _) in rows)
+    caches = [cache for _, (_, cache) in rows]
+    layers = [
+        [(c.layers[k].keys, c.layers[k].values) for c in caches]
+        for k in range(len(caches[0].layers))
+    ]
+    rest, rest_mask = _left_pad([seq[shared:] for seq, (shared, _) in rows], pad, device)
+    cache = gathered_cache(layers, width, rest.shape[1] + new)
+    head = torch.zeros((len(rows), width), dtype=torch.long)
+    for r, (_, (shared, _)) in enumerate(rows):
+        head[r, width - shared :] = 1
+    head = head.to(device)
+    ids = torch.cat([torch.full_like(head, pad), rest], dim=1)
+    return ids, torch.cat([head, rest_mask], dim=1), cache
 
 
 def _split_continuations(tokenizer, contexts, choices):

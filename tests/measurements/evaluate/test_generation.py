@@ -349,8 +349,15 @@ def test_batches_of_several_calls_decode_merged_with_the_plain_generations(
         lambda parts: merged_sizes.append([len(p) for p in parts]) or original(parts),
     )
     seen: list[int] = []
-    merged = generate(
-        model, tok, ids, 6, max_batch=rows, groups=groups, on_batch=lambda idx, _: seen.extend(idx)
+    merged = generate(  # each call batched apart (pool False): batches of 3, 2, 3, 3 rows
+        model,
+        tok,
+        ids,
+        6,
+        max_batch=rows,
+        groups=groups,
+        on_batch=lambda idx, _: seen.extend(idx),
+        pool=False,
     )
     assert any(len(sizes) > 1 for sizes in merged_sizes)  # rows of several calls decoded together
     assert all(sum(sizes) <= rows for sizes in merged_sizes)
@@ -400,3 +407,51 @@ def test_merged_rows_of_different_cache_lengths_decode_as_each_batch_alone(arch,
     merged = dict(done)
     assert [merged[i] for i in range(4)] == [row for rows in alone for row in rows]
     assert len({len(merged[i]) for i in range(4)}) > 1  # rows left at different steps
+
+
+@pytest.mark.parametrize("arch", ["tiny_llama", "tiny_qwen2"])
+@pytest.mark.parametrize("window", [1, 4])
+def test_rows_of_several_calls_prefill_together_as_plain_batching(
+    arch, window, request, monkeypatch
+):
+    """Pooled prefill: four subjects of three questions and one of a single question (no
+    prefix of its own). Each subject's prefix runs once, then rows of different subjects share
+    a batch, each with its own prefix's cache left-padded to the longest; outputs equal plain
+    batching and per-call batching. ``window`` 1 closes a window after every 4 rows."""
+    from codesign.measurements.evaluate import generation
+
+    model, tok = _load(request.getfixturevalue(arch))
+    ids, groups = _subject_prompts(tok, 5, 3)
+    ids = ids[:13]  # the fifth subject keeps one question: a call without a prefix
+    groups = [*groups[:4], [12]]
+    monkeypatch.setattr(generation, "POOL_BATCHES", window)
+    pooled_rows: list[int] = []  # distinct prefixes in each pooled batch
+    original = generation._pooled_inputs
+
+    def spy(rows, *args):
+        pooled_rows.append(len({id(cache) for _, (_, cache) in rows}))
+        return original(rows, *args)
+
+    monkeypatch.setattr(generation, "_pooled_inputs", spy)
+    seen: list[int] = []
+    pooled = generate(
+        model, tok, ids, 6, max_batch=4, groups=groups, on_batch=lambda i, _: seen.extend(i)
+    )
+    assert max(pooled_rows) > 1  # a batch held rows of several calls
+    assert sorted(seen) == list(range(len(ids)))
+    plain = generate(model, tok, ids, 6, max_batch=4, min_shared_prefix=None, merge=False)
+    apart = generate(model, tok, ids, 6, max_batch=4, groups=groups, pool=False)
+    for run in (pooled, apart):
+        assert [g.raw for g in run] == [g.raw for g in plain]
+        assert [g.generated_tokens for g in run] == [g.generated_tokens for g in plain]
+
+
+def test_length_batches_keep_the_held_cache_within_its_limit():
+    lengths = [10, 10, 11, 11, 12, 12]
+    extra = [100, 100, 300, 100, 100, 100]
+    batches = length_batches(lengths, 10_000, 8, held=(extra, 700))
+    for batch in batches:
+        width = max(lengths[i] for i in batch) + max(extra[i] for i in batch)
+        assert len(batch) * width <= 700
+    assert sorted(i for b in batches for i in b) == list(range(6))
+    assert length_batches(lengths, 10_000, 8) == [list(range(6))]  # no limit: one batch
