@@ -138,10 +138,12 @@ def decode(model, rows: Rows, steps: int, eos_id: int | None) -> Finished:
     every row's tokens, in the order the rows finished."""
     import torch
 
+    from .cpu_linear import packed_linears
+
     keep_last = last_position_only(model)
     done: Finished = []
     current: Rows | None = rows
-    with torch.inference_mode():
+    with torch.inference_mode(), packed_linears(model):
         for step in range(steps):
             assert current is not None
             mask = torch.cat([current.mask, current.mask.new_ones((len(current), 1))], dim=-1)
