@@ -110,9 +110,9 @@ def test_the_calls_shared_prefix_runs_once_for_all_its_batches(arch, request, mo
     ids = encode_chats(tok, _chats(9))
     plain = generate(model, tok, ids, 6, max_batch=2, min_shared_prefix=None)
     calls = []
-    original = generation._prefix_cache
-    monkeypatch.setattr(
-        generation, "_prefix_cache", lambda *a, **k: calls.append(a[1]) or original(*a, **k)
+    original = generation._prefix_layers
+    monkeypatch.setattr(  # the prefixes each prefill pass runs
+        generation, "_prefix_layers", lambda *a, **k: calls.extend(a[1]) or original(*a, **k)
     )
     reused = generate(model, tok, ids, 6, max_batch=2, min_shared_prefix=16)
     assert len(calls) == 1 and len(calls[0]) == shared_prefix_length(ids)  # 5 batches, 1 prefix
@@ -455,3 +455,27 @@ def test_length_batches_keep_the_held_cache_within_its_limit():
         assert len(batch) * width <= 700
     assert sorted(i for b in batches for i in b) == list(range(6))
     assert length_batches(lengths, 10_000, 8) == [list(range(6))]  # no limit: one batch
+
+
+def test_a_cache_that_cannot_be_sliced_per_prefix_batches_each_call_apart(tiny_llama, monkeypatch):
+    """When the prefixes' cache is not transformers' plain dynamic cache (sliding-window
+    layers), the calls are batched apart, each prefix prefilled alone, outputs unchanged;
+    the batched prefix pass is tried once, not per window."""
+    from codesign.measurements.evaluate import generation
+
+    model, tok = _load(tiny_llama)
+    ids, groups = _subject_prompts(tok, 4, 3)
+    plain = generate(model, tok, ids, 6, max_batch=4, min_shared_prefix=None, merge=False)
+    monkeypatch.setattr(generation, "_plain_cache", lambda cache: False)
+    monkeypatch.setattr(generation, "POOL_BATCHES", 1)  # a window every 4 rows
+    tried: list[int] = []
+    alone: list[int] = []
+    layers, single = generation._prefix_layers, generation._prefix_cache
+    monkeypatch.setattr(
+        generation, "_prefix_layers", lambda *a: tried.append(len(a[1])) or layers(*a)
+    )
+    monkeypatch.setattr(generation, "_prefix_cache", lambda *a: alone.append(1) or single(*a))
+    apart = generate(model, tok, ids, 6, max_batch=4, groups=groups)
+    assert len(tried) == 1 and len(alone) == len(groups)
+    assert [g.raw for g in apart] == [g.raw for g in plain]
+    assert [g.generated_tokens for g in apart] == [g.generated_tokens for g in plain]
