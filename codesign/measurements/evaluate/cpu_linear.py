@@ -3,9 +3,10 @@
 torch's ``F.linear`` on a CPU calls MKL's sgemm, which is slow at the few rows of a decode
 step: SmolLM2-135M's 211 linear layers took 70 ms for 13 rows and 54 ms for 16 (2-core Intel
 Xeon, AVX-512), where oneDNN with its weights reordered once took 43 and 48 ms
-(bench/packed_linear.py prints the ratio per row count on the machine at hand). From four
-rows up oneDNN was faster at every count; below, and at prefill's hundreds of rows, sgemm is
-as fast or faster, so those stay on ``F.linear``. The two differ by float rounding only.
+(bench/packed_linear.py prints the ratio per row count on the machine at hand). From 4 to
+24 rows oneDNN was faster at every count (1.05-1.4x); below 4, from about 29 rows up and at
+prefill's hundreds of rows, sgemm was as fast or faster, so those stay on ``F.linear``. The
+two differ by float rounding only.
 
 ``packed_linears(model)`` reroutes the model's float32 CPU ``nn.Linear`` layers for the
 ``with`` block only: another tool using the same model object afterwards (the benchmarks'
@@ -20,7 +21,7 @@ import weakref
 from collections.abc import Iterator
 from typing import Any
 
-MIN_ROWS, MAX_ROWS = 4, 64  # the rows where oneDNN beat sgemm (bench/packed_linear.py)
+MIN_ROWS, MAX_ROWS = 4, 24  # where oneDNN beat sgemm (bench/packed_linear.py); 0.9-1.0x from 29
 PACK_ROWS = 16  # the row count oneDNN chooses the weights' layout for
 MEMORY_SHARE = 0.25  # pack only while the copies take at most this share of free memory
 
