@@ -496,7 +496,7 @@ def _window(model, token_ids, window, max_new_tokens, pad, device, sizes, clock,
         return
     kv = iter(layers or [])
     entries = [(call, (shared, next(kv)) if shared else None) for call, shared in window]
-    yield from _window_batches(model, token_ids, entries, max_new_tokens, pad, device, sizes)
+    yield from _window_batches(model, token_ids, entries, max_new_tokens, pad, device, sizes, clock)
 
 
 def _prefix_layers(model, prefixes: Sequence[Sequence[int]], device: str, max_tokens: int):
@@ -537,23 +537,15 @@ def _plain_cache(cache) -> bool:
     return type(cache) is DynamicCache and all(type(la) is DynamicLayer for la in cache.layers)
 
 
-def _window_batches(model, token_ids, window, max_new_tokens, pad, device, sizes):
-    """The batches of one window of (call, prefix): rows without a prefix left-padded whole,
-    as a call without one is; rows with one batched by their rests across calls."""
-    max_batch_tokens, max_batch, min_shared_prefix, step_tokens = sizes
-    split_tokens = step_tokens * max_new_tokens
+def _window_batches(model, token_ids, window, max_new_tokens, pad, device, sizes, clock):
+    """The batches of one window of (call, prefix): rows without a prefix batched together as
+    one call without a prefix is (``_call_batches``); rows with one batched by their rests
+    across calls."""
+    max_batch_tokens, max_batch, _, _ = sizes
     plain = [i for call, prefix in window if prefix is None for i in call]
-    for batch in length_batches(
-        [len(token_ids[i]) for i in plain],
-        max_batch_tokens,
-        max_batch,
-        solo_tokens=SOLO_TOKENS,
-        split_tokens=split_tokens,
-    ):
-        ids, mask, cache, _ = _batch_inputs(
-            model, [token_ids[plain[b]] for b in batch], pad, device, min_shared_prefix
-        )
-        yield [plain[b] for b in batch], (ids, mask, cache)
+    yield from _call_batches(
+        model, token_ids, plain, max_new_tokens, pad, device, sizes, clock, prefix=None
+    )
     rows = [(i, prefix) for call, prefix in window if prefix is not None for i in call]
     rests = [len(token_ids[i]) - prefix[0] for i, prefix in rows]
     extra = [prefix[0] + max_new_tokens for _, prefix in rows]
