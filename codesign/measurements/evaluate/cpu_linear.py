@@ -65,6 +65,18 @@ def _pack(layer) -> Any:
     return packed
 
 
+def packs(rows: int) -> bool:
+    """Whether a ``rows``-row input takes the packed path (the rest stays on sgemm)."""
+    return MIN_ROWS <= rows <= MAX_ROWS
+
+
+def packed_matmul(flat, packed, bias):
+    """``flat`` (rows, in) times the packed weights, plus ``bias``: oneDNN's kernel itself."""
+    import torch
+
+    return torch.ops.mkldnn._linear_pointwise(flat, packed, bias, "none", [], "")
+
+
 def packed_forward(layer, packed):
     """A forward for ``layer`` that runs oneDNN on ``packed`` at decode-sized row counts."""
     import torch
@@ -72,12 +84,9 @@ def packed_forward(layer, packed):
 
     def forward(x):
         rows = x.numel() // x.shape[-1] if x.shape[-1] else 0
-        if not (MIN_ROWS <= rows <= MAX_ROWS) or x.dtype != torch.float32 or x.requires_grad:
+        if not packs(rows) or x.dtype != torch.float32 or x.requires_grad:
             return F.linear(x, layer.weight, layer.bias)
-        flat = x.reshape(rows, x.shape[-1])
-        if not flat.is_contiguous():
-            flat = flat.contiguous()
-        out = torch.ops.mkldnn._linear_pointwise(flat, packed, layer.bias, "none", [], "")
+        out = packed_matmul(x.reshape(rows, x.shape[-1]).contiguous(), packed, layer.bias)
         return out.reshape(*x.shape[:-1], out.shape[-1])
 
     return forward
