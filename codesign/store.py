@@ -6,7 +6,12 @@ natural key is UNIQUE, so a run killed at any moment resumes without duplicate r
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import random
+import sys
+import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -27,14 +32,92 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
+    inspect,
     select,
+    text,
 )
-from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import (
+    ArgumentError,
+    DBAPIError,
+    IntegrityError,
+    OperationalError,
+    ProgrammingError,
+    SQLAlchemyError,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from codesign.errors import CodesignError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+SCHEMA_TRIES = 8  # opening a new store: tries when a concurrent creation wins a race
+SCHEMA_LOCK_KEY = 0x636F6465  # PostgreSQL advisory lock serialising schema creation ("code")
+STORE_RETRY_S = 120.0  # how long an unreachable PostgreSQL server is waited for
+
+
+def store_retry_s() -> float:
+    """Seconds to wait for an unreachable store server ($CODESIGN_STORE_RETRY_S)."""
+    try:
+        return max(0.0, float(os.environ.get("CODESIGN_STORE_RETRY_S", STORE_RETRY_S)))
+    except ValueError:
+        return STORE_RETRY_S
+
+
+class StoreUnreachable(CodesignError):
+    """The store's server went away and did not come back in time: not a bug, not bad input;
+    everything committed before is kept."""
+
+    exit_code = 1
+
+    def __init__(self, url: str, reason: str) -> None:
+        super().__init__(
+            f"the store at {redacted_url(url)} is unreachable: {reason}; rerun when it is back: "
+            "nothing stored was lost"
+        )
+
+
+def _unreachable(exc: BaseException) -> bool:
+    """Whether a driver error means the server cannot be reached (refused, closed, shut down),
+    rather than a problem with a statement. PostgreSQL only: a SQLite file has no server."""
+    if getattr(exc, "connection_invalidated", False):
+        return True
+    orig = getattr(exc, "orig", None)
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover - psycopg is a dependency
+        return False
+    if isinstance(orig, psycopg.OperationalError):
+        return True
+    return isinstance(orig, psycopg.errors.AdminShutdown | psycopg.errors.CannotConnectNow)
+
+
+EMPTY = "holds no codesign data"
+_OPENED: list[str] = []  # the URLs of the stores this process opened, for messages
+
+
+def unreachable_error(exc: BaseException) -> StoreUnreachable | None:
+    """``exc`` as StoreUnreachable when a database server that went away caused it anywhere in
+    its chain (Optuna's storage wraps the driver's error in its own), else None."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, StoreUnreachable):
+            return cause
+        if isinstance(cause, DBAPIError) and _unreachable(cause):
+            where = _OPENED[-1] if _OPENED else "its URL"
+            return StoreUnreachable(where, _first_line(cause))
+        cause = cause.__cause__ or cause.__context__
+    return None
+
+
+def _lost_schema_race(exc: BaseException) -> bool:
+    """A concurrent schema creation got there first: the table, type or meta row exists."""
+    text_ = str(getattr(exc, "orig", exc)).lower()
+    return any(
+        s in text_
+        for s in ("already exists", "duplicate key", "unique constraint", "database is locked")
+    )
 
 
 def _now() -> datetime:
@@ -59,8 +142,8 @@ class ModelRow(Base):
     __tablename__ = "models"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     fingerprint: Mapped[str] = mapped_column(String(64), unique=True)
-    name: Mapped[str] = mapped_column(String(200))
-    baseline: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(Text)
+    baseline: Mapped[str] = mapped_column(Text)
     source: Mapped[str] = mapped_column(Text)
     config: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
@@ -73,13 +156,13 @@ class VariantRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     key: Mapped[str] = mapped_column(String(64), unique=True)
     model_id: Mapped[int] = mapped_column(ForeignKey("models.id"))
-    method: Mapped[str] = mapped_column(String(16))
+    method: Mapped[str] = mapped_column(Text)
     bits: Mapped[int] = mapped_column(Integer)
     group_size: Mapped[int | None] = mapped_column(Integer, nullable=True)
     seed: Mapped[int] = mapped_column(Integer, default=0)
     calibration: Mapped[str] = mapped_column(Text)
-    backend: Mapped[str] = mapped_column(String(64))
-    backend_version: Mapped[str] = mapped_column(String(64))
+    backend: Mapped[str] = mapped_column(Text)
+    backend_version: Mapped[str] = mapped_column(Text)
     path: Mapped[str | None] = mapped_column(Text, nullable=True)
     weight_bytes_disk: Mapped[int | None] = mapped_column(Integer, nullable=True)
     quantize_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
@@ -94,9 +177,9 @@ class ProfileRow(Base):
     __table_args__ = (UniqueConstraint("variant_id", "workload", "device"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     variant_id: Mapped[int] = mapped_column(ForeignKey("variants.id"))
-    workload: Mapped[str] = mapped_column(String(200))
-    device: Mapped[str] = mapped_column(String(200))
-    dtype: Mapped[str] = mapped_column(String(32))
+    workload: Mapped[str] = mapped_column(Text)
+    device: Mapped[str] = mapped_column(Text)
+    dtype: Mapped[str] = mapped_column(Text)
     kernel: Mapped[str] = mapped_column(Text)
     real_low_bit: Mapped[bool] = mapped_column(Boolean)
     synthetic_weights: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -111,7 +194,7 @@ class ProfileRow(Base):
     tokens_per_s: Mapped[float] = mapped_column(Float)
     weight_bytes_memory: Mapped[int] = mapped_column(Integer)
     peak_memory_bytes: Mapped[int] = mapped_column(Integer)
-    memory_method: Mapped[str] = mapped_column(String(100))
+    memory_method: Mapped[str] = mapped_column(Text)
     versions: Mapped[dict[str, Any]] = mapped_column(JSON)
     # this host's numpy copy bandwidth and fp32 matmul rate, measured with the profile (CPU)
     host_bandwidth_gbs: Mapped[float | None] = mapped_column(Float, nullable=True)
@@ -127,7 +210,7 @@ class VariantMetricRow(Base):
     __table_args__ = (UniqueConstraint("variant_id", "metric"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     variant_id: Mapped[int] = mapped_column(ForeignKey("variants.id"))
-    metric: Mapped[str] = mapped_column(String(64))
+    metric: Mapped[str] = mapped_column(Text)
     value: Mapped[float] = mapped_column(Float)
     detail: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
@@ -140,10 +223,10 @@ class PredictionRow(Base):
     __table_args__ = (UniqueConstraint("variant_id", "suite", "item_id"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     variant_id: Mapped[int] = mapped_column(ForeignKey("variants.id"), index=True)
-    suite: Mapped[str] = mapped_column(String(64), index=True)
-    item_id: Mapped[str] = mapped_column(String(200))
+    suite: Mapped[str] = mapped_column(Text, index=True)
+    item_id: Mapped[str] = mapped_column(Text)
     raw: Mapped[str] = mapped_column(Text)
-    label: Mapped[str] = mapped_column(String(64))
+    label: Mapped[str] = mapped_column(Text)
     refused: Mapped[bool] = mapped_column(Boolean)
     prompt_tokens: Mapped[int] = mapped_column(Integer)
     generated_tokens: Mapped[int] = mapped_column(Integer)
@@ -161,12 +244,12 @@ class WorkUnitRow(Base):
     __tablename__ = "work_units"
     __table_args__ = (UniqueConstraint("job", "key"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    kind: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(Text)
     job: Mapped[str] = mapped_column(String(64), index=True)
-    key: Mapped[str] = mapped_column(String(300))
+    key: Mapped[str] = mapped_column(Text)
     describe: Mapped[str] = mapped_column(Text, default="")
     state: Mapped[str] = mapped_column(String(16), default="pending", index=True)
-    owner: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    owner: Mapped[str | None] = mapped_column(Text, nullable=True)
     lease_until: Mapped[float | None] = mapped_column(Float, nullable=True)  # epoch seconds
     claimed_at: Mapped[float | None] = mapped_column(Float, nullable=True)
     seconds: Mapped[float | None] = mapped_column(Float, nullable=True)  # of the finished run
@@ -230,31 +313,85 @@ def check_store_url(url: str, *, must_exist: bool = False) -> None:
 
 class Store:
     """Opens the store at ``url``, creating it unless ``create`` is False (read-only commands
-    never leave an empty store behind); refuses a newer or unreadable schema."""
+    never leave an empty store behind); refuses a newer or unreadable schema. Many processes
+    may open one new store at once: creating the schema is serialised (PostgreSQL: an advisory
+    lock) and a lost race is tried again. A PostgreSQL server that goes away is waited for
+    (STORE_RETRY_S) before a session gives up with one line (StoreUnreachable)."""
 
     def __init__(self, url: str, *, create: bool = True) -> None:
         self.url = url
         check_store_url(url, must_exist=not create)
+        sqlite = url.startswith("sqlite")
         try:
-            self.engine = create_engine(url, future=True)
+            # pre-ping: a pooled connection that a server restart closed is replaced, not used
+            self.engine = create_engine(url, future=True, pool_pre_ping=not sqlite)
         except (ArgumentError, ValueError, ImportError) as exc:
             raise CodesignError(f"cannot open store {redacted_url(url)!r}: {exc}") from None
         sqlite = self.engine.dialect.name == "sqlite"
         if sqlite:  # the journal mode is switched only once the file proved to be a store
             listener = sqlite_pragmas(wal=False, busy_timeout=30000, foreign_keys="ON")
             event.listen(self.engine, "connect", listener)
-        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # opening is not waited for: a server that cannot be reached now is a wrong URL or a
+        # server not started, said at once (exit 2) before any work
+        self.unreachable = True
         try:
-            self._check_schema(create)
+            self._open_schema(create)
             if sqlite and create:  # WAL persists in the file: later opens read it from there
                 with self.engine.connect() as conn:
                     conn.exec_driver_sql("PRAGMA journal_mode=WAL")
+        except StoreUnreachable as exc:
+            reason = _first_line(exc.__cause__ or exc)
+            raise CodesignError(f"cannot open store {redacted_url(url)!r}: {reason}") from None
         except SQLAlchemyError as exc:
             reason = _first_line(exc)
             raise CodesignError(f"cannot open store {redacted_url(url)!r}: {reason}") from None
+        self.unreachable = False
+        _OPENED.append(url)
+
+    @classmethod
+    def if_present(cls, url: str) -> Store | None:
+        """The store at ``url`` for reading, or None when the database exists but holds no
+        codesign data yet (an empty PostgreSQL database): nothing is created either way."""
+        try:
+            return cls(url, create=False)
+        except CodesignError as exc:
+            if str(exc).endswith(EMPTY):
+                return None
+            raise
+
+    def _open_schema(self, create: bool) -> None:
+        """Check (and create or upgrade) the schema, one process at a time: on PostgreSQL under
+        an advisory lock, and on both databases again when a concurrent creation won a race
+        ("table … already exists", a duplicate meta row)."""
+        for attempt in range(SCHEMA_TRIES):
+            try:
+                with self._schema_lock():
+                    self._check_schema(create)
+                return
+            except (OperationalError, IntegrityError, ProgrammingError) as exc:
+                if attempt == SCHEMA_TRIES - 1 or not _lost_schema_race(exc):
+                    raise
+                time.sleep(0.05 * (attempt + 1) + random.random() * 0.05)
+
+    @contextmanager
+    def _schema_lock(self) -> Iterator[None]:
+        """PostgreSQL: a session-level advisory lock held while the schema is checked and
+        created (other processes opening the store wait for it); SQLite: nothing (its writers
+        queue on the file lock, and a lost race is retried)."""
+        if self.engine.dialect.name != "postgresql":
+            yield
+            return
+        with self._connection() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": SCHEMA_LOCK_KEY})
+            conn.commit()
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": SCHEMA_LOCK_KEY})
+                conn.commit()
 
     def _check_schema(self, create: bool) -> None:
-        with self.engine.connect() as conn:
+        with self._connection() as conn:
             has_meta = self.engine.dialect.has_table(conn, "meta")
         found = 0
         if has_meta:
@@ -273,46 +410,121 @@ class Store:
                     f"codesign's {SCHEMA_VERSION}; upgrade codesign to read it"
                 )
         if not create and not has_meta:
-            raise CodesignError(f"store {redacted_url(self.url)!r} holds no codesign data")
+            raise CodesignError(f"store {redacted_url(self.url)!r} {EMPTY}")
+        if has_meta and found == SCHEMA_VERSION:
+            return
         Base.metadata.create_all(self.engine)
         self._add_missing_columns()
-        if not has_meta or found < SCHEMA_VERSION:
-            with self.session() as s:
-                s.merge(Meta(key="schema_version", value=str(SCHEMA_VERSION)))
+        self._widen_text_columns()
+        with self.session() as s:
+            s.merge(Meta(key="schema_version", value=str(SCHEMA_VERSION)))
 
     def _add_missing_columns(self) -> None:
         """Schema 1 -> 2: nullable columns added in place (stored rows keep their data)."""
-        from sqlalchemy import inspect, text
-
         have = {c["name"] for c in inspect(self.engine).get_columns("profiles")}
         with self.engine.begin() as conn:
             for column in ("host_bandwidth_gbs", "host_peak_tflops"):
                 if column not in have:
                     conn.execute(text(f"ALTER TABLE profiles ADD COLUMN {column} FLOAT"))
 
+    def _widen_text_columns(self) -> None:
+        """Schema 2 -> 3: every column of machine- or user-made text is unbounded TEXT (a CPU
+        profile's memory method is 163 characters, which PostgreSQL refused in VARCHAR(100)).
+        SQLite never enforced the lengths; PostgreSQL's columns change type in place (no
+        rewrite: varchar and text are binary-compatible)."""
+        if self.engine.dialect.name != "postgresql":
+            return
+        found = inspect(self.engine)
+        with self.engine.begin() as conn:
+            for table in Base.metadata.sorted_tables:
+                have = {c["name"]: c["type"] for c in found.get_columns(table.name)}
+                for column in table.columns:
+                    bounded = isinstance(have.get(column.name), String) and getattr(
+                        have[column.name], "length", None
+                    )
+                    if type(column.type) is Text and bounded:
+                        conn.execute(
+                            text(f"ALTER TABLE {table.name} ALTER COLUMN {column.name} TYPE TEXT")
+                        )
+
+    @contextmanager
+    def _connection(self) -> Iterator[Connection]:
+        """A connection from the pool; a PostgreSQL server that cannot be reached is tried again
+        with backoff for STORE_RETRY_S seconds (a restart is ridden out) before StoreUnreachable."""
+        conn = self._checkout()
+        try:
+            yield conn
+        except DBAPIError as exc:
+            if _unreachable(exc):
+                self.unreachable = True
+                raise StoreUnreachable(self.url, _first_line(exc)) from exc
+            raise
+        finally:
+            with contextlib.suppress(Exception):  # a dead connection may fail to close
+                conn.close()
+
+    def _checkout(self) -> Connection:
+        """``self.unreachable``: the server was given up on (or the store is being opened):
+        one try, no waiting."""
+        waited, delay, said = 0.0, 0.5, False
+        budget = 0.0 if self.unreachable else store_retry_s()
+        while True:
+            try:
+                conn = self.engine.connect()
+                self.unreachable = False
+                return conn
+            except DBAPIError as exc:
+                if not _unreachable(exc):
+                    raise
+                if waited >= budget:
+                    self.unreachable = True
+                    raise StoreUnreachable(self.url, _first_line(exc)) from exc
+                if not said:
+                    said = True
+                    sys.stderr.write(
+                        f"note: the store at {redacted_url(self.url)} is unreachable "
+                        f"({_first_line(exc)}); trying again for up to {budget:.0f} s\n"
+                    )
+                time.sleep(delay)
+                waited += delay
+                delay = min(delay * 2, 8.0)
+
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """One transaction: committed on success, rolled back on any exception."""
-        with self._sessions.begin() as s:
+        """One transaction: committed on success, rolled back on any exception. Its connection
+        is checked out first, so an unreachable server is waited for before the body runs."""
+        with (
+            self._connection() as conn,
+            Session(bind=conn, expire_on_commit=False) as s,
+            s.begin(),
+        ):
             yield s
 
     # -- models and variants -------------------------------------------------------------
     def upsert_model(
         self, fingerprint: str, name: str, baseline: str, source: str, config: dict
     ) -> int:
-        with self.session() as s:
-            row = s.scalar(select(ModelRow).where(ModelRow.fingerprint == fingerprint))
-            if row is None:
-                row = ModelRow(
-                    fingerprint=fingerprint,
-                    name=name,
-                    baseline=baseline,
-                    source=source,
-                    config=config,
-                )
-                s.add(row)
-                s.flush()
-            return row.id
+        """The model's id, inserting it when new; a concurrent insert of the same model (another
+        process opening it at the same moment) is read back, not an error."""
+        for attempt in range(3):
+            try:
+                with self.session() as s:
+                    row = s.scalar(select(ModelRow).where(ModelRow.fingerprint == fingerprint))
+                    if row is None:
+                        row = ModelRow(
+                            fingerprint=fingerprint,
+                            name=name,
+                            baseline=baseline,
+                            source=source,
+                            config=config,
+                        )
+                        s.add(row)
+                        s.flush()
+                    return row.id
+            except IntegrityError:
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
 
     def variant(self, key: str) -> VariantRow | None:
         with self.session() as s:
@@ -362,21 +574,29 @@ class Store:
     def put_variant_metric(
         self, variant_id: int, metric: str, value: float, detail: dict[str, Any]
     ) -> None:
-        """Record (or replace) one measured property of a variant."""
-        with self.session() as s:
-            row = s.scalar(
-                select(VariantMetricRow).where(
-                    VariantMetricRow.variant_id == variant_id, VariantMetricRow.metric == metric
-                )
-            )
-            if row is None:
-                s.add(
-                    VariantMetricRow(
-                        variant_id=variant_id, metric=metric, value=value, detail=detail
+        """Record (or replace) one measured property of a variant (a concurrent first insert
+        of the same one is replaced, not an error)."""
+        for attempt in range(3):
+            try:
+                with self.session() as s:
+                    row = s.scalar(
+                        select(VariantMetricRow).where(
+                            VariantMetricRow.variant_id == variant_id,
+                            VariantMetricRow.metric == metric,
+                        )
                     )
-                )
-            else:
-                row.value, row.detail = value, detail
+                    if row is None:
+                        s.add(
+                            VariantMetricRow(
+                                variant_id=variant_id, metric=metric, value=value, detail=detail
+                            )
+                        )
+                    else:
+                        row.value, row.detail = value, detail
+                return
+            except IntegrityError:
+                if attempt == 2:
+                    raise
 
     def variant_metrics(self, metric: str) -> dict[str, tuple[float, dict[str, Any]]]:
         """{variant key: (value, detail)} of one metric."""

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+
 import pandas as pd
 import pytest
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 
 from codesign.errors import CodesignError
 from codesign.store import SCHEMA_VERSION, Prediction, Store
+from codesign.testing.postgres import fresh_database
 
 
 def _variant(store: Store, key: str = "k1") -> int:
@@ -126,3 +130,83 @@ def test_a_schema_1_store_gains_the_host_columns_and_keeps_its_profiles(store_ur
     with reopened.engine.connect() as conn:
         value = conn.execute(text("select value from meta where key='schema_version'")).scalar()
     assert int(value) == SCHEMA_VERSION
+
+
+PG = os.environ.get("CODESIGN_TEST_POSTGRES_URL")
+needs_pg = pytest.mark.skipif(
+    not PG, reason="no PostgreSQL server: .ci/run sets CODESIGN_TEST_POSTGRES_URL"
+)
+DATABASES = ["sqlite", pytest.param("postgresql", marks=needs_pg)]
+
+
+def _new_store_url(kind: str, tmp_path, name: str = "store") -> str:
+    if kind == "sqlite":
+        return f"sqlite:///{tmp_path / f'{name}.db'}"
+    return fresh_database(PG, "codesign_store")
+
+
+@needs_pg
+def test_a_schema_2_postgresql_store_gets_unbounded_text_and_keeps_its_rows():
+    """Schema 2 bounded text columns (memory_method was VARCHAR(100)); PostgreSQL enforces the
+    lengths, so a CPU profile's 163-character memory method failed there. Opening upgrades."""
+    url = fresh_database(PG, "codesign_schema2")
+    store = Store(url)
+    variant = _variant(store)
+    with store.engine.begin() as conn:
+        conn.execute(text("alter table profiles alter column memory_method type varchar(100)"))
+        conn.execute(text("alter table predictions alter column item_id type varchar(200)"))
+        conn.execute(text("update meta set value='2' where key='schema_version'"))
+    store.engine.dispose()
+    reopened = Store(url)
+    types = {
+        (c["name"]): type(c["type"]).__name__.upper()
+        for c in inspect(reopened.engine).get_columns("profiles")
+    }
+    assert types["memory_method"] == "TEXT"
+    method = "peak RSS of the forked profiling process " * 5  # longer than any old bound
+    reopened.add_profile(
+        variant_id=variant, workload="w", device="cpu: x", dtype="float32", kernel="torch",
+        real_low_bit=False, prompt_len=8, decode_tokens=8, batch_size=1, repeats=3,
+        prefill_ms=1.0, prefill_ms_iqr=0.1, decode_ms_per_token=2.0, decode_ms_per_token_iqr=0.1,
+        tokens_per_s=500.0, weight_bytes_memory=10, peak_memory_bytes=20, memory_method=method,
+        versions={},
+    )  # fmt: skip
+    assert reopened.profiles()[0][0].memory_method == method
+    assert reopened.counts()["variants"] == 1
+    with reopened.engine.connect() as conn:
+        value = conn.execute(text("select value from meta where key='schema_version'")).scalar()
+    assert int(value) == SCHEMA_VERSION
+
+
+def _open_together(url: str, barrier, index: int, errors) -> None:
+    """One of several processes: open a new store at the same instant as the others, then
+    record the same model and variant and a metric (as evaluate workers starting together)."""
+    try:
+        barrier.wait(timeout=60)
+        store = Store(url)
+        _variant(store, "shared")
+        store.put_variant_metric(1, "m", float(index), {})
+    except BaseException as exc:  # noqa: BLE001 - reported to the test, whatever it is
+        errors.put(f"{type(exc).__name__}: {exc}")
+
+
+@pytest.mark.parametrize("kind", DATABASES)
+def test_four_processes_opening_a_new_store_at_once_all_succeed(kind, tmp_path):
+    ctx = multiprocessing.get_context("spawn")
+    for round_ in range(3):
+        url = _new_store_url(kind, tmp_path, f"round{round_}")
+        barrier, errors = ctx.Barrier(4), ctx.Queue()
+        procs = [
+            ctx.Process(target=_open_together, args=(url, barrier, i, errors)) for i in range(4)
+        ]
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join(timeout=120)
+        failures = []
+        while not errors.empty():
+            failures.append(errors.get())
+        assert not failures, f"round {round_}: {failures}"
+        assert [p.exitcode for p in procs] == [0, 0, 0, 0]
+        store = Store(url)
+        assert store.counts()["models"] == 1 and store.counts()["variants"] == 1
