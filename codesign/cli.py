@@ -32,12 +32,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    from codesign.launch import interrupted
+
     try:
         from codesign.cli_common import invoked_as_console_script
 
         invoked_as_console_script()
         entry = importlib.import_module(STAGES[stage][0]).entry
-    except KeyboardInterrupt:
+    except BaseException as exc:  # Ctrl-C while modules import, or an error it turned into
+        if not interrupted(exc):
+            raise
         print("interrupted while starting: nothing was done", file=sys.stderr)
         return 130
     return entry(rest)
@@ -45,9 +49,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def script() -> None:
     """The ``codesign`` console script."""
-    from codesign.launch import finish, quiet_libraries
+    from codesign.launch import finish, quiet_libraries, watch_sigint
 
     quiet_libraries()
+    watch_sigint()
     finish(main())
 
 

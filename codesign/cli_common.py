@@ -35,6 +35,7 @@ from codesign.errors import (
     EXIT_INTERRUPTED,
     CodesignError,
 )
+from codesign.launch import note_sigint, sigint_seen
 from codesign.paths import default_store_url
 
 # piped or redirected output has no terminal width: print tables whole instead of folding
@@ -171,6 +172,7 @@ def interrupts_at_safe_points() -> Iterator[Callable[[], None]]:
         return
 
     def note(signum: int, frame: object) -> None:
+        note_sigint()
         seen["count"] += 1
         if seen["count"] > 1:
             raise KeyboardInterrupt
@@ -220,6 +222,11 @@ def _run(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None
         if was_interrupted(exc):  # Ctrl-C that a library turned into its own error
             err_console.print(f"interrupted: {_kept()}")
             return EXIT_INTERRUPTED
+        from codesign.store import unreachable_error
+
+        if (gone := unreachable_error(exc)) is not None:  # an outage, not a bug: no traceback
+            err_console.print(f"[red]error:[/red] {gone}")
+            return gone.exit_code
         traceback.print_exc()
         err_console.print(
             "[red]internal error[/red]: this is a bug in codesign, not in your input; please "
@@ -254,8 +261,12 @@ def _finite(value: object) -> object:
 
 
 def was_interrupted(exc: BaseException) -> bool:
-    """Whether Ctrl-C caused ``exc``: SQLite answers an interrupt during a query with
-    ``OperationalError('interrupted')``, which SQLAlchemy and Optuna wrap in their own errors."""
+    """Whether Ctrl-C caused ``exc``: this process had one (launch.sigint_seen: a library may
+    have turned it into its own error, e.g. numpy's ImportError mid-import), or SQLite answered
+    an interrupt during a query with ``OperationalError('interrupted')``, which SQLAlchemy and
+    Optuna wrap in their own errors."""
+    if sigint_seen():
+        return True
     seen: set[int] = set()
     cause: BaseException | None = exc
     while cause is not None and id(cause) not in seen:

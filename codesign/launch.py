@@ -8,9 +8,64 @@ from __future__ import annotations
 
 import importlib
 import os
+import signal
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
+
+_SEEN = {"sigint": False}
+
+
+def sigint_seen() -> bool:
+    """Whether this process has had a Ctrl-C (then whatever error follows is its consequence)."""
+    return _SEEN["sigint"]
+
+
+def note_sigint() -> None:
+    _SEEN["sigint"] = True
+
+
+def _on_sigint(signum: int, frame: Any) -> None:
+    note_sigint()
+    raise KeyboardInterrupt
+
+
+def _quiet_interrupts(hook: Any) -> Any:
+    """``sys.excepthook`` without a KeyboardInterrupt's traceback. A C extension whose import a
+    Ctrl-C lands in (numpy's ``import_array``) prints the pending interrupt through this hook
+    (``PyErr_Print``) and raises ImportError in its place: the command's one line says it."""
+
+    def excepthook(kind: type[BaseException], value: BaseException, tb: Any) -> None:
+        if issubclass(kind, KeyboardInterrupt):
+            note_sigint()
+            return
+        hook(kind, value, tb)
+
+    return excepthook
+
+
+def watch_sigint() -> None:
+    """Ctrl-C raises KeyboardInterrupt as usual and is also recorded, so an interrupt that a
+    library turned into its own error (an ImportError mid-import, SQLite's "interrupted") is
+    still reported as one. A process started with SIGINT ignored (a background job) keeps
+    ignoring it."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        return
+    signal.signal(signal.SIGINT, _on_sigint)
+    sys.excepthook = _quiet_interrupts(sys.excepthook)
+
+
+def interrupted(exc: BaseException) -> bool:
+    """Whether ``exc`` came of a Ctrl-C: a KeyboardInterrupt in its chain, or one had by this
+    process (a library may have replaced it with an error of its own, chain and all)."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, KeyboardInterrupt):
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return sigint_seen()
 
 
 def quiet_libraries() -> None:
@@ -30,12 +85,20 @@ def quiet_libraries() -> None:
 def launch(module: str, argv: Sequence[str] | None = None) -> NoReturn:
     """Import ``module`` and exit with its ``entry(argv)``'s status."""
     quiet_libraries()
+    watch_sigint()
+    finish(entry(argv) if (entry := load_entry(module)) else 130)
+
+
+def load_entry(module: str) -> Any:
+    """``module``'s ``entry``; None after one line when Ctrl-C came while it imported (also
+    when a library turned the interrupt into an ImportError)."""
     try:
-        entry = importlib.import_module(module).entry
-    except KeyboardInterrupt:
+        return importlib.import_module(module).entry
+    except BaseException as exc:
+        if not interrupted(exc):
+            raise
         sys.stderr.write("interrupted while starting: nothing was done\n")
-        raise SystemExit(130) from None
-    finish(entry(argv))
+        return None
 
 
 def finish(code: int) -> NoReturn:

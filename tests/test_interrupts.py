@@ -19,6 +19,7 @@ import pytest
 from codesign.errors import EXIT_INTERRUPTED
 from codesign.search.study import DONE
 from codesign.store import Store
+from tests.processes import sigint_default
 from tests.search.conftest import synthetic_db  # noqa: F401 - the session's synthetic store
 
 
@@ -35,6 +36,7 @@ def _interrupt(
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        preexec_fn=sigint_default,
     )
     deadline = time.time() + timeout_s
     while time.time() < deadline and proc.poll() is None and not ready():
@@ -72,7 +74,13 @@ def test_simulators_interrupted_anywhere_exit_130_in_one_line():
     whole = time.perf_counter() - start
     interrupted = 0
     for delay in [whole * f for f in (0.2, 0.35, 0.5, 0.6, 0.7, 0.8, 0.9)]:
-        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            argv,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            preexec_fn=sigint_default,
+        )
         time.sleep(delay)
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=60)
@@ -83,6 +91,50 @@ def test_simulators_interrupted_anywhere_exit_130_in_one_line():
         assert proc.returncode == EXIT_INTERRUPTED, err
         assert len(err.strip().splitlines()) == 1 and err.startswith("interrupted"), err
     assert interrupted, "every run finished before the signal"
+
+
+# What numpy's C import does when Ctrl-C lands in it: ``import_array`` prints the pending
+# KeyboardInterrupt through sys.excepthook (PyErr_Print) and raises an ImportError of its own,
+# with no link back to the interrupt.
+C_IMPORT_INTERRUPTED = """
+import os, signal, sys
+lost = False
+try:
+    os.kill(os.getpid(), signal.SIGINT)
+    for _ in range(10_000_000):
+        pass
+except KeyboardInterrupt:
+    sys.excepthook(*sys.exc_info())
+    lost = True
+if lost:
+    raise ImportError("numpy._core.multiarray failed to import")
+"""
+
+
+def test_ctrl_c_that_an_extension_turns_into_an_import_error_is_one_line(tmp_path):
+    (tmp_path / "extension_like.py").write_text(C_IMPORT_INTERRUPTED)
+    code = "from codesign.launch import launch; launch('extension_like')"
+    env = dict(os.environ, PYTHONPATH=f"{tmp_path}{os.pathsep}{os.environ.get('PYTHONPATH', '')}")
+    proc = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60,
+        preexec_fn=sigint_default,
+    )  # fmt: skip
+    assert proc.returncode == EXIT_INTERRUPTED, proc.stderr
+    assert proc.stderr == "interrupted while starting: nothing was done\n", proc.stderr
+
+
+def test_a_command_started_with_sigint_ignored_keeps_ignoring_it():
+    """A background job (SIGINT ignored by its shell) is not stopped by a stray Ctrl-C: the
+    launcher installs its handler only where SIGINT was not ignored."""
+    code = (
+        "import signal; from codesign.launch import watch_sigint; watch_sigint(); "
+        "print(signal.getsignal(signal.SIGINT) is signal.SIG_IGN)"
+    )
+    ignored = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+    )  # fmt: skip
+    assert ignored.stdout.strip() == "True", ignored.stderr
 
 
 @pytest.mark.parametrize(("workers", "group"), [(1, True), (2, True), (2, False)])

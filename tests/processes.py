@@ -1,0 +1,12 @@
+"""Starting commands under test the way a terminal would, whatever started the test run."""
+
+from __future__ import annotations
+
+import signal
+
+
+def sigint_default() -> None:
+    """``preexec_fn`` of a command the test will Ctrl-C: SIGINT back to its default. A shell
+    starts a background job (``make test &``) with SIGINT ignored and every child inherits
+    that, so the test's signal would do nothing and the command run to its end."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
