@@ -51,14 +51,15 @@ from codesign.search.study import (
     RUN_ATTR,
     SAMPLERS,
     completed,
-    enqueue_missing,
     exhaustive_configs,
+    fail_stale,
     finished,
     make_sampler,
     open_storage,
     open_study,
+    plan_exhaustive,
     redacted,
-    run_trials,
+    run_study,
     small_space_size,
 )
 from codesign.store import Store, check_store_url
@@ -345,12 +346,17 @@ def _search(args: argparse.Namespace, ctx: SearchContext, name: str) -> optuna.S
     configs = exhaustive_configs(ctx) if args.exhaustive else []
     label = "exhaustive" if args.exhaustive else sampler
     run = {"sampler": label, "seed": None if args.exhaustive else args.seed}
-    study = open_study(
-        open_storage(args.store), name, ctx, make_sampler(sampler, args.seed), run=run
-    )
+    storage = open_storage(args.store)
+    study = open_study(storage, name, ctx, make_sampler(sampler, args.seed), run=run)
+    fail_stale(study, storage)  # a killed worker's trials: failed and queued again
     if args.exhaustive:
-        todo = enqueue_missing(study, configs)
-        console.print(f"--exhaustive: {todo} configurations to run, {finished(study)} done")
+        plan = plan_exhaustive(study, configs)
+        todo = plan.to_run
+        console.print(
+            f"--exhaustive: {todo} configurations to run, {plan.done} done of {len(configs)}"
+            + (f" ({plan.waiting} queued by an earlier run)" if plan.waiting else "")
+            + (f", {plan.running} running elsewhere" if plan.running else "")
+        )
     else:
         todo = max(0, args.n_trials - finished(study))
     if args.workers > 1 and args.store.startswith("sqlite"):
@@ -370,15 +376,24 @@ def _search(args: argparse.Namespace, ctx: SearchContext, name: str) -> optuna.S
     )
     with progress_bar() as progress:
         task = progress.add_task("trials", total=todo)
-        run_trials(
+        deaths = run_study(
             study,
             ctx,
+            storage,
+            configs=configs if args.exhaustive else None,
+            n_trials=args.n_trials,
             url=args.store,
             sampler=sampler,
             seed=args.seed,
-            n_trials=todo,
             workers=args.workers,
             progress=lambda n: progress.advance(task, n),
+            say=lambda text: progress.console.print(text, highlight=False, markup=False),
+        )
+    if deaths:
+        console.print(
+            f"note: {'; '.join(deaths)}; its trial was failed by its stale heartbeat and run "
+            "again, and the study is complete",
+            highlight=False,
         )
     return study
 

@@ -11,6 +11,7 @@ area within `--max-area-mm2` when given. A configuration the unit cannot run at 
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -168,8 +169,12 @@ class Objective:
             trial.set_user_attr("cannot_run", outcome.cannot_run)
             raise optuna.TrialPruned(outcome.cannot_run)
         if HAS_SET_CONSTRAINT:
-            for name, value in outcome.constraints.items():
-                trial.set_constraint(name, _finite(value))
+            with warnings.catch_warnings():
+                # a trial run again after its worker died inherits the constraints that worker
+                # had set (the same configuration's, so the same values): Optuna keeps them
+                warnings.filterwarnings("ignore", "The constraint value is ignored")
+                for name, value in outcome.constraints.items():
+                    trial.set_constraint(name, _finite(value))
         else:  # Optuna 4: read back by the samplers' constraints_func
             trial.set_user_attr("constraints", [_finite(v) for v in outcome.constraints.values()])
         return outcome.values  # type: ignore[return-value]

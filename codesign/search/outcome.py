@@ -21,6 +21,7 @@ from optuna.trial import FrozenTrial, TrialState
 from codesign import __version__
 from codesign.search.objective import DIRECTIONS, OBJECTIVES
 from codesign.search.pareto import as_minimised, constraint_values, feasible, hypervolume
+from codesign.search.study import INTERRUPTED_ATTR
 
 LIBRARIES = ("optuna", "numpy", "pandas", "sqlalchemy", "torch", "transformers", "gptqmodel")
 UNITS = {"memory_gb": "GB", "area_mm2": "mm²", "mmlu": "points"}
@@ -76,7 +77,24 @@ def trial_breakdown(study: optuna.Study) -> dict[str, Any]:
         "infeasible_by_constraint": dict(over.most_common()),
         "pruned": sum(pruned.values()),
         "pruned_by_reason": dict(pruned.most_common()),
-        "failed_or_interrupted": sum(t.state == TrialState.FAIL for t in trials),
+        **_unfinished(trials),
+    }
+
+
+def _unfinished(trials: list[FrozenTrial]) -> dict[str, int]:
+    """Trials in every other state: failed (by Ctrl-C, by a worker that died — each run
+    again — or by an error of their own), still running, queued."""
+    failed = [t for t in trials if t.state == TrialState.FAIL]
+    retried = {n for t in trials for n in t.system_attrs.get("retry_history", ())}
+    interrupted = sum(bool(t.user_attrs.get(INTERRUPTED_ATTR)) for t in failed)
+    died = sum(t.number in retried for t in failed)
+    return {
+        "failed": len(failed),
+        "failed_interrupted": interrupted,
+        "failed_worker_died": died,
+        "failed_error": len(failed) - interrupted - died,
+        "running": sum(t.state == TrialState.RUNNING for t in trials),
+        "waiting": sum(t.state == TrialState.WAITING for t in trials),
     }
 
 
@@ -207,8 +225,14 @@ def lines(summary: dict[str, Any]) -> list[str]:
     t = summary["trials"]
     out = [
         f"trials: {t['trials']} — {t['complete']} complete ({t['feasible']} feasible, "
-        f"{t['infeasible']} infeasible), {t['pruned']} pruned, {t['failed_or_interrupted']} "
-        "failed or interrupted"
+        f"{t['infeasible']} infeasible), {t['pruned']} pruned, {t['failed']} failed"
+        + (
+            f" ({t['failed_interrupted']} by Ctrl-C, {t['failed_worker_died']} by a worker "
+            f"that died, each run again; {t['failed_error']} by an error)"
+            if t["failed"]
+            else ""
+        )
+        + f", {t['running']} running, {t['waiting']} queued"
     ]
     for name, n in t["infeasible_by_constraint"].items():
         out.append(f"  infeasible by {name}: {n}")

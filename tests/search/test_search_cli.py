@@ -224,7 +224,8 @@ def test_every_search_ends_with_an_outcome_summary(search_store, tmp_path, capsy
     assert code == 0
     summary = json.loads((out / "summary.json").read_text())
     t = summary["trials"]
-    assert t["trials"] == 24 == t["complete"] + t["pruned"] + t["failed_or_interrupted"]
+    assert t["trials"] == 24 == t["complete"] + t["pruned"] + t["failed"]
+    assert t["running"] == t["waiting"] == 0
     assert t["complete"] == t["feasible"] + t["infeasible"]
     assert sum(t["pruned_by_reason"].values()) == t["pruned"]
     assert set(summary["constraints"]) >= {"memory_gb"}
