@@ -27,6 +27,7 @@ from codesign.measurements.evaluate.cli import add_evaluate_parser, cmd_evaluate
 from codesign.measurements.quantize.cli import (
     add_model_option,
     add_quantize_options,
+    add_worker_options,
     check_device,
     cmd_quantize,
 )
@@ -83,7 +84,7 @@ def _build_parser() -> argparse.ArgumentParser:
         help="processes, one per GPU (CPU profiles run one at a time: they would time each "
         "other); the same command on another host with the same store joins in (default: 1)",
     )
-    pr.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    add_worker_options(pr)
 
     ls = sub.add_parser(
         "list", help="what the store holds, with provenance", formatter_class=FORMATTER
@@ -109,20 +110,23 @@ def cmd_status(args: argparse.Namespace) -> int:
     from codesign.measurements import work
     from codesign.store import Store
 
-    store = Store(args.store, create=False)  # read-only: never leaves a store behind
-    jobs = work.job_summaries(store)
+    store = Store.if_present(args.store)  # read-only: never leaves a store behind
+    jobs = work.job_summaries(store) if store is not None else []
     if args.json:
-        print_json({"store": redacted_url(store.url), "jobs": jobs})
+        print_json({"store": redacted_url(args.store), "jobs": jobs})
         return 0
     if not jobs:
-        console.print(f"no work units in {args.store}: no quantize/evaluate has run on it yet")
+        console.print(
+            f"no work units in {redacted_url(args.store)}: no quantize/evaluate/profile has run "
+            "on it yet"
+        )
         return 0
     for job in jobs:
         console.print(f"[bold]{job['kind']}[/bold] {job['job']}: {job['progress']}")
         if not job["open"]:
             continue
         table = Table()
-        for col in ("unit", "state", "worker", "claimed s ago", "lease left s", "tries"):
+        for col in ("unit", "state", "worker", "claimed s ago", "lease", "tries"):
             table.add_column(col)
         for u in job["open"]:
             table.add_row(
@@ -130,11 +134,19 @@ def cmd_status(args: argparse.Namespace) -> int:
                 u["state"],
                 u["owner"] or "–",
                 "–" if u["claimed_s_ago"] is None else f"{u['claimed_s_ago']:.0f}",
-                "–" if u["lease_left_s"] is None else f"{u['lease_left_s']:.0f}",
+                _lease_text(u),
                 str(u["attempts"]),
             )
         console.print(table)
     return 0
+
+
+def _lease_text(unit: dict) -> str:
+    if unit["expired_s_ago"] is not None:
+        return f"ran out {unit['expired_s_ago']:.0f} s ago (retaken by the next claim)"
+    if unit["lease_left_s"] is not None:
+        return f"{unit['lease_left_s']:.0f} s left"
+    return "–"
 
 
 def cmd_profile(args: argparse.Namespace) -> int:
@@ -198,8 +210,8 @@ def cmd_profile(args: argparse.Namespace) -> int:
     if parent:
         gpus = work.gpus_for(device)
         console.print(f"profiling in {args.workers} worker processes, one GPU each ({gpus})")
-        if (status := work.spawn_workers(args.workers, args.argv, gpus=gpus)) != 0:
-            raise CodesignError(f"a profile worker failed ({status})")
+        codes = work.spawn_workers(args.workers, args.argv, gpus=gpus)
+        work.check_workers(codes, "profile", store, job)
         return cmd_list(args)
     with progress_bar() as progress:
         task = progress.add_task("profiling", total=len(todo))
@@ -225,10 +237,9 @@ def cmd_profile(args: argparse.Namespace) -> int:
             )
             progress.advance(task)
 
-        work.work_through(store, job, run)
-    left = work.counts(store, job)
-    if left["claimed"]:
-        console.print(f"nothing left to claim; {left['claimed']} units still run elsewhere")
+        work.work_through(store, job, run, known=pairs, wait=args.wait or args.worker)
+    if (left := work.leftover_line(store, job)) is not None:
+        console.print(left, highlight=False)
     if args.worker:
         return 0
     return cmd_list(args)

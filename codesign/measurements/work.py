@@ -21,19 +21,22 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import math
 import os
+import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from sqlalchemy import and_, case, insert, or_, select, update
+from sqlalchemy import and_, case, insert, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 
+from codesign.errors import CodesignError
 from codesign.store import Store, WorkUnitRow
 
 PENDING, CLAIMED, DONE = "pending", "claimed", "done"
@@ -153,12 +156,18 @@ def _alive(pid: int) -> bool:
 GROUP_SEP = "|"  # a unit's key up to it names its group (evaluate: the variant)
 
 
-def claim(store: Store, job: str, owner: str, prefer: str | None = None) -> Unit | None:
+def claim(
+    store: Store,
+    job: str,
+    owner: str,
+    prefer: str | None = None,
+    skip: Collection[str] = (),
+) -> Unit | None:
     """The next claimable unit of ``job``, now held by ``owner``; None when none is left.
     Units whose key starts with ``prefer`` come first (a worker keeps the variant it has
     loaded), then units of groups no other worker is running (so that two workers load
     different variants instead of each loading every one), then the rest: at the end a worker
-    joins another's group rather than idle."""
+    joins another's group rather than idle. Keys in ``skip`` are never claimed."""
     _free_dead_local_owners(store, job)
     for _ in range(20):  # lost races: another worker won the candidates; read again
         now = time.time()
@@ -173,6 +182,7 @@ def claim(store: Store, job: str, owner: str, prefer: str | None = None) -> Unit
             q = (
                 select(WorkUnitRow.id, WorkUnitRow.key, WorkUnitRow.describe)
                 .where(WorkUnitRow.job == job, _claimable(now))
+                .where(WorkUnitRow.key.not_in(list(skip)) if skip else true())
                 .order_by(*order)
                 .limit(4)
             )
@@ -301,15 +311,98 @@ def work_through(
     job: str,
     run: Callable[[Unit, Completion], None],
     prefer: Callable[[], str | None] = lambda: None,
+    *,
+    known: Collection[str] | None = None,
+    wait: bool = False,
+    poll_s: float = 2.0,
 ) -> int:
     """Claim and run units of ``job`` until none is claimable; returns how many ran here.
-    ``run`` gets the unit and its Completion (to commit the unit with its last results)."""
-    owner, ran = owner_name(), 0
-    while (unit := claim(store, job, owner, prefer())) is not None:
-        with leased(store, unit, owner) as completion:
-            run(unit, completion)
-        ran += 1
-    return ran
+    ``run`` gets the unit and its Completion (to commit the unit with its last results).
+    A unit whose key is not in ``known`` (a definition this command lacks) is handed back and
+    never claimed again here. ``wait``: when nothing is claimable but units are still held
+    elsewhere, wait for them, retaking any whose lease runs out (its worker died), until every
+    unit of the job is done."""
+    owner, ran, skip, said = owner_name(), 0, set(), False
+    while True:
+        while (unit := claim(store, job, owner, prefer(), skip)) is not None:
+            if known is not None and unit.key not in known:
+                release(store, unit, owner)
+                skip.add(unit.key)
+                continue
+            with leased(store, unit, owner) as completion:
+                run(unit, completion)
+            ran += 1
+        state = open_units(store, job, skip)
+        if not wait or not state.held:
+            return ran
+        if not said:
+            said = True
+            print(f"waiting for {state.describe()}", flush=True)
+        time.sleep(min(poll_s, max(0.1, state.next_expiry_s)))
+
+
+@dataclass(frozen=True)
+class OpenUnits:
+    """Units of a job not done: pending, held under a live lease, held under an expired one."""
+
+    pending: int
+    running: int
+    expired: int
+    next_expiry_s: float  # until the first live lease runs out (inf when none)
+
+    @property
+    def held(self) -> int:
+        return self.running + self.expired
+
+    def describe(self) -> str:
+        parts = []
+        if self.running:
+            parts.append(
+                f"{self.running} units other workers hold (the first lease ends in "
+                f"{self.next_expiry_s:.0f} s unless renewed; then the unit is retaken here)"
+            )
+        if self.expired:
+            parts.append(f"{self.expired} units whose lease ran out (their worker died?)")
+        if self.pending:
+            parts.append(f"{self.pending} pending")
+        return "; ".join(parts) or "nothing"
+
+
+def open_units(store: Store, job: str, skip: Collection[str] = ()) -> OpenUnits:
+    """Where ``job``'s unfinished units stand now (keys in ``skip`` left out)."""
+    now = time.time()
+    with store.session() as s:
+        rows = s.execute(
+            select(WorkUnitRow.key, WorkUnitRow.state, WorkUnitRow.lease_until).where(
+                WorkUnitRow.job == job, WorkUnitRow.state != DONE
+            )
+        ).all()
+    rows = [r for r in rows if r.key not in skip]
+    live = [r.lease_until for r in rows if r.state == CLAIMED and (r.lease_until or 0) >= now]
+    return OpenUnits(
+        pending=sum(r.state == PENDING for r in rows),
+        running=len(live),
+        expired=sum(r.state == CLAIMED and (r.lease_until or 0) < now for r in rows),
+        next_expiry_s=min(live) - now if live else math.inf,
+    )
+
+
+def leftover_line(store: Store, job: str) -> str | None:
+    """What a worker that stops without waiting leaves behind, in one line (None: nothing)."""
+    state = open_units(store, job)
+    if not state.held and not state.pending:
+        return None
+    if state.running:
+        return (
+            f"nothing left to claim here; {state.running} units are held by another worker "
+            f"(the first lease ends in {state.next_expiry_s:.0f} s unless renewed): their "
+            "results are missing from this summary until it finishes; rerun with --wait to "
+            "wait for it (and retake its units should it have died)"
+        )
+    return (
+        f"{state.held + state.pending} units were not finished (their worker died or was "
+        "stopped); rerun the same command to run them"
+    )
 
 
 def counts(store: Store, job: str) -> dict[str, int]:
@@ -369,11 +462,11 @@ def spawn_workers(
     argv: Sequence[str],
     command: str = "codesign.measurements",
     gpus: Sequence[str] = (),
-) -> int:
+) -> list[int]:
     """Run ``python -m command argv --worker`` in ``n`` processes, the cores (and ``gpus``, one
-    each) split between them; returns the first non-zero exit status (0 when all finished).
-    Their output goes where this process's goes, each line prefixed by the worker's number
-    (and its GPU)."""
+    each) split between them; returns their exit statuses (negative: killed by that signal;
+    judge them with ``check_workers``). Their output goes where this process's goes, each line
+    prefixed by the worker's number (and its GPU)."""
     envs, procs = worker_envs(n, gpus), []
     if gpus:  # each sees its one GPU as cuda:0
         argv = on_own_gpu(argv)
@@ -406,7 +499,47 @@ def spawn_workers(
         raise
     for t in pumps:
         t.join()
-    return next((c for c in codes if c != 0), 0)
+    return codes
+
+
+class WorkerDied(CodesignError):
+    """A worker process died (killed, out of memory, an error of its own) and its work was not
+    all done by the others: not bad input."""
+
+    exit_code = 1
+
+
+def _how_it_ended(code: int) -> str:
+    if code < 0:
+        try:
+            return f"was killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"was killed by signal {-code}"
+    return f"exited with status {code}"
+
+
+def check_workers(codes: Sequence[int], what: str, store: Store, job: str | None) -> None:
+    """After ``--workers N``: a worker that refused its input (exit 2, its line above) makes
+    this exit 2; one that died otherwise is exit 1 (WorkerDied) unless the others finished
+    every unit of ``job`` (they retake a dead worker's unit), which is said in a line."""
+    failed = [(i, c) for i, c in enumerate(codes, 1) if c != 0]
+    if not failed:
+        return
+    if any(c == 2 for _, c in failed):
+        raise CodesignError(f"a {what} worker refused its input (its error is above)")
+    deaths = ", ".join(f"worker {i} {_how_it_ended(c)}" for i, c in failed)
+    left = open_units(store, job) if job is not None else None
+    if left is not None and not left.held and not left.pending:
+        print(
+            f"note: {deaths}; the other workers retook its unit and every unit is done",
+            flush=True,
+        )
+        return
+    todo = f" ({left.describe()})" if left is not None else ""
+    raise WorkerDied(
+        f"a {what} worker died: {deaths}; work is not complete{todo}: rerun the same command "
+        "to finish it (stored work is kept)"
+    )
 
 
 def _pump(proc: subprocess.Popen, prefix: str) -> None:
@@ -417,38 +550,29 @@ def _pump(proc: subprocess.Popen, prefix: str) -> None:
 
 
 def progress_line(store: Store, job: str) -> str:
-    """Units done / running / pending of ``job`` and an ETA from the finished units' mean
-    time, over the workers now holding units (at least one)."""
+    """Units done / running / expired / pending of ``job`` and an ETA from the finished units'
+    mean time, over the workers now holding live units (at least one). A unit whose lease ran
+    out is not running: its worker died or hung, and the next claim retakes it."""
+    now = time.time()
     with store.session() as s:
         rows = s.execute(
-            select(WorkUnitRow.state, WorkUnitRow.seconds, WorkUnitRow.owner).where(
-                WorkUnitRow.job == job
-            )
+            select(
+                WorkUnitRow.state, WorkUnitRow.seconds, WorkUnitRow.owner, WorkUnitRow.lease_until
+            ).where(WorkUnitRow.job == job)
         ).all()
     done = [r.seconds for r in rows if r.state == DONE and r.seconds is not None]
-    running = sum(r.state == CLAIMED for r in rows)
+    live = [r for r in rows if r.state == CLAIMED and (r.lease_until or 0) >= now]
+    expired = sum(r.state == CLAIMED and (r.lease_until or 0) < now for r in rows)
     pending = sum(r.state == PENDING for r in rows)
-    text = f"{len(done)}/{len(rows)} units done, {running} running, {pending} pending"
-    if done and (running or pending):
-        workers = max(1, len({r.owner for r in rows if r.state == CLAIMED}))
-        eta = sum(done) / len(done) * (running + pending) / workers
+    text = f"{sum(r.state == DONE for r in rows)}/{len(rows)} units done, {len(live)} running"
+    if expired:
+        text += f", {expired} expired (lease ran out: retaken by the next worker to claim)"
+    text += f", {pending} pending"
+    if done and live:
+        workers = max(1, len({r.owner for r in live}))
+        eta = sum(done) / len(done) * (len(live) + pending + expired) / workers
         text += f", ETA {eta / 60:.0f} min" if eta >= 90 else f", ETA {eta:.0f} s"
     return text
-
-
-def wait_for(store: Store, job: str, run: Callable[[Unit], None], poll_s: float = 2.0) -> None:
-    """Until every unit of ``job`` is done: units other workers hold are waited for, and
-    taken over (and run here) if their lease runs out."""
-    said = False
-    while True:
-        c = counts(store, job)
-        if c[PENDING] + c[CLAIMED] == 0:
-            return
-        if not said:
-            print(f"waiting for {c[CLAIMED]} units other workers hold", flush=True)
-            said = True
-        time.sleep(poll_s)
-        work_through(store, job, lambda unit, _: run(unit))
 
 
 def job_summaries(store: Store) -> list[dict]:
@@ -462,16 +586,19 @@ def job_summaries(store: Store) -> list[dict]:
         jobs.setdefault(r.job, []).append(r)
     out = []
     for job, units in reversed(list(jobs.items())):
-        open_units = [
+        unfinished = [
             {
                 "key": u.key,
                 "describe": u.describe,
-                "state": "expired"
-                if u.state == CLAIMED and (u.lease_until or 0) < now
-                else u.state,
+                "state": _shown_state(u, now),
                 "owner": u.owner,
                 "claimed_s_ago": None if u.claimed_at is None else now - u.claimed_at,
-                "lease_left_s": None if u.lease_until is None else u.lease_until - now,
+                "lease_left_s": None
+                if u.lease_until is None or u.lease_until < now
+                else u.lease_until - now,
+                "expired_s_ago": now - u.lease_until
+                if u.lease_until is not None and u.lease_until < now
+                else None,
                 "attempts": u.attempts,
             }
             for u in units
@@ -483,7 +610,7 @@ def job_summaries(store: Store) -> list[dict]:
                 "job": job,
                 "progress": progress_line(store, job),
                 "units": len(units),
-                "open": open_units,
+                "open": unfinished,
             }
         )
     return out

@@ -5,6 +5,7 @@ and owners that died give their units back; `--workers 2` stores what one proces
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -127,6 +128,90 @@ def test_an_interrupted_unit_goes_back_to_pending_and_a_finished_one_records_its
         work.work_through(store, job, run)
     assert work.counts(store, job) == {"pending": 1, "claimed": 0, "done": 1}
     assert "1/2 units done" in work.progress_line(store, job)
+
+
+def test_waiting_retakes_a_unit_whose_holder_died_and_status_shows_it_expired(
+    store, monkeypatch, capsys
+):
+    """A unit another host claimed and stopped renewing: without --wait the worker stops and
+    says so; status shows it expired (no ETA); with --wait it is retaken once its lease ends."""
+    import json
+
+    from codesign.measurements.cli import main
+
+    monkeypatch.setattr(work, "LEASE_S", 1.0)
+    job = _job()
+    work.plan(store, "evaluate", job, [("v|a", "a"), ("v|b", "b")])
+    work.finish(store, work.claim(store, job, "fast:1"), "fast:1", 2.0)
+    assert work.claim(store, job, "dead-host:7") is not None  # it never renews, never finishes
+    ran: list[str] = []
+    assert work.work_through(store, job, lambda u, c: ran.append(u.key)) == 0
+    line = work.leftover_line(store, job)
+    assert "held by another worker" in line and "--wait" in line
+    work.time.sleep(1.2)
+    progress = work.progress_line(store, job)
+    assert "0 running, 1 expired" in progress and "ETA" not in progress
+    assert main(["status", "--store", store.url, "--json"]) == 0
+    mine = {j["job"]: j for j in json.loads(capsys.readouterr().out)["jobs"]}[job]
+    assert mine["open"][0]["state"] == "expired" and mine["open"][0]["lease_left_s"] is None
+    assert work.work_through(store, job, lambda u, c: ran.append(u.key), wait=True) == 1
+    assert ran == ["v|b"] and work.open_units(store, job).held == 0
+
+
+def test_a_worker_never_claims_a_unit_its_command_does_not_define(store):
+    job = _job()
+    work.plan(store, "quantize", job, [("gptq-w4", ""), ("gptq-w8", "")])
+    ran: list[str] = []
+    work.work_through(store, job, lambda u, c: ran.append(u.key), known={"gptq-w8"})
+    assert ran == ["gptq-w8"]
+    assert work.counts(store, job) == {"pending": 1, "claimed": 0, "done": 1}
+
+
+def test_quantize_commands_for_other_variants_never_share_a_job():
+    from types import SimpleNamespace
+
+    from codesign.measurements.quantize.cli import quantize_job
+    from codesign.measurements.quantize.recipes import variant_grid
+
+    args = SimpleNamespace(group_size=128, backend=None)
+
+    def job(bits: list[int]) -> str:
+        specs = {s.label: s for s in variant_grid(["gptq"], bits, 128, [0])}
+        return quantize_job("fp", specs, "calib", args, "cpu", bits)
+
+    assert job([3, 4, 8]) != job([3, 8])
+    assert job([3, 8]) == job([3, 8])
+
+
+def test_status_on_an_empty_database_says_so(store, capsys):
+    """A new PostgreSQL database (or an empty SQLite file) holds no codesign tables yet."""
+    from codesign.measurements.cli import main
+
+    if store.engine.dialect.name == "postgresql":
+        url = _fresh_pg_database()
+    else:
+        url = store.url.replace("w.db", "empty.db")
+        sqlite3.connect(url.removeprefix("sqlite:///")).close()
+    assert main(["status", "--store", url]) == 0
+    assert "no work units" in capsys.readouterr().out
+
+
+def test_worker_exits_are_judged_by_what_is_left(store, capsys):
+    """A worker that refused its input: exit 2; one that died while the others finished every
+    unit: a note, exit 0; one that died leaving work: exit 1, not called bad input."""
+    from codesign.errors import CodesignError
+
+    job = _job()
+    work.plan(store, "evaluate", job, [("a", "")])
+    with pytest.raises(CodesignError) as bad:
+        work.check_workers([2, 0], "evaluate", store, job)
+    assert bad.value.exit_code == 2
+    with pytest.raises(work.WorkerDied, match="worker 2 was killed by SIGKILL") as died:
+        work.check_workers([0, -9], "evaluate", store, job)
+    assert died.value.exit_code == 1
+    work.finish(store, work.claim(store, job, "w:1"), "w:1", 1.0)
+    work.check_workers([0, -9], "evaluate", store, job)
+    assert "worker 2 was killed by SIGKILL; the other workers retook" in capsys.readouterr().out
 
 
 def _evaluate(model, url, cache, *extra, threads=None):
@@ -348,3 +433,52 @@ def test_each_worker_gets_its_share_of_cores_and_one_gpu_which_it_sees_as_cuda(m
     assert work.on_own_gpu(argv) == ["evaluate", "--device", "cuda", "--limit", "4"]
     assert work.on_own_gpu(["profile", "--device=cuda:3"]) == ["profile", "--device=cuda"]
     assert work.on_own_gpu(["quantize", "--device", "cpu"]) == ["quantize", "--device", "cpu"]
+
+
+def test_a_killed_evaluate_worker_is_retaken_and_the_command_succeeds(tiny_llama, tmp_path):
+    """`evaluate --workers 2` with one worker SIGKILLed mid-unit: the other retakes its unit
+    (a dead process of this host frees it at once), every item is stored once, and the command
+    exits 0 saying a worker died."""
+    import signal
+    import time
+
+    import psutil
+    from sqlalchemy import select
+
+    from codesign.store import WorkUnitRow
+
+    url, cache = f"sqlite:///{tmp_path / 'k.db'}", tmp_path / "cache"
+    assert _evaluate(tiny_llama, url, cache, "--suites", "ethics").returncode == 0  # reference
+    expected = len(Store(url).predictions_frame("ethics"))
+    url = f"sqlite:///{tmp_path / 'killed.db'}"
+    cmd = [sys.executable, "-m", "codesign.measurements", "evaluate", "--model", str(tiny_llama)]
+    cmd += ["--method", "gptq", "--bits", "4,8", "--calib-samples", "4", "--calib-seq-len", "32"]
+    cmd += ["--suites", "ethics", "--limit", "2", "--max-batch-tokens", "256", "--store", url]
+    cmd += ["--workers", "2"]
+    env = dict(os.environ, CODESIGN_CACHE=str(cache))
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def holder() -> int | None:
+        try:
+            with Store(url, create=False).session() as s:
+                owners = s.scalars(
+                    select(WorkUnitRow.owner).where(
+                        WorkUnitRow.kind == "evaluate", WorkUnitRow.state == "claimed"
+                    )
+                ).all()
+        except Exception:  # noqa: BLE001 - the store may not exist yet
+            return None
+        children = {c.pid for c in psutil.Process(proc.pid).children()}
+        pids = [int(o.rsplit(":", 1)[1]) for o in owners if o]
+        return next((p for p in pids if p in children), None)
+
+    deadline = time.time() + 600
+    while (victim := holder()) is None:
+        assert proc.poll() is None and time.time() < deadline, proc.communicate()[1][-3000:]
+        time.sleep(0.05)
+    os.kill(victim, signal.SIGKILL)
+    out, err = proc.communicate(timeout=900)
+    assert proc.returncode == 0, err[-3000:]
+    assert "was killed by SIGKILL; the other workers retook its unit" in out, out[-3000:]
+    frame = Store(url).predictions_frame("ethics")
+    assert len(frame) == expected and not frame.duplicated(["variant_key", "item_id"]).any()

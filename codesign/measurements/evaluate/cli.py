@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import math
+from dataclasses import dataclass
 from pathlib import Path
 
 from rich.table import Table
@@ -130,11 +133,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         data[s.name] = s.load(args.limit, args.data_seed, sources)
     parent = args.workers > 1 and not args.worker
     store, device, rows = variants_from_args(args, quantize=not parent)
+    codes: list[int] = []
     if parent:  # its workers quantize what is missing, then evaluate; this one sums up
         console.print(f"evaluating in {args.workers} worker processes (units in the store)")
-        if (status := work.spawn_workers(args.workers, args.argv, gpus=work.gpus_for(device))) != 0:
-            raise CodesignError(f"an evaluate worker failed ({status})")
-        store, device, rows = variants_from_args(args)  # every variant is cached by now
+        codes = work.spawn_workers(args.workers, args.argv, gpus=work.gpus_for(device))
+        if 2 in codes:  # bad input: said by the worker; nothing to sum up
+            work.check_workers(codes, "evaluate", store, None)
+        store, device, rows = variants_from_args(args, spawn=False)  # what workers left
     if args.max_prompt_tokens is not None:
         from codesign.measurements.quantize.backends.dense import load_tokenizer
 
@@ -152,8 +157,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from codesign.measurements.evaluate.runner import VariantRunner
 
     runners = {v.key: VariantRunner(store, v, device, real_kernels=args.real_kernels) for v in rows}
-    if not parent:
-        _evaluate_units(args, store, device, runners, suites, data)
+    plan = _plan_units(args, store, device, runners, suites, data)
+    if parent:
+        work.check_workers(codes, "evaluate", store, plan.job)
+    else:
+        _evaluate_units(args, store, device, runners, plan)
     # each worker measures the variants it ran; a parent (or one process) any left
     _measure_logits_error(store, runners, [r for r in runners.values() if r.used or parent])
     if args.worker:
@@ -182,18 +190,29 @@ def _parts(data) -> dict[str, object]:
     }
 
 
-def _evaluate_units(args, store, device, runners: dict, suites: list, data: dict) -> None:
-    """Every (variant, suite, shard of items) as a work unit of the store, run here until none
-    is left (with ``--workers``, several processes do this side by side, on one host or many).
-    A worker keeps to the variant it has loaded while that variant has units left."""
-    import time
+@dataclass(frozen=True)
+class UnitPlan:
+    """An evaluate command's work units in the store: its job, every (variant, suite, shard)
+    with its items, and how many items are still to run."""
 
+    job: str
+    parts: dict[str, dict[str, object]]  # suite -> shard name -> the shard's data
+    suites: dict[str, object]
+    keys: frozenset[str]
+    total: int  # items not stored yet
+    stored: int
+
+
+def _plan_units(args, store, device, runners: dict, suites: list, data: dict) -> UnitPlan:
+    """Every (variant, suite, shard of items) as a work unit of the store; units whose items
+    are not all stored (a worker died after they were marked done elsewhere) reopen. The job's
+    id covers every option that shapes results and every unit's items (prompt protocol
+    included), so two commands that differ never share units."""
     from codesign.measurements import work
-    from codesign.measurements.evaluate.runner import SuiteTiming
 
-    by_name = {s.name: s for s in suites}
     parts = {s.name: _parts(data[s.name]) for s in suites}
     units, reopen, total = [], set(), 0
+    items = {}
     for k, r in runners.items():
         label = variant_label(r.variant.method, r.variant.bits, r.variant.seed)
         done = {s.name: store.predicted_item_ids(r.variant.id, s.name) for s in suites}
@@ -201,14 +220,18 @@ def _evaluate_units(args, store, device, runners: dict, suites: list, data: dict
             for part, pdata in parts[s.name].items():
                 key = f"{k}|{s.name}|{part}"
                 units.append((key, f"{label} {s.name} {part}"))
-                left = sum(s.stored_key(it) not in done[s.name] for it in pdata.items)
+                keys = [s.stored_key(it) for it in pdata.items]
+                items[f"{s.name}|{part}"] = keys
+                left = sum(key_ not in done[s.name] for key_ in keys)
                 total += left
                 if left:
                     reopen.add(key)
     job = work.job_id(
         "evaluate",
         variants=sorted(runners),
-        suites=sorted(by_name),
+        suites=sorted(s.name for s in suites),
+        protocols={s.name: s.protocol for s in suites},
+        items=hashlib.sha256(json.dumps(items, sort_keys=True).encode()).hexdigest(),
         limit=args.limit,
         data_seed=args.data_seed,
         data=sorted(args.data),
@@ -217,14 +240,28 @@ def _evaluate_units(args, store, device, runners: dict, suites: list, data: dict
         device=device,
     )
     work.plan(store, "evaluate", job, units, reopen=reopen)
-    share = -(-total // max(1, args.workers))
     stored = sum(len(d.items) for d in data.values()) * len(runners) - total
+    keys = frozenset(k for k, _ in units)
+    return UnitPlan(job, parts, {s.name: s for s in suites}, keys, total, stored)
+
+
+def _evaluate_units(args, store, device, runners: dict, plan: UnitPlan) -> None:
+    """Run the plan's units here until none is left (with ``--workers``, several processes do
+    this side by side, on one host or many; a worker, or ``--wait``, also waits for units other
+    hosts hold and retakes those whose lease runs out). A worker keeps to the variant it has
+    loaded while that variant has units left."""
+    import time
+
+    from codesign.measurements import work
+    from codesign.measurements.evaluate.runner import SuiteTiming
+
+    share = -(-plan.total // max(1, args.workers))
     mine = f"; this worker takes units until none is left (~{share} items)" if args.worker else ""
     console.print(
-        f"evaluating {total} items on {len(runners)} variants ({device}) in {len(units)} work "
-        f"units; {stored} already stored{mine}"
+        f"evaluating {plan.total} items on {len(runners)} variants ({device}) in "
+        f"{len(plan.keys)} work units; {plan.stored} already stored{mine}"
     )
-    timing = {s.name: SuiteTiming() for s in suites}
+    timing = {name: SuiteTiming() for name in plan.suites}
     wall = dict.fromkeys(timing, 0.0)
     current: list[str] = []
     with progress_bar() as progress:
@@ -233,12 +270,12 @@ def _evaluate_units(args, store, device, runners: dict, suites: list, data: dict
         def run(unit, completion) -> None:
             key, suite_name, part = unit.key.split("|")
             current[:] = [key]
-            r, s = runners[key], by_name[suite_name]
+            r, s = runners[key], plan.suites[suite_name]
             progress.update(task, description=unit.describe)
             start = time.perf_counter()
             r.run(
                 s,
-                parts[suite_name][part],
+                plan.parts[suite_name][part],
                 advance=lambda n: progress.advance(task, n),
                 max_batch_tokens=args.max_batch_tokens,
                 timing=timing[s.name],
@@ -246,10 +283,16 @@ def _evaluate_units(args, store, device, runners: dict, suites: list, data: dict
             )
             wall[s.name] += time.perf_counter() - start
 
-        work.work_through(store, job, run, prefer=lambda: f"{current[0]}|" if current else None)
-    left = work.counts(store, job)
-    if left["claimed"]:
-        console.print(f"nothing left to claim; {left['claimed']} units still run elsewhere")
+        work.work_through(
+            store,
+            plan.job,
+            run,
+            prefer=lambda: f"{current[0]}|" if current else None,
+            known=plan.keys,
+            wait=args.wait or args.worker,
+        )
+    if (left := work.leftover_line(store, plan.job)) is not None:
+        console.print(left, highlight=False)
     if args.timing:
         _print_timing(timing, wall)
 

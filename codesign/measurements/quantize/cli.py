@@ -138,7 +138,19 @@ def add_quantize_options(q: argparse.ArgumentParser) -> None:
         help="processes sharing the work through the store, the cores split between them; the "
         "same command on another host with the same store joins in (default: 1)",
     )
-    q.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    add_worker_options(q)
+
+
+def add_worker_options(p: argparse.ArgumentParser) -> None:
+    """``--wait`` and the hidden ``--worker`` of a command whose work is shared in units."""
+    p.add_argument(
+        "--wait",
+        action="store_true",
+        help="when nothing is left to claim, wait for the units other hosts hold and retake any "
+        "whose lease runs out (their host died), until the whole job is done; workers started "
+        "by --workers always wait (default: stop, saying what others still hold)",
+    )
+    p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
 
 
 def cmd_quantize(args: argparse.Namespace) -> int:
@@ -147,10 +159,13 @@ def cmd_quantize(args: argparse.Namespace) -> int:
     return 0
 
 
-def variants_from_args(args: argparse.Namespace, *, quantize: bool = True):
+def variants_from_args(
+    args: argparse.Namespace, *, quantize: bool = True, spawn: bool = True
+) -> tuple:
     """Quantize (or find cached) every variant the options name; returns store, device, rows.
     ``quantize`` False stops once the dense model is stored and the units are listed (a
-    parent of ``--workers`` whose workers quantize); its rows are then empty."""
+    parent of ``--workers`` whose workers quantize); its rows are then empty. ``spawn`` False:
+    a parent whose workers have finished quantizes any variant they left, here."""
     from codesign.measurements.quantize.backends import backend_for
     from codesign.measurements.quantize.calibration_text import calibration_texts
     from codesign.measurements.quantize.ensure import ensure_variant
@@ -183,7 +198,9 @@ def variants_from_args(args: argparse.Namespace, *, quantize: bool = True):
         grid.remove(DENSE)
     if args.workers < 1:
         raise CodesignError(f"--workers must be at least 1, got {args.workers}")
-    _quantize_in_units(args, store, model, grid, calib, device, bits, quantize=quantize)
+    _quantize_in_units(
+        args, store, model, grid, calib, device, bits, quantize=quantize, spawn=spawn
+    )
     if not quantize:
         return store, device, []
     rows = []
@@ -225,7 +242,28 @@ def variants_from_args(args: argparse.Namespace, *, quantize: bool = True):
     return store, device, rows
 
 
-def _quantize_in_units(args, store, model, grid, calib, device, bits, *, quantize=True) -> None:
+def quantize_job(fingerprint: str, specs: dict, calibration: str, args, device, bits) -> str:
+    """The id of a quantize command's work. Every unit's recipe (method, bits, seed, group) is
+    part of it: two commands that ask for other variants never share a job, so neither
+    claims a unit it cannot run."""
+    from codesign.measurements import work
+
+    return work.job_id(
+        "quantize",
+        model=fingerprint,
+        units=sorted(specs),
+        recipes=sorted(repr(s) for s in specs.values()),
+        calibration=calibration,
+        group=args.group_size,
+        backend=args.backend,
+        device=device,
+        nest=(min(bits), max(bits)),
+    )
+
+
+def _quantize_in_units(
+    args, store, model, grid, calib, device, bits, *, quantize=True, spawn=True
+) -> None:
     """Quantize the grid's variants as work units of the store (codesign.measurements.work),
     the dense model first and here (every unit starts from it): with ``--workers N`` in N
     processes, otherwise in this one, and this process then waits for units other hosts
@@ -243,25 +281,14 @@ def _quantize_in_units(args, store, model, grid, calib, device, bits, *, quantiz
     specs = {spec.label: spec for spec in ordered}
     if not specs:
         return
-    job = work.job_id(
-        "quantize",
-        model=model.fingerprint,
-        calibration=calib.describe(),
-        group=args.group_size,
-        backend=args.backend,
-        device=device,
-        nest=(min(bits), max(bits)),
-    )
+    job = quantize_job(model.fingerprint, specs, calib.describe(), args, device, bits)
     work.plan(store, "quantize", job, [(k, f"{model.name} {k}") for k in specs])
-    if args.workers > 1 and not args.worker:
-        if quantize:  # quantize's own parent; evaluate's parent spawns evaluate workers
-            console.print(f"quantizing in {args.workers} worker processes (units in the store)")
-            if (
-                status := work.spawn_workers(args.workers, args.argv, gpus=work.gpus_for(device))
-            ) != 0:
-                raise CodesignError(f"a quantize worker failed ({status})")
+    if not quantize:  # evaluate's parent: its evaluate workers quantize
         return
-    if not quantize:
+    if args.workers > 1 and not args.worker and spawn:
+        console.print(f"quantizing in {args.workers} worker processes (units in the store)")
+        codes = work.spawn_workers(args.workers, args.argv, gpus=work.gpus_for(device))
+        work.check_workers(codes, "quantize", store, job)
         return
 
     def run(unit, completion) -> None:  # done once the variant is cached and stored
@@ -282,5 +309,5 @@ def _quantize_in_units(args, store, model, grid, calib, device, bits, *, quantiz
             highlight=False,
         )
 
-    work.work_through(store, job, run)
-    work.wait_for(store, job, run)
+    # quantize always waits: every later step (the grid loop, evaluate) needs each variant
+    work.work_through(store, job, run, known=specs, wait=True)

@@ -186,11 +186,23 @@ def _published_settings(root: Path, limit: int | None, seed: int) -> SuiteData:
     return data
 
 
+def check_even_limit(limit: int | None) -> None:
+    """The offline settings draw half of each setting's rows from each sex (at the setting's
+    base-rate parity), so ``--limit`` must be even there; refused by name before any work."""
+    if limit is not None and limit % 2:
+        raise CodesignError(
+            f"--limit {limit}: the fairness suite draws half of each setting's items from each "
+            "sex of UCI Adult, so --limit must be even (e.g. "
+            f"{limit + 1}) when fairness runs on the offline data"
+        )
+
+
 def _uci_settings(limit: int | None, seed: int) -> SuiteData:
     """Offline: comp-trust's 8 adult settings drawn from UCI Adult (test rows at the setting's
     base-rate parity, demonstrations from the training split at theirs), ``limit`` rows each
     (default 200, as DecodingTrust's files); crime has no offline data and is named as not
     run."""
+    check_even_limit(limit)
 
     def load(task: str, shots: int, br: float, train_br: float) -> Loaded:
         if task != "adult":
