@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+
+import pytest
+
 from codesign.measurements.profiling import ProfileWorkload, profile_variant, run_workload
 from codesign.measurements.quantize.backends import QUANTIZERS
 from codesign.measurements.quantize.calibration_text import CalibrationSpec
@@ -82,3 +86,26 @@ def test_profiles_already_stored_are_not_counted_as_progress(tiny_llama, store_u
     assert "profiling 1 (variant, batch) pairs" in second and "1 already stored" in second
     assert "2/1" not in second and "(1/1" in second.replace("\n", " ")
     assert sorted(Store(store_url).profiles_frame()["batch_size"]) == [1, 2]
+
+
+@pytest.mark.skipif(
+    not os.environ.get("CODESIGN_TEST_POSTGRES_URL"),
+    reason="no PostgreSQL server: .ci/run sets CODESIGN_TEST_POSTGRES_URL",
+)
+def test_a_cpu_profile_is_stored_on_postgresql(tiny_llama):
+    """PostgreSQL enforces column lengths (SQLite does not): a CPU profile's memory method, 163
+    characters, was refused by schema 2's VARCHAR(100), and `profile` ended in a traceback."""
+    import subprocess
+    import sys
+
+    from codesign.testing.postgres import fresh_database
+
+    url = fresh_database(os.environ["CODESIGN_TEST_POSTGRES_URL"], "codesign_profile")
+    ensure_variant(Store(url), resolve_model(str(tiny_llama)), DENSE, CalibrationSpec())
+    argv = [sys.executable, "-m", "codesign.measurements", "profile", "--store", url]
+    argv += ["--model", str(tiny_llama), "--batch-sizes", "1", "--prompt-len", "8"]
+    argv += ["--decode-tokens", "2", "--repeats", "1", "--device", "cpu"]
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    profiles = Store(url).profiles()
+    assert len(profiles) == 1 and len(profiles[0][0].memory_method) > 100
