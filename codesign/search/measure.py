@@ -16,6 +16,7 @@ from codesign.cli_common import console
 from codesign.ensembles.stored import current_protocol
 from codesign.errors import CodesignError
 from codesign.measurements.evaluate.suites import SUITES
+from codesign.measurements.evaluate.suites.fairness import check_even_limit
 from codesign.measurements.quantize.models import DEFAULT_MODEL
 from codesign.store import Store
 
@@ -118,6 +119,7 @@ def ensure_measurements(
             "model on this machine (minutes on a CPU); everything is stored, so it is never "
             "repeated."
         )
+        check_even_limit(limit)  # named by its flag before the quantize phase starts
         variants = ["--model", model, "--method", METHODS, "--bits", BITS, "--store", url]
         _phase(run, "quantize", ["quantize", *variants, "--workers", QUANTIZE_WORKERS], timings)
         suites = ["--suites", ",".join(NEEDED_SUITES), "--limit", str(limit)]
@@ -148,6 +150,15 @@ def _phase(
 
 
 def _run(run: Callable[[Sequence[str]], int], argv: list[str]) -> None:
+    """A phase that failed ends the search with its own exit status (2 bad input, 1 an
+    error or a worker that died, 130 Ctrl-C), its own line above saying why."""
     status = run(argv)
+    if status == 130:
+        raise KeyboardInterrupt
     if status != 0:
-        raise CodesignError(f"`python -m codesign.measurements {' '.join(argv)}` failed ({status})")
+        error = CodesignError(
+            f"`python -m codesign.measurements {' '.join(argv)}` failed (exit {status}; its "
+            "error is above)"
+        )
+        error.exit_code = status if status in (1, 2) else 1
+        raise error
