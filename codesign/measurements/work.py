@@ -592,7 +592,9 @@ def job_summaries(store: Store) -> list[dict]:
                 "describe": u.describe,
                 "state": _shown_state(u, now),
                 "owner": u.owner,
-                "claimed_s_ago": None if u.claimed_at is None else now - u.claimed_at,
+                "claimed_s_ago": None
+                if u.claimed_at is None or u.state != CLAIMED
+                else now - u.claimed_at,
                 "lease_left_s": None
                 if u.lease_until is None or u.lease_until < now
                 else u.lease_until - now,
