@@ -33,6 +33,7 @@ from codesign.cli_common import (
 )
 from codesign.errors import CodesignError, Infeasible
 from codesign.measurements.evaluate.profiles import DEFAULT_PROFILE, PROFILES
+from codesign.measurements.evaluate.suites.fairness import check_even_limit
 from codesign.measurements.quantize.models import DEFAULT_MODEL
 from codesign.search import export, outcome, plots
 from codesign.search.context import (
@@ -226,6 +227,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         value = getattr(args, name)
         if value < 1:
             raise CodesignError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
+    check_even_limit(args.limit)  # the fairness suite's offline draw, should it measure
     positive(args.budget_gb, "--budget-gb")
     positive(args.mmlu_tolerance, "--mmlu-tolerance", allow_zero=True)
     if args.max_area_mm2 is not None:

@@ -16,7 +16,6 @@ from codesign.cli_common import console
 from codesign.ensembles.stored import current_protocol
 from codesign.errors import CodesignError
 from codesign.measurements.evaluate.suites import SUITES
-from codesign.measurements.evaluate.suites.fairness import check_even_limit
 from codesign.measurements.quantize.models import DEFAULT_MODEL
 from codesign.store import Store
 
@@ -119,7 +118,6 @@ def ensure_measurements(
             "model on this machine (minutes on a CPU); everything is stored, so it is never "
             "repeated."
         )
-        check_even_limit(limit)  # named by its flag before the quantize phase starts
         variants = ["--model", model, "--method", METHODS, "--bits", BITS, "--store", url]
         _phase(run, "quantize", ["quantize", *variants, "--workers", QUANTIZE_WORKERS], timings)
         suites = ["--suites", ",".join(NEEDED_SUITES), "--limit", str(limit)]
