@@ -320,6 +320,7 @@ class Store:
 
     def __init__(self, url: str, *, create: bool = True) -> None:
         self.url = url
+        self._outage_said = False
         check_store_url(url, must_exist=not create)
         sqlite = url.startswith("sqlite")
         try:
@@ -466,12 +467,12 @@ class Store:
     def _checkout(self) -> Connection:
         """``self.unreachable``: the server was given up on (or the store is being opened):
         one try, no waiting."""
-        waited, delay, said = 0.0, 0.5, False
+        waited, delay = 0.0, 0.5
         budget = 0.0 if self.unreachable else store_retry_s()
         while True:
             try:
                 conn = self.engine.connect()
-                self.unreachable = False
+                self.unreachable = self._outage_said = False
                 return conn
             except DBAPIError as exc:
                 if not _unreachable(exc):
@@ -479,8 +480,8 @@ class Store:
                 if waited >= budget:
                     self.unreachable = True
                     raise StoreUnreachable(self.url, _first_line(exc)) from exc
-                if not said:
-                    said = True
+                if not self._outage_said:  # once per outage, whichever thread meets it
+                    self._outage_said = True
                     sys.stderr.write(
                         f"note: the store at {redacted_url(self.url)} is unreachable "
                         f"({_first_line(exc)}); trying again for up to {budget:.0f} s\n"
