@@ -32,7 +32,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    from codesign.launch import interrupted
+    from codesign.launch import interrupted, said_interrupted
 
     try:
         from codesign.cli_common import invoked_as_console_script
@@ -43,6 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not interrupted(exc):
             raise
         print("interrupted while starting: nothing was done", file=sys.stderr)
+        said_interrupted()
         return 130
     return entry(rest)
 

@@ -35,7 +35,7 @@ from codesign.errors import (
     EXIT_INTERRUPTED,
     CodesignError,
 )
-from codesign.launch import note_sigint, sigint_seen
+from codesign.launch import new_command, note_sigint, said_interrupted, sigint_seen
 from codesign.paths import default_store_url
 
 # piped or redirected output has no terminal width: print tables whole instead of folding
@@ -203,6 +203,7 @@ def run_cli(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | N
     """Run a command: bad input is one line and exit 2 (or the error's own code), Ctrl-C one
     line and 130, and only a bug prints a traceback (exit 1)."""
     _KEPT["note"] = _DEFAULT_KEPT
+    new_command()
     with quiet_interrupt_logs():
         return _run(main, argv)
 
@@ -215,12 +216,14 @@ def _run(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None
         return exc.exit_code
     except KeyboardInterrupt:
         err_console.print(f"interrupted: {_kept()}")
+        said_interrupted()
         return EXIT_INTERRUPTED
     except SystemExit:
         raise
     except Exception as exc:
         if was_interrupted(exc):  # Ctrl-C that a library turned into its own error
             err_console.print(f"interrupted: {_kept()}")
+            said_interrupted()
             return EXIT_INTERRUPTED
         from codesign.store import unreachable_error
 

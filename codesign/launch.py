@@ -6,6 +6,7 @@ interrupt during those seconds must not print a traceback either.
 
 from __future__ import annotations
 
+import atexit
 import importlib
 import os
 import signal
@@ -13,7 +14,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
-_SEEN = {"sigint": False}
+_SEEN = {"sigint": False, "said": False, "watching": False}
+STARTING = "interrupted while starting: nothing was done"
 
 
 def sigint_seen() -> bool:
@@ -44,15 +46,38 @@ def _quiet_interrupts(hook: Any) -> Any:
     return excepthook
 
 
+def new_command() -> None:
+    """A command starts (tests run many in one process): no Ctrl-C had yet, nothing said. An
+    interrupt before this point raised KeyboardInterrupt where it landed."""
+    _SEEN["sigint"] = _SEEN["said"] = False
+
+
+def said_interrupted() -> None:
+    """The command has printed its one interrupt line (nothing more is said at exit)."""
+    _SEEN["said"] = True
+
+
 def watch_sigint() -> None:
     """Ctrl-C raises KeyboardInterrupt as usual and is also recorded, so an interrupt that a
     library turned into its own error (an ImportError mid-import, SQLite's "interrupted") is
-    still reported as one. A process started with SIGINT ignored (a background job) keeps
-    ignoring it."""
-    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    still reported as one; an interrupt that ends the interpreter before any line was said
+    (in the packages ``python -m`` imports before the launcher) says the starting line at
+    exit. A process started with SIGINT ignored (a background job) keeps ignoring it."""
+    if _SEEN["watching"] or signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
         return
+    _SEEN["watching"] = True
     signal.signal(signal.SIGINT, _on_sigint)
     sys.excepthook = _quiet_interrupts(sys.excepthook)
+    atexit.register(_say_at_exit)
+
+
+def _say_at_exit() -> None:
+    """Interpreter exit after a Ctrl-C nothing has answered yet: the one line, and 130 (every
+    answered interrupt leaves through ``finish``, which skips this)."""
+    if _SEEN["sigint"] and not _SEEN["said"]:
+        sys.stderr.write(STARTING + "\n")
+        sys.stderr.flush()
+        os._exit(130)
 
 
 def interrupted(exc: BaseException) -> bool:
@@ -97,7 +122,8 @@ def load_entry(module: str) -> Any:
     except BaseException as exc:
         if not interrupted(exc):
             raise
-        sys.stderr.write("interrupted while starting: nothing was done\n")
+        sys.stderr.write(STARTING + "\n")
+        said_interrupted()
         return None
 
 

@@ -123,6 +123,21 @@ def test_ctrl_c_that_an_extension_turns_into_an_import_error_is_one_line(tmp_pat
     assert proc.stderr == "interrupted while starting: nothing was done\n", proc.stderr
 
 
+def test_ctrl_c_before_the_launcher_runs_is_one_line():
+    """``python -m codesign.<stage>`` imports the packages above the stage before its launcher:
+    a Ctrl-C there reaches the top level, which says the one line and exits 130."""
+    code = (
+        "import sys; sys.argv[:1] = ['-m']; import codesign, os, signal, time; "
+        "os.kill(os.getpid(), signal.SIGINT); time.sleep(5)"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+        preexec_fn=sigint_default,
+    )  # fmt: skip
+    assert proc.returncode == EXIT_INTERRUPTED, proc.stderr
+    assert proc.stderr == "interrupted while starting: nothing was done\n", proc.stderr
+
+
 def test_a_command_started_with_sigint_ignored_keeps_ignoring_it():
     """A background job (SIGINT ignored by its shell) is not stopped by a stray Ctrl-C: the
     launcher installs its handler only where SIGINT was not ignored."""
