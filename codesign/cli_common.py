@@ -34,6 +34,7 @@ from codesign.errors import (
     EXIT_INTERNAL,
     EXIT_INTERRUPTED,
     CodesignError,
+    chain,
 )
 from codesign.launch import new_command, note_sigint, said_interrupted, sigint_seen
 from codesign.paths import default_store_url
@@ -270,18 +271,12 @@ def was_interrupted(exc: BaseException) -> bool:
     Optuna wrap in their own errors."""
     if sigint_seen():
         return True
-    seen: set[int] = set()
-    cause: BaseException | None = exc
-    while cause is not None and id(cause) not in seen:
-        seen.add(id(cause))
+    for cause in chain(exc):
         if isinstance(cause, KeyboardInterrupt):
             return True
-        orig = getattr(cause, "orig", None)
-        if isinstance(cause, sqlite3.OperationalError) and str(cause) == "interrupted":
-            return True
-        if isinstance(orig, sqlite3.OperationalError) and str(orig) == "interrupted":
-            return True
-        cause = cause.__cause__ or cause.__context__
+        for error in (cause, getattr(cause, "orig", None)):
+            if isinstance(error, sqlite3.OperationalError) and str(error) == "interrupted":
+                return True
     return False
 
 

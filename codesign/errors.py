@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 EXIT_DONE = 0
 EXIT_INTERNAL = 1  # a bug: the only exit that prints a traceback
 EXIT_BAD_INPUT = 2  # a bad argument, file or store, caught before any work starts
@@ -19,3 +21,15 @@ class Infeasible(CodesignError):
     """The work ran, and nothing met the constraints (which constraint excluded what)."""
 
     exit_code = EXIT_INFEASIBLE
+
+
+def chain(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and what caused it, outermost first (``raise … from``, then the exception being
+    handled when it was raised): libraries wrap a cause (a Ctrl-C, a lost connection) in
+    errors of their own."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        yield cause
+        cause = cause.__cause__ or cause.__context__

@@ -83,14 +83,9 @@ def _say_at_exit() -> None:
 def interrupted(exc: BaseException) -> bool:
     """Whether ``exc`` came of a Ctrl-C: a KeyboardInterrupt in its chain, or one had by this
     process (a library may have replaced it with an error of its own, chain and all)."""
-    seen: set[int] = set()
-    cause: BaseException | None = exc
-    while cause is not None and id(cause) not in seen:
-        seen.add(id(cause))
-        if isinstance(cause, KeyboardInterrupt):
-            return True
-        cause = cause.__cause__ or cause.__context__
-    return sigint_seen()
+    from codesign.errors import chain
+
+    return any(isinstance(c, KeyboardInterrupt) for c in chain(exc)) or sigint_seen()
 
 
 def quiet_libraries() -> None:

@@ -47,7 +47,7 @@ from sqlalchemy.exc import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-from codesign.errors import CodesignError
+from codesign.errors import CodesignError, chain
 
 SCHEMA_VERSION = 3
 SCHEMA_TRIES = 8  # opening a new store: tries when a concurrent creation wins a race
@@ -98,16 +98,12 @@ _OPENED: list[str] = []  # the URLs of the stores this process opened, for messa
 def unreachable_error(exc: BaseException) -> StoreUnreachable | None:
     """``exc`` as StoreUnreachable when a database server that went away caused it anywhere in
     its chain (Optuna's storage wraps the driver's error in its own), else None."""
-    seen: set[int] = set()
-    cause: BaseException | None = exc
-    while cause is not None and id(cause) not in seen:
-        seen.add(id(cause))
+    for cause in chain(exc):
         if isinstance(cause, StoreUnreachable):
             return cause
         if isinstance(cause, DBAPIError) and _unreachable(cause):
             where = _OPENED[-1] if _OPENED else "its URL"
             return StoreUnreachable(where, _first_line(cause))
-        cause = cause.__cause__ or cause.__context__
     return None
 
 
