@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -68,13 +69,16 @@ def _when(predicate, proc: subprocess.Popen, timeout_s: float = 300) -> None:
         time.sleep(0.05)
 
 
-@pytest.fixture
-def reference(search_store, tmp_path) -> set[str]:
-    """The front of an uninterrupted exhaustive run on the same store."""
-    assert entry(_argv(search_store, tmp_path / "ref", "reference")) == 0
-    states = {t.state for t in _study(search_store, "reference").get_trials()}
+@pytest.fixture(scope="module")
+def reference(synthetic_db, tmp_path_factory) -> set[str]:
+    """The front of an uninterrupted exhaustive run on a copy of the same store (once)."""
+    folder = tmp_path_factory.mktemp("reference")
+    shutil.copy(synthetic_db, folder / "store.db")
+    url = f"sqlite:///{folder / 'store.db'}"
+    assert entry(_argv(url, folder / "ref", "reference")) == 0
+    states = {t.state for t in _study(url, "reference").get_trials()}
     assert states <= set(DONE)
-    return _front(search_store, "reference")
+    return _front(url, "reference")
 
 
 def _finished_everything(url: str, name: str) -> None:
