@@ -68,13 +68,6 @@ def add_evaluate_parser(sub) -> None:
         "them later without a model run (default: %(default)s)",
     )
     p.add_argument(
-        "--real-kernels",
-        action="store_true",
-        help="on a CPU, run quantized variants through their own kernels (bfloat16/float16: "
-        "very slow without native 16-bit matrix units) instead of float32 copies of the "
-        "weights those kernels use (the default; a GPU always runs the real kernels)",
-    )
-    p.add_argument(
         "--max-prompt-tokens",
         type=int,
         default=None,
@@ -93,6 +86,50 @@ def add_evaluate_parser(sub) -> None:
         default=8192,
         help="padded prompt tokens per generation batch (default: 8192)",
     )
+    add_engine_options(p)
+
+
+def add_engine_options(p: argparse.ArgumentParser) -> None:
+    """``--engine`` and every registered engine's own options (one group per engine)."""
+    from codesign.measurements.evaluate.engines import DEFAULT_ENGINE, ENGINES
+
+    p.add_argument(
+        "--engine",
+        default=DEFAULT_ENGINE,
+        choices=ENGINES.names(),
+        help="what runs the prompts: "
+        + "; ".join(f"{n}: {ENGINES.get(n).help}" for n in ENGINES.names())
+        + " (default: %(default)s)",
+    )
+    for name in ENGINES.names():
+        ENGINES.get(name).add_arguments(p.add_argument_group(f"{name} engine"))
+
+
+def _engine_defaults(name: str) -> dict:
+    """Each option of engine ``name`` with its default (parsed from no arguments)."""
+    from codesign.measurements.evaluate.engines import ENGINES
+
+    probe = argparse.ArgumentParser(add_help=False)
+    ENGINES.get(name).add_arguments(probe.add_argument_group(name))
+    return vars(probe.parse_args([]))
+
+
+def engine_from_args(args: argparse.Namespace, suites: list):
+    """The chosen engine, its options checked (servers reached, models probed) before any
+    work; options of another engine given are refused by name."""
+    from codesign.measurements.evaluate.engines import ENGINES
+    from codesign.measurements.quantize.cli import variant_labels
+
+    for name in ENGINES.names():
+        if name == args.engine:
+            continue
+        for dest, default in _engine_defaults(name).items():
+            if getattr(args, dest, default) != default:
+                flag = "--" + dest.replace("_", "-")
+                raise CodesignError(f"{flag} is an option of --engine {name}")
+    kind = ENGINES.get(args.engine)(args)
+    kind.check_arguments(variant_labels(args), suites)
+    return kind
 
 
 def _sources(pairs: list[str], suites: list) -> dict[str, str]:
@@ -131,6 +168,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     data = {}
     for s in suites:
         data[s.name] = s.load(args.limit, args.data_seed, sources)
+    engine = engine_from_args(args, suites)
     parent = args.workers > 1 and not args.worker
     store, device, rows = variants_from_args(args, quantize=not parent)
     codes: list[int] = []
@@ -156,14 +194,16 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     )
     from codesign.measurements.evaluate.runner import VariantRunner
 
-    runners = {v.key: VariantRunner(store, v, device, real_kernels=args.real_kernels) for v in rows}
-    plan = _plan_units(args, store, device, runners, suites, data)
+    runners = {v.key: VariantRunner(store, v, engine.bind(v, device)) for v in rows}
+    plan = _plan_units(args, store, device, runners, suites, data, engine.job_fields())
     if parent:
         work.check_workers(codes, "evaluate", store, plan.job)
     else:
         _evaluate_units(args, store, device, runners, plan)
-    # each worker measures the variants it ran; a parent (or one process) any left
-    _measure_logits_error(store, runners, [r for r in runners.values() if r.used or parent])
+    if engine.runs_locally:  # a worker measures the variants it ran; a parent any left
+        _measure_logits_error(
+            store, runners, [r for r in runners.values() if r.engine.used or parent]
+        )
     if args.worker:
         return 0  # the parent prints the summary once
     provenance = {n: d.provenance() for n, d in data.items()}
@@ -203,7 +243,9 @@ class UnitPlan:
     stored: int
 
 
-def _plan_units(args, store, device, runners: dict, suites: list, data: dict) -> UnitPlan:
+def _plan_units(
+    args, store, device, runners: dict, suites: list, data: dict, engine: dict
+) -> UnitPlan:
     """Every (variant, suite, shard of items) as a work unit of the store; units whose items
     are not all stored (a worker died after they were marked done elsewhere) reopen. The job's
     id covers every option that shapes results and every unit's items (prompt protocol
@@ -236,8 +278,8 @@ def _plan_units(args, store, device, runners: dict, suites: list, data: dict) ->
         data_seed=args.data_seed,
         data=sorted(args.data),
         max_prompt_tokens=args.max_prompt_tokens,
-        real_kernels=args.real_kernels,
         device=device,
+        **engine,
     )
     work.plan(store, "evaluate", job, units, reopen=reopen)
     stored = sum(len(d.items) for d in data.values()) * len(runners) - total
@@ -361,10 +403,10 @@ def _measure_logits_error(store, runners: dict, measure: list) -> None:
     todo = [r for r in measure if r.variant.method != "dense" and r.variant.key not in done]
     if dense is None or not todo:
         return
-    ids = quality.probe_ids(dense.loaded.tokenizer)
-    reference = quality.logits(dense.loaded.model, ids)
+    ids = quality.probe_ids(dense.engine.loaded.tokenizer)
+    reference = quality.logits(dense.engine.loaded.model, ids)
     for r in todo:
-        error = quality.relative_error(reference, quality.logits(r.loaded.model, ids))
+        error = quality.relative_error(reference, quality.logits(r.engine.loaded.model, ids))
         detail = quality.describe(r.runtime) | {"dense_runtime": dense.runtime}
         store.put_variant_metric(r.variant.id, quality.LOGITS_ERROR, error, detail)
         label = variant_label(r.variant.method, r.variant.bits, r.variant.seed)

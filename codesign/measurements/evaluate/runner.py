@@ -14,18 +14,14 @@ import contextlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
-from pathlib import Path
 from typing import Any
 
-from codesign.measurements.evaluate.generation import (
-    StepClock,
-    choice_logprobs,
-    encode_chats,
-    generate,
-)
+from codesign.measurements.evaluate.decoding import StepClock
+from codesign.measurements.evaluate.engines.base import Engine, Prompt
+from codesign.measurements.evaluate.engines.local import encode
+from codesign.measurements.evaluate.generation import chat_texts
 from codesign.measurements.evaluate.labels import REFUSED
 from codesign.measurements.evaluate.suites.base import Suite, SuiteData, SuiteItem, slim_item
-from codesign.measurements.quantize.backends import QUANTIZERS, LoadedModel
 from codesign.store import Prediction, Store, VariantRow
 
 
@@ -50,54 +46,15 @@ class SuiteTiming:
 
 
 class VariantRunner:
-    """Loads a variant once (lazily) and runs any number of suites on it.
+    """Runs any number of suites on one variant through its engine (``engines``: in this
+    process, or a server), storing each item's prediction with how it ran."""
 
-    On a CPU, unless ``real_kernels``, a quantized variant runs as float32 copies of the
-    weights its kernels use (codesign.measurements.quantize.dequantize): same weights, the dense
-    baseline's float32 arithmetic, 20-100x faster than the kernels' bfloat16 on a CPU
-    without native 16-bit matrix units. Every prediction names the path in ``runtime``."""
-
-    def __init__(
-        self, store: Store, variant: VariantRow, device: str, *, real_kernels: bool = False
-    ) -> None:
-        self.store, self.variant, self.device = store, variant, device
-        self.real_kernels = real_kernels
-        self._loaded: LoadedModel | None = None
-        self.runtime = ""
+    def __init__(self, store: Store, variant: VariantRow, engine: Engine) -> None:
+        self.store, self.variant, self.engine = store, variant, engine
 
     @property
-    def used(self) -> bool:
-        """Whether this process has loaded the variant (it ran something on it)."""
-        return self._loaded is not None
-
-    @property
-    def loaded(self) -> LoadedModel:
-        if self._loaded is None:
-            backend = QUANTIZERS.get(self.variant.backend)
-            loaded = backend.load(Path(self.variant.path), self.device)
-            self.runtime = f"{self.device} {loaded.dtype}: {loaded.kernel}"
-            from codesign.measurements.quantize.dequantize import quantized_linears
-
-            # float32 kernels too (a variant quantized in float32): they dequantize their
-            # weights at every call, where a float32 copy is read once
-            quantized = next(quantized_linears(loaded.model), None) is not None
-            if (
-                self.device == "cpu"
-                and not self.real_kernels
-                and (quantized or loaded.dtype != "float32")
-            ):
-                import torch
-
-                from codesign.measurements.quantize.dequantize import to_float32_linears
-
-                n = to_float32_linears(loaded.model, getattr(torch, loaded.dtype))
-                self.runtime = (
-                    f"cpu float32: {n} linear layers as exact float32 copies of the weights "
-                    f"of {loaded.kernel} ({loaded.dtype})"
-                )
-                loaded = LoadedModel(loaded.model, loaded.tokenizer, self.runtime, False, "float32")
-            self._loaded = loaded
-        return self._loaded
+    def runtime(self) -> str:
+        return self.engine.runtime
 
     def pending(self, suite: Suite, data: SuiteData) -> list[SuiteItem]:
         done = self.store.predicted_item_ids(self.variant.id, suite.name)
@@ -159,44 +116,38 @@ class VariantRunner:
         return added
 
     def _generate(self, suite, todo, store_batch, clock, spent, max_batch_tokens) -> None:
-        """Every item of ``todo`` through the model, each finished batch to ``store_batch``."""
-        model, tok = self.loaded.model, self.loaded.tokenizer
+        """Every item of ``todo`` through the engine, each finished batch to ``store_batch``."""
+        tokenizer = None if suite.kind == "loglik" else self.engine.tokenizer  # loads a model
+        start = time.perf_counter()
         if suite.kind == "loglik":
-            start = time.perf_counter()
             contexts = [suite.context(it) for it in todo]  # type: ignore[attr-defined]
             spent.tokenize += time.perf_counter() - start
-            choice_logprobs(
-                model,
-                tok,
+            self.engine.choice_logprobs(
                 contexts,
                 suite.choices,  # type: ignore[attr-defined]
-                device=self.device,
-                max_batch_tokens=max_batch_tokens,
-                on_batch=store_batch,
+                store_batch,
                 clock=clock,
-            )
-        else:
-            start = time.perf_counter()
-            ids = encode_prompts(tok, suite, todo)
-            spent.tokenize += time.perf_counter() - start
-            generate(
-                model,
-                tok,
-                ids,
-                suite.max_new_tokens,
-                device=self.device,
                 max_batch_tokens=max_batch_tokens,
-                on_batch=store_batch,
-                clock=clock,
-                groups=_groups(suite, todo),
             )
+            return
+        prompts = render_prompts(tokenizer, suite, todo)
+        spent.tokenize += time.perf_counter() - start
+        self.engine.generate_until(
+            prompts,
+            suite.max_new_tokens,
+            store_batch,
+            groups=_groups(suite, todo),
+            clock=clock,
+            max_batch_tokens=max_batch_tokens,
+        )
 
     def _prediction(self, suite: Suite, it: SuiteItem, out: Any, provenance: str) -> Prediction:
         extra = {
             "setting": it.setting,
             "item": slim_item(it),
             "data": provenance,
-            "runtime": self.runtime,
+            "runtime": self.engine.runtime,
+            "engine": self.engine.describe(),
             "protocol": suite.protocol,
         }
         if suite.kind == "loglik":
@@ -217,13 +168,22 @@ class VariantRunner:
         )
 
 
+def render_prompts(tokenizer, suite: Suite, items: Sequence[SuiteItem]) -> list[Prompt]:
+    """The prompts ``evaluate`` sends, rendered by codesign on every engine: through the chat
+    template, or (``suite.chat`` False) the raw prompt text, to which the tokenizer adds its
+    own special tokens, as a plain-text harness sends it."""
+    if not suite.chat:
+        return [Prompt(suite.prompt_text(it), True) for it in items]
+    chats = [suite.messages(it) for it in items]
+    return [
+        Prompt(text, False, tuple(chat))
+        for text, chat in zip(chat_texts(tokenizer, chats), chats, strict=True)
+    ]
+
+
 def encode_prompts(tokenizer, suite: Suite, items: Sequence[SuiteItem]) -> list[list[int]]:
-    """Token ids of the prompts ``evaluate`` sends: through the chat template, or
-    (``suite.chat`` False) the raw prompt text with the tokenizer's own special tokens, as a
-    plain-text harness sends it."""
-    if suite.chat:
-        return encode_chats(tokenizer, [suite.messages(it) for it in items])
-    return [tokenizer(suite.prompt_text(it))["input_ids"] for it in items]
+    """Token ids of the prompts the local engine runs (bench scripts time its steps)."""
+    return encode(tokenizer, render_prompts(tokenizer, suite, items))
 
 
 def _groups(suite: Suite, items: list[SuiteItem]) -> list[list[int]]:

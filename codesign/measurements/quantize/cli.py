@@ -159,6 +159,23 @@ def cmd_quantize(args: argparse.Namespace) -> int:
     return 0
 
 
+def variant_labels(args: argparse.Namespace) -> list[str]:
+    """The labels (``dense``, ``gptq-w4``…) of the variants the options name, before any work."""
+    from codesign.measurements.quantize.recipes import DENSE, variant_grid
+
+    grid = variant_grid(
+        parse_list(args.method, "method"),
+        parse_list(args.bits, "bits", int),
+        args.group_size,
+        parse_list(args.seeds, "seeds", int),
+    )
+    if args.no_dense:
+        grid.remove(DENSE)
+    from codesign.store import variant_label
+
+    return [variant_label(v.method, v.bits, v.seed) for v in grid]
+
+
 def variants_from_args(
     args: argparse.Namespace, *, quantize: bool = True, spawn: bool = True
 ) -> tuple:
