@@ -23,6 +23,7 @@ from codesign.cli_common import (
 )
 from codesign.errors import CodesignError
 from codesign.launch import quiet_libraries
+from codesign.measurements.evaluate.batch import add_batch_parsers, cmd_export, cmd_import
 from codesign.measurements.evaluate.cli import add_evaluate_parser, cmd_evaluate
 from codesign.measurements.quantize.cli import (
     add_model_option,
@@ -40,6 +41,8 @@ Measure quantized variants of a model and keep every measurement in one store.
   profile    latency and memory of every stored variant under a standard workload
   list       what the store holds, with provenance
   evaluate   run trust suites and MMLU, storing every item's prediction
+  export     evaluate's prompts as OpenAI batch files (vllm run-batch, the Batch API)
+  import     store the answers of those batch files
   status     work units of quantize/evaluate/profile across workers and hosts
 
 Example (the embedded default model, on this machine's CPU):
@@ -102,6 +105,7 @@ def _build_parser() -> argparse.ArgumentParser:
     st.add_argument("--json", action="store_true", help="print the units as JSON")
 
     add_evaluate_parser(sub)
+    add_batch_parsers(sub)
     return parser
 
 
@@ -362,6 +366,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "profile": cmd_profile,
         "list": cmd_list,
         "evaluate": cmd_evaluate,
+        "export": cmd_export,
+        "import": cmd_import,
         "status": cmd_status,
     }
     return commands[args.command](args)

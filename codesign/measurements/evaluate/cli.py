@@ -37,6 +37,32 @@ def add_evaluate_parser(sub) -> None:
         "each variant. Stored items are never run again: rerun the same command to resume.",
         formatter_class=HelpFormatter,
     )
+    add_item_options(p)
+    p.add_argument(
+        "--scoring",
+        default=DEFAULT_PROFILE,
+        choices=PROFILES.names(),
+        help="scoring profile of the summary: comptrust (the paper's configuration), "
+        "decodingtrust (upstream) or strict; outputs are stored raw, so any profile can score "
+        "them later without a model run (default: %(default)s)",
+    )
+    p.add_argument(
+        "--timing",
+        action="store_true",
+        help="print where the time went per suite: tokenize, prefill, decode, parse, store",
+    )
+    p.add_argument(
+        "--max-batch-tokens",
+        type=int,
+        default=8192,
+        help="padded prompt tokens per generation batch (default: 8192)",
+    )
+    add_engine_options(p)
+
+
+def add_item_options(p: argparse.ArgumentParser) -> None:
+    """The variants (as ``quantize`` names them) and the items of each suite: what evaluate,
+    export and import share, so the same options always mean the same prompts."""
     add_quantize_options(p)
     p.add_argument(
         "--suites",
@@ -60,14 +86,6 @@ def add_evaluate_parser(sub) -> None:
         f"data sets: {_data_sets_help()})",
     )
     p.add_argument(
-        "--scoring",
-        default=DEFAULT_PROFILE,
-        choices=PROFILES.names(),
-        help="scoring profile of the summary: comptrust (the paper's configuration), "
-        "decodingtrust (upstream) or strict; outputs are stored raw, so any profile can score "
-        "them later without a model run (default: %(default)s)",
-    )
-    p.add_argument(
         "--max-prompt-tokens",
         type=int,
         default=None,
@@ -75,18 +93,34 @@ def add_evaluate_parser(sub) -> None:
         "(fairness' 16- and 32-shot settings run 2,200-4,200-token prompts); outputs name "
         "the settings left out (default: run every setting)",
     )
-    p.add_argument(
-        "--timing",
-        action="store_true",
-        help="print where the time went per suite: tokenize, prefill, decode, parse, store",
-    )
-    p.add_argument(
-        "--max-batch-tokens",
-        type=int,
-        default=8192,
-        help="padded prompt tokens per generation batch (default: 8192)",
-    )
-    add_engine_options(p)
+
+
+def items_from_args(args: argparse.Namespace) -> tuple[list, dict]:
+    """The chosen suites and each one's items, every option checked before any work."""
+    names = list(SUITES) if args.suites == "all" else parse_list(args.suites, "suites")
+    suites = [SUITES.get(n) for n in names]
+    if args.limit is not None and args.limit < 1:
+        raise CodesignError("--limit must be ≥ 1")
+    sources = _sources(args.data, suites)
+    if args.max_prompt_tokens is not None and args.max_prompt_tokens < 1:
+        raise CodesignError("--max-prompt-tokens must be ≥ 1")
+    return suites, {s.name: s.load(args.limit, args.data_seed, sources) for s in suites}
+
+
+def trim_long_settings(args, suites: list, data: dict, rows: list, *, quiet: bool) -> dict:
+    """``data`` without the settings ``--max-prompt-tokens`` leaves out (by the first
+    variant's tokenizer; every variant of a model shares it)."""
+    if args.max_prompt_tokens is None or not rows:
+        return data
+    from codesign.measurements.quantize.backends.dense import load_tokenizer
+
+    tokenizer = load_tokenizer(Path(rows[0].path))
+    return {
+        s.name: _without_long_settings(
+            s, data[s.name], tokenizer, args.max_prompt_tokens, quiet=quiet
+        )
+        for s in suites
+    }
 
 
 def add_engine_options(p: argparse.ArgumentParser) -> None:
@@ -158,16 +192,7 @@ def _sources(pairs: list[str], suites: list) -> dict[str, str]:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from codesign.measurements import work
 
-    names = list(SUITES) if args.suites == "all" else parse_list(args.suites, "suites")
-    suites = [SUITES.get(n) for n in names]
-    if args.limit is not None and args.limit < 1:
-        raise CodesignError("--limit must be ≥ 1")
-    sources = _sources(args.data, suites)
-    if args.max_prompt_tokens is not None and args.max_prompt_tokens < 1:
-        raise CodesignError("--max-prompt-tokens must be ≥ 1")
-    data = {}
-    for s in suites:
-        data[s.name] = s.load(args.limit, args.data_seed, sources)
+    suites, data = items_from_args(args)
     engine = engine_from_args(args, suites)
     parent = args.workers > 1 and not args.worker
     store, device, rows = variants_from_args(args, quantize=not parent)
@@ -178,14 +203,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         if 2 in codes:  # bad input: said by the worker; nothing to sum up
             work.check_workers(codes, "evaluate", store, None)
         store, device, rows = variants_from_args(args, spawn=False)  # what workers left
-    if args.max_prompt_tokens is not None:
-        from codesign.measurements.quantize.backends.dense import load_tokenizer
-
-        tokenizer = load_tokenizer(Path(rows[0].path))
-        for s in suites:
-            data[s.name] = _without_long_settings(
-                s, data[s.name], tokenizer, args.max_prompt_tokens, quiet=parent
-            )
+    data = trim_long_settings(args, suites, data, rows, quiet=parent)
     on_interrupt(
         lambda: (
             f"{store.counts()['predictions']} predictions are stored in {args.store}; run "

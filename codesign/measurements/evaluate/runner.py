@@ -93,7 +93,9 @@ class VariantRunner:
         def store_batch(indices: list[int], outputs: list) -> None:
             start = time.perf_counter()
             preds = [
-                self._prediction(suite, todo[i], out, provenance)
+                make_prediction(
+                    suite, todo[i], out, provenance, self.engine.runtime, self.engine.describe()
+                )
                 for i, out in zip(indices, outputs, strict=True)
             ]
             spent.parse += time.perf_counter() - start
@@ -141,31 +143,36 @@ class VariantRunner:
             max_batch_tokens=max_batch_tokens,
         )
 
-    def _prediction(self, suite: Suite, it: SuiteItem, out: Any, provenance: str) -> Prediction:
-        extra = {
-            "setting": it.setting,
-            "item": slim_item(it),
-            "data": provenance,
-            "runtime": self.engine.runtime,
-            "engine": self.engine.describe(),
-            "protocol": suite.protocol,
-        }
-        if suite.kind == "loglik":
-            best = max(range(len(out)), key=out.__getitem__)
-            label = it.item.labels[best]
-            raw = " ".join(f"{lab}:{lp:.4f}" for lab, lp in zip(it.item.labels, out, strict=False))
-            return Prediction(suite.name, suite.stored_key(it), raw, label, False, 0, 0, extra)
-        label = suite.parse(it, out.raw)
-        return Prediction(
-            suite.name,
-            suite.stored_key(it),
-            out.raw,
-            label,
-            label == REFUSED,
-            out.prompt_tokens,
-            out.generated_tokens,
-            extra,
-        )
+
+def make_prediction(
+    suite: Suite, it: SuiteItem, out: Any, provenance: str, runtime: str, engine: dict
+) -> Prediction:
+    """One item's stored prediction: the raw output, its parsed label, and what scoring needs
+    (setting, gold label, the item's metadata, the data's provenance, how it ran)."""
+    extra = {
+        "setting": it.setting,
+        "item": slim_item(it),
+        "data": provenance,
+        "runtime": runtime,
+        "engine": engine,
+        "protocol": suite.protocol,
+    }
+    if suite.kind == "loglik":
+        best = max(range(len(out)), key=out.__getitem__)
+        label = it.item.labels[best]
+        raw = " ".join(f"{lab}:{lp:.4f}" for lab, lp in zip(it.item.labels, out, strict=False))
+        return Prediction(suite.name, suite.stored_key(it), raw, label, False, 0, 0, extra)
+    label = suite.parse(it, out.raw)
+    return Prediction(
+        suite.name,
+        suite.stored_key(it),
+        out.raw,
+        label,
+        label == REFUSED,
+        out.prompt_tokens,
+        out.generated_tokens,
+        extra,
+    )
 
 
 def render_prompts(tokenizer, suite: Suite, items: Sequence[SuiteItem]) -> list[Prompt]:

@@ -294,6 +294,10 @@ class NoPromptLogprobs(Exception):
     """The server returned no log-probabilities for the prompt's tokens."""
 
 
+class NoLoglik(CodesignError):
+    """A log-likelihood suite was asked of a server that returns no prompt log-probabilities."""
+
+
 @ENGINES.register("openai")
 class OpenAI(EngineKind):
     name = "openai"
@@ -421,7 +425,7 @@ class OpenAI(EngineKind):
             try:
                 continuation_logprob(got.choices[0].logprobs, 1, len("Hello"))
             except NoPromptLogprobs:
-                raise CodesignError(
+                raise NoLoglik(
                     f"{', '.join(loglik)}: the server at {url} returns no prompt "
                     "log-probabilities (echo with logprobs; vLLM does); run the generative "
                     "MMLU setting instead (--suites ...,mmlu_gen)"
@@ -447,12 +451,15 @@ class OpenAI(EngineKind):
             raise CodesignError(f"{label}: no server serves it; add --serve {label}=NAME@URL")
         try:
             return self._probe(label, folder, self._base, self._loglik)
+        except NoLoglik:
+            raise
         except CodesignError as exc:
+            why = str(exc).rpartition("does not serve it: ")[2]
             listed = ", ".join(self._listed(self._base)) or "nothing"
             raise CodesignError(
-                f"{label}: the server at {self._base} does not serve its folder {folder} (it "
-                f"lists: {listed}); add --serve {label}=MODEL_NAME[@URL]"
-            ) from exc
+                f"{label}: the server at {self._base} does not serve its folder {folder} "
+                f"({why}; it lists: {listed}); add --serve {label}=MODEL_NAME[@URL]"
+            ) from None
 
     def job_fields(self) -> dict[str, Any]:
         return {"engine": self.name, "api": self.args.api}
