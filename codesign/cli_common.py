@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     Progress,
@@ -81,7 +82,7 @@ class _Parser(argparse.ArgumentParser):
     """argparse that reports bad usage in one line (and exit code 2), like our own errors."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        err_console.print(f"[red]error:[/red] {message} (see {self.prog} --help)")
+        err_console.print(f"[red]error:[/red] {escape(message)} (see {self.prog} --help)")
         raise SystemExit(EXIT_BAD_INPUT)
 
 
@@ -213,7 +214,7 @@ def _run(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None
     try:
         return main(argv)
     except CodesignError as exc:
-        err_console.print(f"[red]error:[/red] {exc}")
+        err_console.print(f"[red]error:[/red] {escape(str(exc))}")  # "[@URL]" is text
         return exc.exit_code
     except KeyboardInterrupt:
         err_console.print(f"interrupted: {_kept()}")
@@ -229,7 +230,7 @@ def _run(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None
         from codesign.store import unreachable_error
 
         if (gone := unreachable_error(exc)) is not None:  # an outage, not a bug: no traceback
-            err_console.print(f"[red]error:[/red] {gone}")
+            err_console.print(f"[red]error:[/red] {escape(str(gone))}")
             return gone.exit_code
         traceback.print_exc()
         err_console.print(
