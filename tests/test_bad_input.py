@@ -41,6 +41,7 @@ def case(*argv: str, says: str, code: int = EXIT_BAD_INPUT, **env: str):
 SEARCH = ("search", "--store", GOOD, "--no-measure")
 EVALUATE = ("measurements", "evaluate", "--store", "sqlite:///new.db")
 QUANTIZE = ("measurements", "quantize", "--store", "sqlite:///new.db")
+OPENAI = (*EVALUATE, "--engine", "openai", "--base-url", "http://127.0.0.1:1")
 
 CASES = [
     # -- the store: a path instead of a URL, a file that is not a store, a damaged schema,
@@ -139,6 +140,19 @@ CASES = [
     case(*EVALUATE, "--suites", "fairness", "--data", "mmlu=wrong.csv", says="no chosen suite"),
     case(*EVALUATE, "--suites", "mmlu_ll", "--data", "mmlu=absent.csv", says="does not exist"),
     case(*EVALUATE, "--data", "mmlu", says="DATASET=PATH"),
+    # -- engines: another engine's option, no server, a server that cannot be reached
+    case(*EVALUATE, "--base-url", "http://127.0.0.1:1", says="an option of --engine openai"),
+    case(*EVALUATE, "--engine", "openai", says="needs --base-url URL or --serve"),
+    case(*EVALUATE, "--engine", "openai", "--base-url", "ftp://x", says="http(s) URL"),
+    case(*OPENAI, says="cannot reach the server at http://127.0.0.1:1/v1"),
+    case(*OPENAI, "--concurrency", "0", says="--concurrency must be ≥ 1"),
+    case(*OPENAI, "--api-key-env", "CODESIGN_NO_SUCH_KEY", says="variable is not set"),
+    case(*OPENAI, "--serve", "gptq-w9=m", says="gptq-w9: not a variant of this command"),
+    case(*OPENAI, "--serve", "dense", says="VARIANT=MODEL_NAME[@URL]"),
+    case(*OPENAI, "--api", "chat", "--suites", "mmlu_gen", says="--api chat: mmlu_gen"),
+    case("measurements", "import", "absent.jsonl", "--store", "sqlite:///new.db", says="no such"),
+    case("measurements", "import", "wrong.csv", "--store", "sqlite:///new.db", says="not JSON"),
+    case("measurements", "export", "--store", "sqlite:///new.db", says="--out"),
     # -- unit and shape files: binary, unknown
     case("simulators", "--unit", "binary.yaml", says="not a text file"),
     case("simulators", "--model", "binary.yaml", says="not a text file"),
