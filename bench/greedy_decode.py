@@ -50,8 +50,9 @@ def transformers_decode(pad: int, steps: list[int]):
     from transformers import GenerationConfig
 
     def decode(model, ids, mask, cache, max_new_tokens, eos_id, clock=None):
+        stop = sorted(eos_id) if isinstance(eos_id, frozenset) else [eos_id]
         config = GenerationConfig(
-            max_new_tokens=max_new_tokens, do_sample=False, eos_token_id=eos_id, pad_token_id=pad
+            max_new_tokens=max_new_tokens, do_sample=False, eos_token_id=stop, pad_token_id=pad
         )
         with torch.inference_mode():
             seqs = model.generate(
@@ -59,7 +60,8 @@ def transformers_decode(pad: int, steps: list[int]):
             )
         new = seqs[:, ids.shape[1] :].tolist()
         steps.append(len(new) * len(new[0]))
-        return [row[: row.index(eos_id) + 1] if eos_id in row else row for row in new]
+        ends = [next((i for i, t in enumerate(row) if t in stop), None) for row in new]
+        return [row if end is None else row[: end + 1] for row, end in zip(new, ends, strict=True)]
 
     return decode
 

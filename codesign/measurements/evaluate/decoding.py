@@ -21,6 +21,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+Stop = int | None | frozenset[int]  # the end-of-sequence token id, or every id that ends one
+
 Finished = list[tuple[int, list[int]]]  # (caller's index of the row, its generated tokens)
 
 
@@ -63,11 +65,13 @@ class Rows:
     def width(self) -> int:
         return int(self.mask.shape[1])
 
-    def finish(self, eos_id: int | None, every: bool = False) -> tuple[Finished, Rows | None]:
-        """Rows whose last token is ``eos_id`` (all of them when ``every``) leave: returned
-        with their tokens; the rest stay, their cache rows kept."""
+    def finish(self, eos_id: Stop, every: bool = False) -> tuple[Finished, Rows | None]:
+        """Rows whose last token is an end of sequence (``eos_id``: an id or a set of them; all
+        rows when ``every``) leave: returned with their tokens; the rest stay, their cache rows
+        kept."""
         tokens = self.last.tolist()
-        going = [] if every else [j for j, t in enumerate(tokens) if t != eos_id]
+        stop = eos_id if isinstance(eos_id, frozenset) else frozenset({eos_id})
+        going = [] if every else [j for j, t in enumerate(tokens) if t not in stop]
         stay = set(going)
         done = [(self.index[j], self.out[j]) for j in range(len(self)) if j not in stay]
         if not going:
@@ -103,7 +107,7 @@ def growing(cache, room: int):
 
 
 def prefill(
-    model, ids, mask, cache, index: Sequence[int], eos_id: int | None, max_new_tokens: int
+    model, ids, mask, cache, index: Sequence[int], eos_id: Stop, max_new_tokens: int
 ) -> tuple[Finished, Rows | None]:
     """The prompts' forward pass and first generated token. ``ids``/``mask`` are left-padded
     (after ``cache``'s tokens, when a prefix is cached); ``index`` names each row. Returns the
@@ -133,7 +137,7 @@ def prefill(
     return rows.finish(eos_id, every=max_new_tokens <= 1)
 
 
-def decode(model, rows: Rows, steps: int, eos_id: int | None) -> Finished:
+def decode(model, rows: Rows, steps: int, eos_id: Stop) -> Finished:
     """Up to ``steps`` more greedy tokens for every row (rows leave at their end token);
     every row's tokens, in the order the rows finished."""
     import torch
@@ -243,7 +247,7 @@ def greedy_decode(
     mask,
     cache,
     max_new_tokens: int,
-    eos_id: int | None,
+    eos_id: Stop,
     clock: StepClock | None = None,
 ) -> list[list[int]]:
     """Each row's greedy continuation of one batch (up to and including ``eos_id``), row by

@@ -61,6 +61,18 @@ def chat_texts(tokenizer, chats: Sequence[list[dict[str, str]]]) -> list[str]:
     ]
 
 
+def stop_ids(model, tokenizer) -> frozenset[int]:
+    """Every token that ends a reply: the model's generation config's end-of-sequence ids (what
+    ``model.generate`` and a server stop at, e.g. SmolLM2's <|im_end|>) and the tokenizer's (a
+    converted GGUF's tokenizer may name another token, <|im_start|> for SmolLM2)."""
+    config = getattr(model, "generation_config", None)
+    ids = getattr(config, "eos_token_id", None)
+    ids = [] if ids is None else [ids] if isinstance(ids, int) else list(ids)
+    if tokenizer.eos_token_id is not None:
+        ids.append(tokenizer.eos_token_id)
+    return frozenset(ids)
+
+
 def encode_chats(tokenizer, chats: Sequence[list[dict[str, str]]]) -> list[list[int]]:
     """Token ids of each conversation, ending with the assistant's generation prompt."""
     texts = chat_texts(tokenizer, chats)
@@ -327,7 +339,7 @@ def generate(
             )
         ]
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    eos = tokenizer.eos_token_id
+    eos = stop_ids(model, tokenizer)
     out: list[Generation | None] = [None] * len(token_ids)
 
     def report(finished: list[tuple[int, list[int]]]) -> None:

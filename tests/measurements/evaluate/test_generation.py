@@ -479,3 +479,21 @@ def test_a_cache_that_cannot_be_sliced_per_prefix_batches_each_call_apart(tiny_l
     assert len(tried) == 1 and len(alone) == len(groups)
     assert [g.raw for g in apart] == [g.raw for g in plain]
     assert [g.generated_tokens for g in apart] == [g.generated_tokens for g in plain]
+
+
+def test_replies_end_at_the_models_end_of_turn_too(tiny_llama):
+    """A converted GGUF's tokenizer may name another end-of-sequence token than the model's
+    generation config (SmolLM2: <|im_start|> vs <|im_end|>): a reply ends at either, as
+    ``model.generate`` and every server end it at the config's."""
+    from types import SimpleNamespace
+
+    from transformers import AutoTokenizer
+
+    from codesign.measurements.evaluate.generation import stop_ids
+
+    tok = AutoTokenizer.from_pretrained(tiny_llama)
+    model = SimpleNamespace(generation_config=SimpleNamespace(eos_token_id=[7, 9]))
+    assert stop_ids(model, tok) == {7, 9, tok.eos_token_id}
+    model.generation_config.eos_token_id = 7
+    assert stop_ids(model, tok) == {7, tok.eos_token_id}
+    assert stop_ids(SimpleNamespace(), tok) == {tok.eos_token_id}
