@@ -32,6 +32,12 @@ from codesign.cli_common import (
     writable_folder,
 )
 from codesign.errors import CodesignError, Infeasible
+from codesign.measurements.evaluate.cli import (
+    add_engine_options,
+    engine_argv,
+    engine_from_args,
+    refuse_other_engine_options,
+)
 from codesign.measurements.evaluate.profiles import DEFAULT_PROFILE, PROFILES
 from codesign.measurements.evaluate.suites.fairness import check_even_limit
 from codesign.measurements.quantize.models import DEFAULT_MODEL
@@ -115,6 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     _scoring_option(p.add_argument_group("scoring"))
     _space_options(p.add_argument_group("search space"))
     _run_options(p.add_argument_group("optimisation, measurements and output"))
+    add_engine_options(p)  # how the embedded default is evaluated, should it be measured
     return p
 
 
@@ -220,6 +227,18 @@ def _run_options(g) -> None:
     )
 
 
+def _check_engine(args: argparse.Namespace) -> None:
+    """The measuring engine's options and servers, before the first measuring phase."""
+    from codesign.measurements.evaluate.suites import SUITES
+    from codesign.measurements.quantize.recipes import variant_grid
+    from codesign.search.measure import BITS, METHODS, NEEDED_SUITES
+    from codesign.store import variant_label
+
+    grid = variant_grid(METHODS.split(","), [int(b) for b in BITS.split(",")], None, [0])
+    labels = [variant_label(v.method, v.bits, v.seed) for v in grid]
+    engine_from_args(args, [SUITES.get(n) for n in NEEDED_SUITES], labels)
+
+
 def _settings(args: argparse.Namespace) -> Settings:
     """The search's settings, every number checked and every unit and shape file read, before
     the store is opened or anything measured (a typo must not cost hours)."""
@@ -228,6 +247,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         if value < 1:
             raise CodesignError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
     check_even_limit(args.limit)  # the fairness suite's offline draw, should it measure
+    refuse_other_engine_options(args)
     positive(args.budget_gb, "--budget-gb")
     positive(args.mmlu_tolerance, "--mmlu-tolerance", allow_zero=True)
     if args.max_area_mm2 is not None:
@@ -466,10 +486,17 @@ def _main(args: argparse.Namespace) -> int:
     settings = _settings(args)
     writable_folder(args.out or Path("results"), "--out")
     check_store_url(args.store, must_exist=args.no_measure)
+    if engine_argv(args) and not args.no_measure:  # a server named: reached before any work
+        _check_engine(args)
     store = Store(args.store, create=not args.no_measure)
     args.timings = timings = {}
     model = ensure_measurements(
-        store, args.model, limit=args.limit, allow=not args.no_measure, timings=timings
+        store,
+        args.model,
+        limit=args.limit,
+        allow=not args.no_measure,
+        timings=timings,
+        engine=engine_argv(args),
     )
     shape, why = deploy_shape(args.deploy_shape, model)
     settings = replace(settings, model=model, deploy_shape=shape)

@@ -98,9 +98,11 @@ def ensure_measurements(
     allow: bool = True,
     run: Callable[[Sequence[str]], int] = _measurements,
     timings: dict[str, float] | None = None,
+    engine: Sequence[str] = (),
 ) -> str:
     """Returns the model to search; measures the embedded default first when needed, one
-    phase at a time (quantize, evaluate, profile), each phase's seconds into ``timings``."""
+    phase at a time (quantize, evaluate, profile), each phase's seconds into ``timings``.
+    ``engine``: evaluate's engine flags (checked by the caller before the store opened)."""
     timings = {} if timings is None else timings
     model, lacking, unprofiled = missing(store, model, allow=allow)
     url = store.url
@@ -125,7 +127,7 @@ def ensure_measurements(
         _phase(
             run,
             "evaluate",
-            ["evaluate", *variants, *suites, "--workers", EVALUATE_WORKERS],
+            ["evaluate", *variants, *suites, "--workers", EVALUATE_WORKERS, *engine],
             timings,
         )
         unprofiled = missing(store, model)[2]  # evaluate may have quantized new variants

@@ -89,3 +89,22 @@ def test_embedded_model_quantizes_profiles_evaluates_and_lists(store_url):
     again = _cli(*quantize, store_url=store_url)
     assert again.stdout.count("cached") == 2 and "quantized in" not in again.stdout
     assert Store(store_url).counts()["variants"] == 3
+
+
+def test_embedded_model_served_answers_equal_the_local_engines(tmp_path):
+    """The embedded dense model and its AWQ-4 variant through `transformers serve` (the
+    openai engine) answer as the local engine does, item by item."""
+    from codesign.testing.serving import TransformersServe
+    from tests.measurements.evaluate.test_openai_engine import _differences, _outputs
+
+    args = ("evaluate", "--model", "smollm2-135m", "--method", "awq", "--bits", "4")
+    args += ("--calib-samples", "2", "--calib-seq-len", "64", "--limit", "2")
+    args += ("--suites", "ethics,adv_robustness,mmlu_gen")
+    _cli(*args, store_url=f"sqlite:///{tmp_path / 'local.db'}")
+    with TransformersServe() as server:
+        served = (*args, "--engine", "openai", "--base-url", server.url)
+        _cli(*served, store_url=f"sqlite:///{tmp_path / 'served.db'}")
+    local, served_ = _outputs(tmp_path / "local.db"), _outputs(tmp_path / "served.db")
+    assert set(local) == set(served_) and {k[0] for k in local} == {"dense", "awq"}
+    diffs = _differences(local, served_)
+    assert len(diffs) <= 0.01 * len(local), "\n".join(diffs)

@@ -148,11 +148,22 @@ def _engine_defaults(name: str) -> dict:
     return vars(probe.parse_args([]))
 
 
-def engine_from_args(args: argparse.Namespace, suites: list):
+def engine_from_args(args: argparse.Namespace, suites: list, labels: list[str] | None = None):
     """The chosen engine, its options checked (servers reached, models probed) before any
-    work; options of another engine given are refused by name."""
+    work; options of another engine given are refused by name. ``labels``: the variants'
+    (default: those the quantize options name)."""
     from codesign.measurements.evaluate.engines import ENGINES
     from codesign.measurements.quantize.cli import variant_labels
+
+    refuse_other_engine_options(args)
+    kind = ENGINES.get(args.engine)(args)
+    kind.check_arguments(variant_labels(args) if labels is None else labels, suites)
+    return kind
+
+
+def refuse_other_engine_options(args: argparse.Namespace) -> None:
+    """An option of an engine not chosen is an error, not silently ignored."""
+    from codesign.measurements.evaluate.engines import ENGINES
 
     for name in ENGINES.names():
         if name == args.engine:
@@ -161,9 +172,24 @@ def engine_from_args(args: argparse.Namespace, suites: list):
             if getattr(args, dest, default) != default:
                 flag = "--" + dest.replace("_", "-")
                 raise CodesignError(f"{flag} is an option of --engine {name}")
-    kind = ENGINES.get(args.engine)(args)
-    kind.check_arguments(variant_labels(args), suites)
-    return kind
+
+
+def engine_argv(args: argparse.Namespace) -> list[str]:
+    """The chosen engine's options that differ from their defaults, as flags (the search
+    hands them on to the evaluate it runs)."""
+    from codesign.measurements.evaluate.engines import DEFAULT_ENGINE
+
+    out = [] if args.engine == DEFAULT_ENGINE else ["--engine", args.engine]
+    for dest, default in _engine_defaults(args.engine).items():
+        value, flag = getattr(args, dest), "--" + dest.replace("_", "-")
+        if value == default:
+            continue
+        if value is True:
+            out.append(flag)
+        else:
+            for one in value if isinstance(value, list) else [value]:
+                out += [flag, str(one)]
+    return out
 
 
 def _sources(pairs: list[str], suites: list) -> dict[str, str]:
