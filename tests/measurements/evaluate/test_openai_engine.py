@@ -31,7 +31,7 @@ from codesign.testing.serving import TransformersServe, run_batch
 SUITES = "ethics,fairness,adv_robustness,ood,mmlu_gen"  # every generative suite
 
 
-def _args(model: Path, store: str, *extra: str, method: str = "awq") -> list[str]:
+def _args(model: Path, store: str, *extra: str, method: str = "awq", bits: str = "4") -> list[str]:
     return [
         "evaluate",
         "--model",
@@ -39,7 +39,7 @@ def _args(model: Path, store: str, *extra: str, method: str = "awq") -> list[str
         "--method",
         method,
         "--bits",
-        "4",
+        bits,
         "--calib-samples",
         "4",
         "--calib-seq-len",
@@ -85,17 +85,20 @@ def server():
 @pytest.fixture(scope="module")
 def local_db(tiny_llama, tmp_path_factory) -> Path:
     db = tmp_path_factory.mktemp("local") / "local.db"
-    assert entry(_args(tiny_llama, f"sqlite:///{db}")) == 0
+    assert entry(_args(tiny_llama, f"sqlite:///{db}", bits="3,4,8")) == 0
     return db
 
 
 def test_served_outputs_equal_the_local_engines(tiny_llama, server, local_db, tmp_path, capsys):
+    """Every variant transformers loads: dense and llm-compressor's AWQ at 3, 4 and 8 bits
+    (compressed-tensors, decompressed at load)."""
     db = tmp_path / "served.db"
-    argv = _args(tiny_llama, f"sqlite:///{db}", "--engine", "openai", "--base-url", server.url)
+    url = f"sqlite:///{db}"
+    argv = _args(tiny_llama, url, "--engine", "openai", "--base-url", server.url, bits="3,4,8")
     assert entry(argv) == 0
     local, served = _outputs(local_db), _outputs(db)
-    assert set(local) == set(served) and len(local) > 100
-    assert {k[0] for k in local} == {"dense", "awq"}
+    assert set(local) == set(served) and len(local) > 200
+    assert {k[:2] for k in local} == {("dense", 16), ("awq", 3), ("awq", 4), ("awq", 8)}
     diffs = _differences(local, served)
     assert len(diffs) <= 0.01 * len(local), "\n".join(diffs)
     with sqlite3.connect(db) as c:
@@ -116,14 +119,15 @@ def test_batch_files_round_trip_to_the_local_engines_store(tiny_llama, server, l
         run_batch(f, answers[-1], server.url, fail_every=7 if f.stem == "dense" else 0)
     assert entry(["import", *map(str, answers), *opts]) == 0
     assert entry(["import", *map(str, answers), *opts]) == 0  # twice: each item stored once
+    local = {k: v for k, v in _outputs(local_db).items() if k[:2] in {("dense", 16), ("awq", 4)}}
     partial = _outputs(tmp_path / "batch.db")
-    assert 0 < len(_outputs(local_db)) - len(partial) < 20
+    assert 0 < len(local) - len(partial) < 20
     assert entry(["export", *opts, "--out", str(tmp_path / "rest")]) == 0  # what failed
     rest = tmp_path / "rest" / "dense.jsonl"
     run_batch(rest, rest.with_suffix(".out.jsonl"), server.url)
     assert entry(["import", str(rest.with_suffix(".out.jsonl")), *opts]) == 0
-    diffs = _differences(_outputs(local_db), _outputs(tmp_path / "batch.db"))
-    assert len(diffs) <= 0.01 * len(partial), "\n".join(diffs)
+    diffs = _differences(local, _outputs(tmp_path / "batch.db"))
+    assert len(diffs) <= 0.01 * len(local), "\n".join(diffs)
 
 
 def test_import_refuses_a_file_of_other_options_and_changes_nothing(
