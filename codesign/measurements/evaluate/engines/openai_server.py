@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import queue
+import threading
 from collections.abc import Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -221,40 +222,60 @@ class OpenAIEngine(Engine):
     def _fan_out(self, n: int, one, on_batch: OnBatch) -> None:
         """``one(i)`` for every i, ``concurrency`` in flight; finished results go to
         ``on_batch`` a few at a time. A failure (after the client's retries) stops the run with
-        the server's message; on Ctrl-C the answers already handed on are kept."""
-        pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="openai-engine")
-        running: dict[Future, int] = {}
+        the server's message; on Ctrl-C the answers already handed on are kept. The request
+        threads are daemons: a request a hung server never answers cannot hold the process
+        after Ctrl-C (an executor's threads are joined at exit, up to --request-timeout)."""
+        todo: queue.SimpleQueue = queue.SimpleQueue()
+        for i in range(n):
+            todo.put(i)
+        done: queue.SimpleQueue = queue.SimpleQueue()
+        stop = threading.Event()
+
+        def work() -> None:
+            while not stop.is_set():
+                try:
+                    i = todo.get_nowait()
+                except queue.Empty:
+                    return
+                try:
+                    done.put((i, one(i), None))
+                except Exception as exc:  # handed to the caller's thread
+                    done.put((i, None, exc))
+
+        for _ in range(min(self.concurrency, n)):
+            threading.Thread(target=work, name="openai-engine", daemon=True).start()
         ready: list[tuple[int, Any]] = []
-        todo = iter(range(n))
         try:
-            while True:
-                while len(running) < self.concurrency and (i := next(todo, None)) is not None:
-                    running[pool.submit(one, i)] = i
-                if not running:
-                    break
-                finished, _ = wait(running, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    i = running.pop(future)
-                    ready.append((i, self._result(future)))
-                if len(ready) >= FLUSH_EVERY or not running:
+            for left in range(n, 0, -1):
+                i, result, exc = _next(done)
+                if exc is not None:
+                    raise self._failed(exc)
+                ready.append((i, result))
+                if len(ready) >= FLUSH_EVERY or left == 1:
                     on_batch([i for i, _ in ready], [r for _, r in ready])
                     ready.clear()
         finally:
-            pool.shutdown(wait=False, cancel_futures=True)
-        if ready:
-            on_batch([i for i, _ in ready], [r for _, r in ready])
+            stop.set()
 
-    def _result(self, future: Future) -> Any:
+    def _failed(self, exc: Exception) -> Exception:
         import openai
 
+        if not isinstance(exc, openai.OpenAIError):
+            return exc
+        return ServerFailed(
+            f"the server at {self.served.host} failed serving {self.served.model} for "
+            f"{self.variant.key}: {_why(exc)}; every answer before it is stored (rerun to "
+            "resume)"
+        )
+
+
+def _next(done: queue.SimpleQueue) -> tuple:
+    """The next finished request; waits in short steps so that Ctrl-C is seen at once."""
+    while True:
         try:
-            return future.result()
-        except openai.OpenAIError as exc:
-            raise ServerFailed(
-                f"the server at {self.served.host} failed serving {self.served.model} for "
-                f"{self.variant.key}: {_why(exc)}; every answer before it is stored (rerun to "
-                "resume)"
-            ) from None
+            return done.get(timeout=0.2)
+        except queue.Empty:
+            continue
 
 
 def server_text(tokenizer, prompt: Prompt) -> str:
