@@ -68,6 +68,7 @@ def main() -> int:
     args = parse_args()
     import torch
 
+    from codesign.measurements.evaluate.engines.base import Prompt
     from codesign.measurements.evaluate.engines.local import LocalEngine
     from codesign.measurements.evaluate.engines.openai_server import OpenAIEngine, Served, _client
     from codesign.measurements.evaluate.runner import render_prompts
@@ -98,7 +99,7 @@ def main() -> int:
             f"{' (transformers serve, cpu float32, started here)' if server else ''}"
         )
         local.loaded  # noqa: B018 - both engines load their model before any timing
-        served._complete("Hello", 1)
+        served.generate_until([Prompt("Hello", True)], 1, lambda *_: None)
         print(f"local: {local.runtime}; served: {served.runtime}")
         _report(args, names, SUITES, local, served, render_prompts)
     finally:

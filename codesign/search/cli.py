@@ -230,12 +230,10 @@ def _run_options(g) -> None:
 def _check_engine(args: argparse.Namespace) -> None:
     """The measuring engine's options and servers, before the first measuring phase."""
     from codesign.measurements.evaluate.suites import SUITES
-    from codesign.measurements.quantize.recipes import variant_grid
+    from codesign.measurements.quantize.cli import grid_labels
     from codesign.search.measure import BITS, METHODS, NEEDED_SUITES
-    from codesign.store import variant_label
 
-    grid = variant_grid(METHODS.split(","), [int(b) for b in BITS.split(",")], None, [0])
-    labels = [variant_label(v.method, v.bits, v.seed) for v in grid]
+    labels = grid_labels(METHODS.split(","), [int(b) for b in BITS.split(",")], None, [0])
     engine_from_args(args, [SUITES.get(n) for n in NEEDED_SUITES], labels)
 
 

@@ -15,14 +15,14 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from codesign.cli_common import HelpFormatter, console, on_interrupt
 from codesign.errors import CodesignError
-from codesign.measurements.evaluate.engines.base import Generation
+from codesign.measurements.evaluate.engines.openai_server import generation_from
 from codesign.store import variant_label
 
 ID_TAG = "codesign"
@@ -100,9 +100,10 @@ def custom_id(variant, suite, it, body: dict) -> str:
     )
 
 
-def requests(rows, suites, data, names: dict[str, str], api: str) -> Iterator[Request]:
-    """Every request of the command's items on each variant (``names``: model per label)."""
-    from codesign.measurements.evaluate.engines.openai_server import server_text
+def requests(rows, suites, data, names: dict[str, str], apis: Sequence[str]) -> Iterator[Request]:
+    """Every request of the command's items on each variant, one per API of ``apis`` (each
+    prompt rendered once; ``names``: model per label)."""
+    from codesign.measurements.evaluate.engines.openai_server import ENDPOINTS, request_body
     from codesign.measurements.evaluate.runner import render_prompts
     from codesign.measurements.quantize.backends.dense import load_tokenizer
 
@@ -118,19 +119,9 @@ def requests(rows, suites, data, names: dict[str, str], api: str) -> Iterator[Re
                 )
             items = data[s.name].items
             for it, prompt in zip(items, render_prompts(tokenizer, s, items), strict=True):
-                if api == "chat":
-                    body = {"messages": list(prompt.messages or ())}
-                else:
-                    body = {"prompt": server_text(tokenizer, prompt)}
-                body = {"model": model, **body, "max_tokens": s.max_new_tokens, "temperature": 0}
-                yield Request(
-                    custom_id(v, s, it, body),
-                    v,
-                    s,
-                    it,
-                    body,
-                    "/v1/chat/completions" if api == "chat" else "/v1/completions",
-                )
+                for api in apis:
+                    body = request_body(model, tokenizer, prompt, s.max_new_tokens, api)
+                    yield Request(custom_id(v, s, it, body), v, s, it, body, ENDPOINTS[api])
 
 
 def _command_items(args):
@@ -156,7 +147,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     lines: dict[str, list[str]] = {}
     models: dict[str, str] = {}
     done: dict[tuple[int, str], set[str]] = {}
-    for req in requests(rows, suites, data, names, args.api):
+    for req in requests(rows, suites, data, names, [args.api]):
         key = (req.variant.id, req.suite.name)
         if key not in done:
             done[key] = store.predicted_item_ids(*key)
@@ -190,9 +181,8 @@ def cmd_import(args: argparse.Namespace) -> int:
 
     records = list(_records(args.files))  # every line readable, before anything is opened
     store, rows, suites, data = _command_items(args)
-    expected = {}
-    for api in ("completions", "chat"):
-        expected |= {_key(r.custom_id): r for r in requests(rows, suites, data, {}, api)}
+    rendered = requests(rows, suites, data, {}, ["completions", "chat"])
+    expected = {_key(r.custom_id): r for r in rendered}
     answers, failed = _answers(records, expected)  # every line checked before any is stored
     on_interrupt("nothing is half-stored: each variant's answers are stored in one transaction")
     provenance = {n: d.provenance() for n, d in data.items()}
@@ -252,7 +242,7 @@ def _answers(records: list, expected: dict) -> tuple[dict, int]:
         model = body.get("model", "")
         runtime = f"openai batch output {path.name}: model {model}"
         engine = {"name": "batch", "file": path.name, "model": model}
-        answers[key] = (expected[key], _generation(body), runtime, engine)
+        answers[key] = (expected[key], generation_from(body), runtime, engine)
     return answers, failed
 
 
@@ -295,15 +285,4 @@ def _check_key(key: tuple, where: str, expected: dict, by_item: dict) -> None:
     raise CodesignError(
         f"{where}: the request's hash differs from the prompt this command renders for "
         f"{label} {suite} item {item} (other options or another tokenizer)"
-    )
-
-
-def _generation(body: dict) -> Generation:
-    choice = body["choices"][0]
-    text = choice.get("text")
-    if text is None:
-        text = (choice.get("message") or {}).get("content")
-    usage = body.get("usage") or {}
-    return Generation(
-        (text or "").strip(), usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0)
     )

@@ -161,18 +161,25 @@ def cmd_quantize(args: argparse.Namespace) -> int:
 
 def variant_labels(args: argparse.Namespace) -> list[str]:
     """The labels (``dense``, ``gptq-w4``…) of the variants the options name, before any work."""
-    from codesign.measurements.quantize.recipes import DENSE, variant_grid
-
-    grid = variant_grid(
+    return grid_labels(
         parse_list(args.method, "method"),
         parse_list(args.bits, "bits", int),
         args.group_size,
         parse_list(args.seeds, "seeds", int),
+        dense=not args.no_dense,
     )
-    if args.no_dense:
-        grid.remove(DENSE)
+
+
+def grid_labels(
+    methods: list[str], bits: list[int], group_size, seeds: list[int], *, dense: bool = True
+) -> list[str]:
+    """The labels of a quantization grid's variants, dense first unless left out."""
+    from codesign.measurements.quantize.recipes import DENSE, variant_grid
     from codesign.store import variant_label
 
+    grid = variant_grid(methods, bits, group_size, seeds)
+    if not dense:
+        grid.remove(DENSE)
     return [variant_label(v.method, v.bits, v.seed) for v in grid]
 
 

@@ -126,7 +126,7 @@ class OpenAIEngine(Engine):
         self._tokenizer = None
         version = f", {served.version}" if served.version else ""
         self.runtime = (
-            f"openai API (/v1/{'chat/' if api == 'chat' else ''}completions) at {served.host}: "
+            f"openai API ({ENDPOINTS[api]}) at {served.host}: "
             f"model {served.reported or served.model}{version}"
         )
 
@@ -157,41 +157,16 @@ class OpenAIEngine(Engine):
         clock: StepClock | None = None,
         max_batch_tokens: int = 8192,
     ) -> None:
-        texts = [server_text(self.tokenizer, p) for p in prompts]
+        if self.api == "chat" and any(p.messages is None for p in prompts):
+            raise CodesignError("--api chat: a raw-text suite (mmlu_gen) has no conversation")
+        model, tokenizer = self.served.model, self.tokenizer
+        bodies = [request_body(model, tokenizer, p, max_new_tokens, self.api) for p in prompts]
+        create = self.client.chat.completions if self.api == "chat" else self.client.completions
 
         def one(i: int) -> Generation:
-            if self.api == "chat":
-                return self._chat(prompts[i], max_new_tokens)
-            return self._complete(texts[i], max_new_tokens)
+            return generation_from(create.create(**bodies[i]).model_dump())
 
         self._fan_out(len(prompts), one, on_batch)
-
-    def _complete(self, text: str, max_new_tokens: int) -> Generation:
-        got = self.client.completions.create(
-            model=self.served.model, prompt=text, max_tokens=max_new_tokens, temperature=0
-        )
-        usage = got.usage
-        return Generation(
-            (got.choices[0].text or "").strip(),
-            usage.prompt_tokens if usage else 0,
-            usage.completion_tokens if usage else 0,
-        )
-
-    def _chat(self, prompt: Prompt, max_new_tokens: int) -> Generation:
-        if prompt.messages is None:
-            raise CodesignError("--api chat: a raw-text suite (mmlu_gen) has no conversation")
-        got = self.client.chat.completions.create(
-            model=self.served.model,
-            messages=list(prompt.messages),
-            max_tokens=max_new_tokens,
-            temperature=0,
-        )
-        usage = got.usage
-        return Generation(
-            (got.choices[0].message.content or "").strip(),
-            usage.prompt_tokens if usage else 0,
-            usage.completion_tokens if usage else 0,
-        )
 
     def choice_logprobs(
         self,
@@ -276,6 +251,32 @@ def _next(done: queue.SimpleQueue) -> tuple:
             return done.get(timeout=0.2)
         except queue.Empty:
             continue
+
+
+ENDPOINTS = {"completions": "/v1/completions", "chat": "/v1/chat/completions"}
+
+
+def request_body(model: str, tokenizer, prompt: Prompt, max_new_tokens: int, api: str) -> dict:
+    """What the openai engine asks of a server for one prompt, and what ``export`` writes:
+    greedy, the suite's new tokens; the prompt as codesign renders it (``completions``) or
+    its conversation (``chat``)."""
+    if api == "chat":
+        asked: dict[str, Any] = {"messages": list(prompt.messages or ())}
+    else:
+        asked = {"prompt": server_text(tokenizer, prompt)}
+    return {"model": model, **asked, "max_tokens": max_new_tokens, "temperature": 0}
+
+
+def generation_from(body: dict) -> Generation:
+    """A completion or chat completion's answer (as JSON), stripped, with its token counts."""
+    choice = body["choices"][0]
+    text = choice.get("text")
+    if text is None:
+        text = (choice.get("message") or {}).get("content")
+    usage = body.get("usage") or {}
+    return Generation(
+        (text or "").strip(), usage.get("prompt_tokens") or 0, usage.get("completion_tokens") or 0
+    )
 
 
 def server_text(tokenizer, prompt: Prompt) -> str:
