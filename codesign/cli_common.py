@@ -39,6 +39,7 @@ from codesign.errors import (
 )
 from codesign.launch import new_command, note_sigint, said_interrupted, sigint_seen
 from codesign.paths import default_store_url
+from codesign.validation import Number
 
 # piped or redirected output has no terminal width: print tables whole instead of folding
 # their columns at rich's default 80 (a reader or a script sees every column intact)
@@ -91,6 +92,8 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
 
     def _get_help_string(self, action: argparse.Action) -> str:
         text = action.help or ""
+        if isinstance(action.type, Number) and "[" not in text:
+            text += f" [{action.type.describe()}]"
         empty = action.default is None or action.default is False or action.default == []
         if "%(default)" in text or "default:" in text or empty:
             return text
@@ -227,11 +230,14 @@ def _run(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None
             err_console.print(f"interrupted: {_kept()}")
             said_interrupted()
             return EXIT_INTERRUPTED
-        from codesign.store import unreachable_error
+        from codesign.store import store_refusal, unreachable_error
 
         if (gone := unreachable_error(exc)) is not None:  # an outage, not a bug: no traceback
             err_console.print(f"[red]error:[/red] {escape(str(gone))}")
             return gone.exit_code
+        if (refused := store_refusal(exc)) is not None:  # locked or read-only: not a bug
+            err_console.print(f"[red]error:[/red] {escape(str(refused))}")
+            return refused.exit_code
         traceback.print_exc()
         err_console.print(
             "[red]internal error[/red]: this is a bug in codesign, not in your input; please "
@@ -285,6 +291,7 @@ def writable_folder(path: Path, flag: str) -> Path:
     """Refuse an output folder that cannot be made or written, before any work (nothing is
     left behind: a probe file is made and removed in the nearest existing folder)."""
     path = Path(path).expanduser()
+    check_path_length(path, flag)
     probe = path
     while not probe.exists():
         if probe.parent == probe:
@@ -298,6 +305,20 @@ def writable_folder(path: Path, flag: str) -> Path:
     except OSError as exc:
         raise CodesignError(f"{flag} {path}: cannot write there ({exc.strerror or exc})") from None
     return path
+
+
+def check_path_length(path: Path, flag: str) -> None:
+    """A name longer than the file system allows (ENAMETOOLONG) is refused in one line, before
+    anything is made: each part at most NAME_MAX bytes, the whole at most PATH_MAX."""
+    name_max, path_max = 255, 4096
+    for part in Path(path).parts:
+        if len(os.fsencode(part)) > name_max:
+            raise CodesignError(
+                f"{flag}: the name {part[:40]}… is {len(os.fsencode(part))} bytes long; a file "
+                f"or folder name may have at most {name_max}"
+            )
+    if len(os.fsencode(str(Path(path).absolute()))) > path_max:
+        raise CodesignError(f"{flag}: the path is longer than {path_max} bytes")
 
 
 def positive(value: float, flag: str, *, allow_zero: bool = False) -> float:

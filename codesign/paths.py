@@ -16,6 +16,16 @@ def cache_dir() -> Path:
     return path
 
 
+def check_cache_dir() -> Path:
+    """The cache root checked before a command creates or measures anything: a file in its
+    place, a folder that cannot be written or a name too long is one line (exit 2)."""
+    from codesign.cli_common import writable_folder
+
+    root = os.environ.get("CODESIGN_CACHE")
+    path = Path(root).expanduser() if root else Path.home() / ".cache" / "codesign"
+    return writable_folder(path, "$CODESIGN_CACHE" if root else "the cache folder")
+
+
 def default_store_url() -> str:
     """``$CODESIGN_STORE`` or a SQLite file in the working directory."""
     return os.environ.get("CODESIGN_STORE", DEFAULT_STORE_URL)

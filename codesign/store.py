@@ -107,6 +107,54 @@ def unreachable_error(exc: BaseException) -> StoreUnreachable | None:
     return None
 
 
+class StoreBusy(CodesignError):
+    """Another process held the store's write lock past LOCK_WAIT_S: a passing state of the
+    machine, not bad input (exit 1, as an unreachable server)."""
+
+    exit_code = 1
+
+
+def store_refusal(exc: BaseException) -> CodesignError | None:
+    """A SQLite store that another process kept locked past LOCK_WAIT_S, or that cannot be
+    written (a read-only file, folder or mount), as one line naming the store and, where
+    /proc tells, the processes holding it; None for any other error."""
+    for cause in chain(exc):
+        message = str(getattr(cause, "orig", None) or cause).lower()
+        where = _OPENED[-1] if _OPENED else "the store"
+        if "database is locked" in message or "database table is locked" in message:
+            held = _holders(where)
+            return StoreBusy(
+                f"the store {redacted_url(where)} stayed locked by another process's write for "
+                f"{LOCK_WAIT_S:.0f} s{held}; nothing stored was lost: rerun when it is free"
+            )
+        if "readonly database" in message or "read-only file system" in message:
+            return CodesignError(
+                f"the store {redacted_url(where)} cannot be written (a read-only file, folder or "
+                "mount); nothing stored was changed"
+            )
+    return None
+
+
+def _holders(url: str) -> str:
+    """" (held by pid 123: python -m …)" for the other processes with the SQLite file open,
+    read from /proc (Linux); empty where that cannot be told."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        target = Path(make_url(url).database or "").resolve()
+        found = []
+        for proc in Path("/proc").glob("[0-9]*"):
+            if int(proc.name) == os.getpid():
+                continue
+            with contextlib.suppress(OSError):
+                if any(Path(os.readlink(fd)) == target for fd in (proc / "fd").iterdir()):
+                    cmd = " ".join((proc / "cmdline").read_bytes().decode().split())
+                    found.append(f"pid {proc.name}: {cmd[:60]}")
+    except (OSError, ArgumentError, ValueError):
+        return ""
+    return f" (held by {'; '.join(found[:3])})" if found else ""
+
+
 def _lost_schema_race(exc: BaseException) -> bool:
     """A concurrent schema creation got there first: the table, type or meta row exists."""
     text_ = str(getattr(exc, "orig", exc)).lower()
@@ -267,6 +315,56 @@ class Prediction:
     extra: dict[str, Any] | None = None
 
 
+LOCK_WAIT_S = 30.0  # how long a SQLite store locked by another process's write is waited for
+
+
+def _read_only_url(url: str) -> str:
+    """A SQLite URL opened read-only (``mode=ro``): a command that only reads can never change
+    the file, whatever its code does. Other databases: the URL itself (see _read_only_session)."""
+    from urllib.parse import quote
+
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    database = parsed.database or ""
+    if not parsed.drivername.startswith("sqlite") or not database or database == ":memory:":
+        return url
+    if database.startswith("file:"):
+        return url
+    path = quote(str(Path(database).absolute()))
+    return f"{parsed.drivername}:///file:{path}?mode=ro&uri=true"
+
+
+def _read_only_session(dbapi_conn: Any, _record: Any) -> None:
+    """PostgreSQL: every transaction of this connection is READ ONLY (the server refuses any
+    write a reading command might attempt)."""
+    cur = dbapi_conn.cursor()
+    cur.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+    cur.close()
+    dbapi_conn.commit()
+
+
+def _schema_marker(conn: Connection, tables: set[str], where: str) -> str | None:
+    """The schema version codesign wrote into the store, or None where there is none. A ``meta``
+    table of another shape, or one with rows but no version, belongs to another application."""
+    if "meta" not in tables:
+        return None
+    columns = {c["name"] for c in inspect(conn).get_columns("meta")}
+    if columns != {"key", "value"}:
+        raise CodesignError(
+            f"{where!r} is not a codesign store: its meta table has other columns "
+            f"({', '.join(sorted(columns))}); nothing was written"
+        )
+    rows = dict(conn.execute(text("SELECT key, value FROM meta")).all())
+    conn.rollback()
+    if rows and "schema_version" not in rows:
+        raise CodesignError(
+            f"{where!r} is not a codesign store: its meta table holds no codesign schema "
+            "version; nothing was written"
+        )
+    return rows.get("schema_version")
+
+
 def redacted_url(url: str) -> str:
     try:
         from sqlalchemy.engine import make_url
@@ -282,10 +380,11 @@ def _first_line(exc: BaseException) -> str:
     return (str(orig).strip().splitlines() or [type(orig).__name__])[0]
 
 
-def check_store_url(url: str, *, must_exist: bool = False) -> None:
+def check_store_url(url: str, *, must_exist: bool = False, writable: bool = False) -> None:
     """Refuse a store URL that cannot work, before any work and without touching anything:
-    a bare path gets a hint, and (``must_exist``) a missing SQLite file is an error rather
-    than a new empty store."""
+    a bare path gets a hint, (``must_exist``) a missing SQLite file is an error rather than a
+    new empty store, and (``writable``) a SQLite file or folder this process cannot write is
+    said now, not as a driver error in the middle of the work."""
     from sqlalchemy.engine import make_url
 
     if "://" not in url:
@@ -297,14 +396,50 @@ def check_store_url(url: str, *, must_exist: bool = False) -> None:
         parsed = make_url(url)
     except (ArgumentError, ValueError) as exc:
         raise CodesignError(f"--store {url!r} is not a SQLAlchemy URL ({exc})") from None
-    if must_exist and parsed.drivername.startswith("sqlite"):
+    if parsed.drivername.startswith("sqlite"):
         database = parsed.database or ""
         on_disk = database and database != ":memory:" and not database.startswith("file:")
-        if on_disk and not Path(database).is_file():
-            raise CodesignError(
-                f"--store {redacted_url(url)!r}: no store file at {database} (nothing was created; "
-                "run `python -m codesign.measurements evaluate` first, or fix the path)"
-            )
+        if on_disk:
+            _check_sqlite_path(url, Path(database), must_exist=must_exist, writable=writable)
+
+
+def _can_write(path: Path) -> bool:
+    """Whether this process may write the file: opened for writing and closed, nothing written
+    (os.access misses an immutable flag when running as root)."""
+    try:
+        with open(path, "r+b"):
+            return True
+    except OSError:
+        return False
+
+
+def _check_sqlite_path(url: str, path: Path, *, must_exist: bool, writable: bool) -> None:
+    from codesign.cli_common import check_path_length
+
+    check_path_length(path, "--store")
+    where = redacted_url(url)
+    if path.exists() and not path.is_file():
+        raise CodesignError(f"--store {where!r}: {path} is not a file")
+    if must_exist and not path.is_file():
+        raise CodesignError(
+            f"--store {where!r}: no store file at {path} (nothing was created; "
+            "run `python -m codesign.measurements evaluate` first, or fix the path)"
+        )
+    folder = path.absolute().parent
+    if not folder.is_dir():
+        raise CodesignError(f"--store {where!r}: the folder {folder} does not exist")
+    if not writable:
+        return
+    if path.exists() and not _can_write(path):
+        raise CodesignError(
+            f"--store {where!r}: {path} is read-only (its permissions or an immutable flag); "
+            "this command writes to the store, so nothing was done"
+        )
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise CodesignError(
+            f"--store {where!r}: the folder {folder} cannot be written, and SQLite keeps its "
+            "journal beside the file; nothing was done"
+        )
 
 
 class Store:
@@ -314,20 +449,28 @@ class Store:
     lock) and a lost race is tried again. A PostgreSQL server that goes away is waited for
     (STORE_RETRY_S) before a session gives up with one line (StoreUnreachable)."""
 
-    def __init__(self, url: str, *, create: bool = True) -> None:
+    def __init__(self, url: str, *, create: bool = True, read_only: bool = False) -> None:
         self.url = url
+        self.read_only = read_only
         self._outage_said = False
-        check_store_url(url, must_exist=not create)
+        create = create and not read_only
+        check_store_url(url, must_exist=not create, writable=not read_only)
         sqlite = url.startswith("sqlite")
         try:
             # pre-ping: a pooled connection that a server restart closed is replaced, not used
-            self.engine = create_engine(url, future=True, pool_pre_ping=not sqlite)
+            self.engine = create_engine(
+                _read_only_url(url) if read_only else url, future=True, pool_pre_ping=not sqlite
+            )
         except (ArgumentError, ValueError, ImportError) as exc:
             raise CodesignError(f"cannot open store {redacted_url(url)!r}: {exc}") from None
         sqlite = self.engine.dialect.name == "sqlite"
         if sqlite:  # the journal mode is switched only once the file proved to be a store
-            listener = sqlite_pragmas(wal=False, busy_timeout=30000, foreign_keys="ON")
+            listener = sqlite_pragmas(
+                wal=False, busy_timeout=int(LOCK_WAIT_S * 1000), foreign_keys="ON"
+            )
             event.listen(self.engine, "connect", listener)
+        elif read_only:
+            event.listen(self.engine, "connect", _read_only_session)
         # opening is not waited for: a server that cannot be reached now is a wrong URL or a
         # server not started, said at once (exit 2) before any work
         self.unreachable = True
@@ -347,10 +490,10 @@ class Store:
 
     @classmethod
     def if_present(cls, url: str) -> Store | None:
-        """The store at ``url`` for reading, or None when the database exists but holds no
+        """The store at ``url`` opened read-only, or None when the database exists but holds no
         codesign data yet (an empty PostgreSQL database): nothing is created either way."""
         try:
-            return cls(url, create=False)
+            return cls(url, read_only=True)
         except CodesignError as exc:
             if str(exc).endswith(EMPTY):
                 return None
@@ -388,28 +531,40 @@ class Store:
                 conn.commit()
 
     def _check_schema(self, create: bool) -> None:
+        where = redacted_url(self.url)
         with self._connection() as conn:
-            has_meta = self.engine.dialect.has_table(conn, "meta")
+            tables = set(inspect(conn).get_table_names())
+            marker = _schema_marker(conn, tables, where)
         found = 0
-        if has_meta:
-            with self.session() as s:
-                row = s.get(Meta, "schema_version")
+        if marker is not None:
             try:
-                found = int(row.value) if row else 0
+                found = int(marker)
             except ValueError:
                 raise CodesignError(
-                    f"store {redacted_url(self.url)!r} is damaged or not a codesign store: its "
-                    f"schema version is {row.value!r}, not a number"
+                    f"store {where!r} is damaged or not a codesign store: its "
+                    f"schema version is {marker!r}, not a number"
                 ) from None
             if found > SCHEMA_VERSION:
                 raise CodesignError(
-                    f"store {redacted_url(self.url)!r} has schema version {found}, newer than this "
+                    f"store {where!r} has schema version {found}, newer than this "
                     f"codesign's {SCHEMA_VERSION}; upgrade codesign to read it"
                 )
-        if not create and not has_meta:
-            raise CodesignError(f"store {redacted_url(self.url)!r} {EMPTY}")
-        if has_meta and found == SCHEMA_VERSION:
+        elif other := sorted(tables - set(Base.metadata.tables)):
+            shown = ", ".join(other[:5]) + (f" and {len(other) - 5} more" if len(other) > 5 else "")
+            raise CodesignError(
+                f"{where!r} is not a codesign store: it holds other tables ({shown}) and no "
+                "codesign schema marker; nothing was written (name a new file or an empty database)"
+            )
+        if not create and marker is None:
+            raise CodesignError(f"store {where!r} {EMPTY}")
+        if found == SCHEMA_VERSION:
             return
+        if self.read_only:
+            raise CodesignError(
+                f"store {where!r} has schema version {found}, older than this codesign's "
+                f"{SCHEMA_VERSION}; this command only reads, so run a writing one (quantize, "
+                "evaluate, profile or search) once to upgrade it in place"
+            )
         Base.metadata.create_all(self.engine)
         self._add_missing_columns()
         self._widen_text_columns()

@@ -52,7 +52,7 @@ def test_a_newer_schema_is_refused_and_left_untouched(store_url):
 
 
 def test_an_unopenable_url_is_one_line_error(tmp_path):
-    with pytest.raises(CodesignError, match="cannot open store"):
+    with pytest.raises(CodesignError, match="missing-dir does not exist"):
         Store(f"sqlite:///{tmp_path}/missing-dir/x.db")
     with pytest.raises(CodesignError, match="cannot open store"):
         Store("notadb://what")

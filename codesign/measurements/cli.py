@@ -33,6 +33,7 @@ from codesign.measurements.quantize.cli import (
     cmd_quantize,
 )
 from codesign.store import redacted_url, variant_label
+from codesign.validation import BATCH, COUNT, TOKENS, WORKERS, Number
 
 DESCRIPTION = """\
 Measure quantized variants of a model and keep every measurement in one store.
@@ -69,20 +70,20 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     add_store_option(pr)
     add_model_option(pr, None)
-    pr.add_argument("--prompt-len", type=int, default=128, help="prefill tokens (default: 128)")
-    pr.add_argument("--decode-tokens", type=int, default=32, help="decoded tokens (default: 32)")
+    pr.add_argument("--prompt-len", type=TOKENS, default=128, help="prefill tokens (default: 128)")
+    pr.add_argument("--decode-tokens", type=TOKENS, default=32, help="decoded tokens (default: 32)")
     pr.add_argument("--batch-sizes", default="1,8", help="comma list (default: %(default)s)")
-    pr.add_argument("--repeats", type=int, default=5, help="timed repeats (default: 5)")
+    pr.add_argument("--repeats", type=COUNT, default=5, help="timed repeats (default: 5)")
     pr.add_argument(
         "--warmup",
-        type=int,
+        type=Number(int, 0, 1_000),
         default=1,
         help="untimed warm-up runs, each a 16-token prefill and 2 decode steps (default: 1)",
     )
     pr.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     pr.add_argument(
         "--workers",
-        type=int,
+        type=WORKERS,
         default=1,
         help="processes, one per GPU (CPU profiles run one at a time: they would time each "
         "other); the same command on another host with the same store joins in (default: 1)",
@@ -161,13 +162,8 @@ def cmd_profile(args: argparse.Namespace) -> int:
     from codesign.store import Store
 
     batches = parse_list(args.batch_sizes, "batch sizes", int)
-    if min(batches) < 1:
-        raise CodesignError(f"--batch-sizes must all be at least 1, got {args.batch_sizes}")
-    for flag in ("repeats", "prompt_len", "decode_tokens", "workers"):
-        if getattr(args, flag) < 1:
-            raise CodesignError(f"--{flag.replace('_', '-')} must be at least 1")
-    if args.warmup < 0:
-        raise CodesignError(f"--warmup must be at least 0, got {args.warmup}")
+    for batch in batches:
+        BATCH.check(batch, "--batch-sizes")
     device = check_device(args.device)
     parent = args.workers > 1 and not args.worker
     if parent and not device.startswith("cuda"):
@@ -252,7 +248,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
 def cmd_list(args: argparse.Namespace) -> int:
     from codesign.store import Store
 
-    store = Store(args.store, create=False)
+    store = Store(args.store, read_only=True)
     variants = store.variants()
     if getattr(args, "json", False):
         print_json(_list_records(store, variants))

@@ -142,7 +142,7 @@ def redact(url: str) -> str:
 
 def open_store(url: str) -> Store:
     """Open an existing store for reading; a missing SQLite file is an error, not created."""
-    return Store(url, create=False)
+    return Store(url, read_only=True)
 
 
 def data_kind(prov: str) -> str:

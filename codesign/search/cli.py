@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import math
+import re
 import sys
 import time
 from collections.abc import Iterator, Sequence
@@ -24,7 +25,6 @@ from codesign.cli_common import (
     err_console,
     make_parser,
     on_interrupt,
-    positive,
     print_json,
     progress_bar,
     run_cli,
@@ -39,7 +39,6 @@ from codesign.measurements.evaluate.cli import (
     refuse_other_engine_options,
 )
 from codesign.measurements.evaluate.profiles import DEFAULT_PROFILE, PROFILES
-from codesign.measurements.evaluate.suites.fairness import check_even_limit
 from codesign.measurements.quantize.models import DEFAULT_MODEL
 from codesign.search import export, outcome, plots
 from codesign.search.context import (
@@ -47,6 +46,7 @@ from codesign.search.context import (
     Settings,
     build_context,
     check_settings,
+    footprint_floor,
     smallest_footprint,
 )
 from codesign.search.measure import ensure_measurements
@@ -70,6 +70,21 @@ from codesign.search.study import (
     small_space_size,
 )
 from codesign.store import Store, check_store_url
+from codesign.validation import BATCH, COUNT, GIGABYTES, SEED, TOKENS, WORKERS, Number
+
+DEFAULT_MMLU_TOLERANCE = 5.0
+STUDY_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,119}")
+
+
+def study_name(text: str) -> str:
+    """A study name that is also a folder name under results/: no path, no traversal."""
+    if not STUDY_NAME.fullmatch(text):
+        raise argparse.ArgumentTypeError(
+            f"must be 1-120 letters, digits or . _ + - (starting with a letter or digit), "
+            f"got {text[:60]!r}"
+        )
+    return text
+
 
 DESCRIPTION = """\
 Search precision ensembles × vote rule × schedule × compute unit for the Pareto-optimal
@@ -142,24 +157,34 @@ def _target_options(g) -> None:
     )
     g.add_argument(
         "--budget-gb",
-        type=float,
+        type=GIGABYTES,
         default=24.0,
         help="memory budget of the deployment, weights + KV cache (default: 24)",
     )
     g.add_argument(
         "--mmlu-tolerance",
-        type=float,
-        default=5.0,
+        type=Number(float, 0, 100),
         help="MMLU floor = the dense model's MMLU (log-likelihood) minus this many points "
-        "(default: 5)",
+        f"(default: {DEFAULT_MMLU_TOLERANCE:g}; not with --mmlu-floor)",
     )
-    g.add_argument("--mmlu-floor", type=float, help="absolute MMLU floor instead (0–100)")
-    g.add_argument("--max-area-mm2", type=float, help="optional unit area limit (mm²)")
     g.add_argument(
-        "--prompt-tokens", type=int, default=256, help="prefill tokens per request (default: 256)"
+        "--mmlu-floor",
+        type=Number(float, 0, 100),
+        help="absolute MMLU floor instead (not with --mmlu-tolerance)",
     )
-    g.add_argument("--new-tokens", type=int, default=8, help="decoded tokens (default: 8)")
-    g.add_argument("--batch", type=int, default=1, help="sequences per batch (default: 1)")
+    g.add_argument(
+        "--max-area-mm2",
+        type=Number(float, 0, 1e6, above=True),
+        help="optional unit area limit (mm²)",
+    )
+    g.add_argument(
+        "--prompt-tokens",
+        type=TOKENS,
+        default=256,
+        help="prefill tokens per request (default: 256)",
+    )
+    g.add_argument("--new-tokens", type=TOKENS, default=8, help="decoded tokens (default: 8)")
+    g.add_argument("--batch", type=BATCH, default=1, help="sequences per batch (default: 1)")
 
 
 def _scoring_option(g) -> None:
@@ -191,25 +216,31 @@ def _run_options(g) -> None:
     )
     g.add_argument(
         "--n-trials",
-        type=int,
+        type=COUNT,
         default=200,
         help="trials the study should hold; a rerun continues to it (default: 200)",
     )
-    g.add_argument("--seed", type=int, default=0, help="sampler seed (default: 0)")
+    g.add_argument("--seed", type=SEED, default=0, help="sampler seed (default: 0)")
     g.add_argument(
         "--exhaustive",
         action="store_true",
-        help="run every configuration of a small space instead of sampling",
+        help="run every configuration of a small space instead of sampling (not with --sampler)",
     )
     g.add_argument(
-        "--workers", type=int, default=1, help="worker processes on this machine (default: 1)"
+        "--workers", type=WORKERS, default=1, help="worker processes on this machine (default: 1)"
     )
-    g.add_argument("--study", help="study name (default: from model, budget, shape, settings)")
+    g.add_argument(
+        "--study",
+        type=study_name,
+        help="study name: letters, digits and . _ + - (its outputs go to results/<study>/) "
+        "(default: from model, budget, shape, settings)",
+    )
     g.add_argument(
         "--limit",
-        type=int,
+        type=Number(int, 2, 1_000_000, even=True),
         default=4,
-        help="items per suite setting when the embedded default must be measured first: "
+        help="items per suite setting when the embedded default must be measured first (even: "
+        "the fairness suite draws half of each setting's items from each sex): "
         "minutes on a CPU, with wide trust intervals (every Pareto row shows its 95%% "
         "interval); measure more with `codesign.measurements evaluate --limit N` "
         "(default: 4)",
@@ -240,18 +271,15 @@ def _check_engine(args: argparse.Namespace) -> None:
 def _settings(args: argparse.Namespace) -> Settings:
     """The search's settings, every number checked and every unit and shape file read, before
     the store is opened or anything measured (a typo must not cost hours)."""
-    for name in ("prompt_tokens", "new_tokens", "batch", "n_trials", "workers", "limit"):
-        value = getattr(args, name)
-        if value < 1:
-            raise CodesignError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
-    check_even_limit(args.limit)  # the fairness suite's offline draw, should it measure
     refuse_other_engine_options(args)
-    positive(args.budget_gb, "--budget-gb")
-    positive(args.mmlu_tolerance, "--mmlu-tolerance", allow_zero=True)
-    if args.max_area_mm2 is not None:
-        positive(args.max_area_mm2, "--max-area-mm2")
-    if args.mmlu_floor is not None and not 0 <= args.mmlu_floor <= 100:
-        raise CodesignError(f"--mmlu-floor must be between 0 and 100, got {args.mmlu_floor:g}")
+    if args.mmlu_floor is not None and args.mmlu_tolerance is not None:
+        raise CodesignError("give --mmlu-floor or --mmlu-tolerance, not both (a floor replaces it)")
+    if args.exhaustive and args.sampler is not None:
+        raise CodesignError(
+            "give --exhaustive or --sampler, not both (--exhaustive samples nothing)"
+        )
+    if args.mmlu_tolerance is None:
+        args.mmlu_tolerance = DEFAULT_MMLU_TOLERANCE
     settings = Settings(
         store=args.store,
         model=args.model,
@@ -287,6 +315,26 @@ def _header(ctx: SearchContext) -> None:
         f"{ctx.workload_text()}"
     )
     console.print(f"constraints: memory ≤ {ctx.settings.budget_gb:g} GB; {ctx.mmlu_note}")
+
+
+def _budget_floor(args: argparse.Namespace, settings: Settings) -> None:
+    """Refuse a budget no deployment of a known shape can meet before anything is measured
+    (on a fresh store that is an hour of work): the shape is known when given, or when the
+    embedded default will be measured (a new store, or that model named)."""
+    fresh = args.store.startswith("sqlite") and not Path(args.store.split("///", 1)[-1]).exists()
+    model = args.model or (DEFAULT_MODEL if fresh else None)
+    if args.deploy_shape == MEASURED or model is None and args.deploy_shape is None:
+        return
+    shape, _ = deploy_shape(args.deploy_shape, model or DEFAULT_MODEL)
+    if shape is None:
+        return
+    floor = footprint_floor(settings, shape)
+    if floor > settings.budget_gb:
+        raise NoFeasibleConfiguration(
+            f"no configuration fits --budget-gb {settings.budget_gb:g}: the smallest footprint "
+            f"of {shape} is at least {floor:.3g} GB (2 bits, weights + KV cache, on any candidate "
+            "unit); nothing was measured"
+        )
 
 
 def _precheck(ctx: SearchContext) -> None:
@@ -486,6 +534,7 @@ def _main(args: argparse.Namespace) -> int:
     check_store_url(args.store, must_exist=args.no_measure)
     if engine_argv(args) and not args.no_measure:  # a server named: reached before any work
         _check_engine(args)
+    _budget_floor(args, settings)
     store = Store(args.store, create=not args.no_measure)
     args.timings = timings = {}
     model = ensure_measurements(

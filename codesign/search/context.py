@@ -14,6 +14,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from codesign.ensembles.scores import VOTE_RULES
 from codesign.ensembles.stored import Member, StoredPredictions, load_predictions
 from codesign.errors import CodesignError
@@ -303,6 +305,19 @@ def _check_units(ctx: SearchContext) -> None:
                 f"unit {name} has no modelled area or energy (set die_area_mm2 and power_w in its "
                 "spec) and cannot be searched"
             )
+
+
+def footprint_floor(settings: Settings, shape_name: str) -> float:
+    """A lower bound (GB) on any deployment's memory for a named shape, known before anything is
+    measured: the shape at 2 bits (the fewest any method stores) alone, on the candidate unit
+    that needs least. A budget under it is refused before the measuring phases run."""
+    shape = load_model(shape_name)
+    decode = Workload.decode(shape, settings.prompt_tokens + settings.new_tokens, settings.batch)
+    least = math.inf
+    for spec in _units(settings.choice("units")).values():  # a design batch holds one family
+        out = evaluate(DesignBatch.from_specs([spec]), decode, [Variant("gptq", 2, 128)])
+        least = min(least, float(np.min(out["memory_bytes"])) / 1e9)
+    return least
 
 
 def smallest_footprint(ctx: SearchContext) -> tuple[float, str, str]:

@@ -23,6 +23,7 @@ from typing import Any, Protocol
 from codesign.errors import CodesignError
 from codesign.registry import Registry
 from codesign.simulators import UnitSpec
+from codesign.validation import distinct
 
 
 class TrialLike(Protocol):
@@ -113,7 +114,7 @@ class Option:
         if given is None:
             return self.default() if self.default else tuple(self.known() if self.known else ())
         known = self.known() if self.known else None
-        values = (given,) if self.single else tuple(given)
+        values = (given,) if self.single else tuple(distinct(list(given), self.flag))
         unknown = [v for v in values if known is not None and v not in known]
         if unknown or not values:
             want = ", ".join(map(str, known or ()))

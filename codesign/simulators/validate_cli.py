@@ -68,7 +68,7 @@ def load_profiles(url: str) -> pd.DataFrame:
             f"nothing to validate: the measurement store is unavailable ({exc})"
         ) from None
     try:
-        return Store(url, create=False).profiles_frame()
+        return Store(url, read_only=True).profiles_frame()
     except CodesignError as exc:
         raise CodesignError(f"nothing to validate: {exc}") from None
     except Exception as exc:  # noqa: BLE001 - any driver failure is one line for the user

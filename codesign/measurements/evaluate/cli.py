@@ -18,6 +18,7 @@ from codesign.measurements.evaluate.profiles import DEFAULT_PROFILE, PROFILES
 from codesign.measurements.evaluate.suites import SUITES, suite_order
 from codesign.measurements.quantize.cli import add_quantize_options, variants_from_args
 from codesign.store import variant_label
+from codesign.validation import COUNT, SEED, TOKENS, Number, distinct
 
 
 def _data_sets_help() -> str:
@@ -53,7 +54,7 @@ def add_evaluate_parser(sub) -> None:
     )
     p.add_argument(
         "--max-batch-tokens",
-        type=int,
+        type=Number(int, 1, 16_777_216),
         default=8192,
         help="padded prompt tokens per generation batch (default: 8192)",
     )
@@ -71,11 +72,13 @@ def add_item_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--limit",
-        type=int,
+        type=COUNT,
         default=40,
-        help="items per suite setting, a seeded stratified sample (default: 40)",
+        help="items per suite setting, a seeded stratified sample; even when the fairness "
+        "suite runs on its offline data (half of each setting's items come from each sex) "
+        "(default: 40)",
     )
-    p.add_argument("--data-seed", type=int, default=0, help="seed of the item sample (default: 0)")
+    p.add_argument("--data-seed", type=SEED, default=0, help="seed of the item sample (default: 0)")
     p.add_argument(
         "--data",
         action="append",
@@ -87,7 +90,7 @@ def add_item_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--max-prompt-tokens",
-        type=int,
+        type=TOKENS,
         default=None,
         help="leave out every suite setting whose longest prompt exceeds this many tokens "
         "(fairness' 16- and 32-shot settings run 2,200-4,200-token prompts); outputs name "
@@ -98,12 +101,8 @@ def add_item_options(p: argparse.ArgumentParser) -> None:
 def items_from_args(args: argparse.Namespace) -> tuple[list, dict]:
     """The chosen suites and each one's items, every option checked before any work."""
     names = list(SUITES) if args.suites == "all" else parse_list(args.suites, "suites")
-    suites = [SUITES.get(n) for n in names]
-    if args.limit is not None and args.limit < 1:
-        raise CodesignError("--limit must be ≥ 1")
+    suites = [SUITES.get(n) for n in distinct(names, "--suites")]
     sources = _sources(args.data, suites)
-    if args.max_prompt_tokens is not None and args.max_prompt_tokens < 1:
-        raise CodesignError("--max-prompt-tokens must be ≥ 1")
     return suites, {s.name: s.load(args.limit, args.data_seed, sources) for s in suites}
 
 

@@ -21,6 +21,10 @@ from codesign.errors import CodesignError
 from codesign.measurements.quantize.calibration_text import OFFLINE_DEFAULT, CalibrationSpec
 from codesign.measurements.quantize.models import DEFAULT_MODEL, MODEL_ALIASES
 from codesign.measurements.quantize.recipes import AUTO_GROUP
+from codesign.paths import check_cache_dir
+from codesign.validation import COUNT, SEED, WORKERS, Number, distinct
+
+GROUP = Number(int, 2, 65_536)
 
 
 def group_size_arg(text: str) -> int | None:
@@ -29,11 +33,14 @@ def group_size_arg(text: str) -> int | None:
     if text in ("none", "-1", "channel"):
         return None
     try:
-        return int(text)
-    except ValueError:
+        value = GROUP.check(int(text), "group size")
+    except (ValueError, CodesignError):
+        value = 0
+    if not value or value & (value - 1):
         raise argparse.ArgumentTypeError(
-            f"group size must be auto, none or a number: {text!r}"
+            f"must be auto, none or a power of two from 2 to 65,536, got {text!r}"
         ) from None
+    return value
 
 
 def default_device() -> str:
@@ -117,12 +124,15 @@ def add_quantize_options(q: argparse.ArgumentParser) -> None:
     q.add_argument("--text-field", default="text", help="jsonl/hub field holding the text")
     q.add_argument(
         "--calib-samples",
-        type=int,
+        type=COUNT,
         default=8,
         help="calibration windows; sized for a 2-core CPU, raise on a GPU (default: 8)",
     )
     q.add_argument(
-        "--calib-seq-len", type=int, default=128, help="tokens per window (default: 128)"
+        "--calib-seq-len",
+        type=Number(int, 8, 1_048_576),
+        default=128,
+        help="tokens per window (default: 128)",
     )
     q.add_argument(
         "--backend",
@@ -133,7 +143,7 @@ def add_quantize_options(q: argparse.ArgumentParser) -> None:
     q.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     q.add_argument(
         "--workers",
-        type=int,
+        type=WORKERS,
         default=1,
         help="processes sharing the work through the store, the cores split between them; the "
         "same command on another host with the same store joins in (default: 1)",
@@ -197,31 +207,30 @@ def variants_from_args(
     from codesign.measurements.quantize.recipes import DENSE, variant_grid
     from codesign.store import Store
 
-    methods = parse_list(args.method, "method")
-    bits = parse_list(args.bits, "bits", int)
-    seeds = parse_list(args.seeds, "seeds", int)
+    methods = distinct(parse_list(args.method, "method"), "--method")
+    bits = distinct(parse_list(args.bits, "bits", int), "--bits")
+    seeds = distinct(parse_list(args.seeds, "seeds", int), "--seeds")
+    for seed in seeds:
+        SEED.check(seed, "--seeds")
     for m in methods:
         for b in bits:
             backend_for(m, b, args.backend)  # refuse unsupported pairs before any work
-    if args.calib_samples < 1 or args.calib_seq_len < 8:
-        raise CodesignError("--calib-samples must be ≥ 1 and --calib-seq-len ≥ 8")
     calib = CalibrationSpec(
         args.calibration, args.calib_samples, args.calib_seq_len, 0, args.text_field
     )
     calibration_texts(calib)  # an unreadable or empty source fails before any work
     device = check_device(args.device)
     check_model(args.model)  # cheap: no conversion, no download
+    grid = variant_grid(methods, bits, args.group_size, seeds)
+    if args.no_dense:
+        grid.remove(DENSE)
+    check_cache_dir()
     store = Store(args.store)  # a bad or damaged store fails before the model is converted
     model = resolve_model(args.model, trust_remote_code=args.trust_remote_code)
     on_interrupt(
         "every variant finished is cached and stored; one cut short leaves nothing half-made "
         "(run the same command to resume)"
     )
-    grid = variant_grid(methods, bits, args.group_size, seeds)
-    if args.no_dense:
-        grid.remove(DENSE)
-    if args.workers < 1:
-        raise CodesignError(f"--workers must be at least 1, got {args.workers}")
     _quantize_in_units(
         args, store, model, grid, calib, device, bits, quantize=quantize, spawn=spawn
     )

@@ -12,12 +12,14 @@ too. Every ensemble is reached exactly once, and its size follows from the bit-s
 from __future__ import annotations
 
 from codesign.search.space import DENSE, Config, Option, Space, TrialLike, parameter_group
+from codesign.simulators.variants import METHODS as COST_METHODS
 
 METHODS = Option(
     "methods",
     help="gptq, awq, anyprec (ensembles of their precisions, the dense model joining or not; "
     "only anyprec's nested members share bit-plane storage and shared fetch) and dense (the "
     "dense model alone) (default: every measured method, and dense)",
+    known=lambda: COST_METHODS,  # what the cost model prices; the store decides what exists
     default=lambda: None,
     in_space=False,  # the measured ladders of these methods are the space
 )

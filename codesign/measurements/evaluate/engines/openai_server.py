@@ -37,6 +37,7 @@ from codesign.measurements.evaluate.engines.base import (
     OnBatch,
     Prompt,
 )
+from codesign.validation import Number
 
 RETRIES = 5  # the client's own retries (exponential backoff) on 408/409/429/5xx and timeouts
 FLUSH_EVERY = 16  # answers handed on (stored) together
@@ -357,13 +358,13 @@ class OpenAI(EngineKind):
         )
         group.add_argument(
             "--concurrency",
-            type=int,
+            type=Number(int, 1, 1_024),
             default=8,
             help="openai engine: requests in flight per variant (default: 8)",
         )
         group.add_argument(
             "--request-timeout",
-            type=float,
+            type=Number(float, 0, 86_400, above=True),
             default=600.0,
             help="openai engine: seconds one request may take before it is retried (default: 600)",
         )
@@ -378,10 +379,6 @@ class OpenAI(EngineKind):
         base = _base_url(args.base_url, "--base-url") if args.base_url else None
         if not args.serve and base is None:
             raise CodesignError("--engine openai needs --base-url URL or --serve VARIANT=NAME@URL")
-        if args.concurrency < 1:
-            raise CodesignError(f"--concurrency must be ≥ 1, got {args.concurrency}")
-        if args.request_timeout <= 0:
-            raise CodesignError(f"--request-timeout must be > 0, got {args.request_timeout:g}")
         if args.api == "chat" and any(not s.chat for s in suites):
             raw = ", ".join(s.name for s in suites if not s.chat)
             raise CodesignError(f"--api chat: {raw} prompts without a chat; use --api completions")

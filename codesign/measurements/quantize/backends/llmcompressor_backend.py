@@ -37,7 +37,9 @@ class LLMCompressorBackend:
         return None  # float32 always (the model is loaded so)
 
     def supports(self, method: str, bits: int) -> bool:
-        return method in ("gptq", "awq") and bits in (2, 3, 4, 8)
+        # not 2 bits: llm-compressor 0.14 accepts the recipe, then fails mid-run (issue 35:
+        # "Level 'METRIC' does not exist"); GPTQ at 2 bits runs through GPTQModel
+        return method in ("gptq", "awq") and bits in (3, 4, 8)
 
     def _recipe(self, method: str, bits: int, group_size: int | None):
         from compressed_tensors.quantization import QuantizationArgs, QuantizationScheme
