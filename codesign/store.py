@@ -136,7 +136,7 @@ def store_refusal(exc: BaseException) -> CodesignError | None:
 
 
 def _holders(url: str) -> str:
-    """" (held by pid 123: python -m …)" for the other processes with the SQLite file open,
+    """ " (held by pid 123: python -m …)" for the other processes with the SQLite file open,
     read from /proc (Linux); empty where that cannot be told."""
     from sqlalchemy.engine import make_url
 

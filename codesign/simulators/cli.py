@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from rich.console import Console
 
-from codesign.cli_common import make_parser, on_interrupt, positive, print_json, run_cli
+from codesign.cli_common import make_parser, on_interrupt, print_json, run_cli
 from codesign.errors import CodesignError
 from codesign.simulators import table as fmt
 from codesign.simulators.design import DesignBatch
@@ -30,6 +30,11 @@ from codesign.simulators.variants import (
     variants_from_bits,
 )
 from codesign.simulators.workload import Workload, load_model, model_presets
+from codesign.validation import BATCH, FRACTION, TOKENS, Number
+
+GROUP = Number(int, 1, 65_536)
+# --normalise-node: classic scaling between the nodes of published silicon (3 nm to 250 nm)
+NODE_NM = Number(float, 3, 250)
 
 
 def _int_list(text: str) -> list[int]:
@@ -37,6 +42,11 @@ def _int_list(text: str) -> list[int]:
         return [int(x) for x in text.split(",") if x.strip()]
     except ValueError:
         raise argparse.ArgumentTypeError(f"want comma-separated integers, got {text!r}") from None
+
+
+def _all_fields() -> list[str]:
+    """Every field name any registered family declares (for --set's help)."""
+    return sorted({f.name for name in FAMILIES.names() for f in FAMILIES.get(name).fields})
 
 
 def _float_list(text: str) -> list[float]:
@@ -50,9 +60,11 @@ def _group(text: str) -> int | None:
     if text.lower() in ("none", "channel", "-1"):
         return None
     try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"want an integer or 'none', got {text!r}") from None
+        return GROUP(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"want 'none' or {GROUP.describe()}, got {text!r}"
+        ) from None
 
 
 DESCRIPTION = """\
@@ -68,8 +80,16 @@ measured): each member alone and the ensemble under each schedule, decode and pr
 def build_parser() -> argparse.ArgumentParser:
     p = make_parser("simulators", DESCRIPTION)
     p.add_argument("--list", action="store_true", help="show bundled units, schedules, models")
-    p.add_argument("--unit", default="bitfusion", help="bundled unit name or YAML spec path")
-    p.add_argument("--model", default="smollm2-135m", help="preset name or HF config.json path")
+    p.add_argument(
+        "--unit",
+        default="bitfusion",
+        help=f"bundled unit ({', '.join(bundled_units())}) or a YAML spec path",
+    )
+    p.add_argument(
+        "--model",
+        default="smollm2-135m",
+        help=f"model shape: a preset ({', '.join(model_presets())}) or a HF config.json path",
+    )
     p.add_argument(
         "--bits",
         type=_int_list,
@@ -85,14 +105,18 @@ def build_parser() -> argparse.ArgumentParser:
         "any-precision set (its members share bit-planes)",
     )
     p.add_argument("--group-size", type=_group, default=128, help="group size or 'none'")
-    p.add_argument("--schedule", default="sequential", help="schedule(s), comma list, or 'all'")
-    p.add_argument("--batch", type=int, default=1, help="sequences decoded together")
-    p.add_argument("--context", type=int, default=512, help="decode context length (tokens)")
-    p.add_argument("--prompt-tokens", type=int, default=128, help="prefill length (tokens)")
-    p.add_argument("--kv-bits", type=int, default=16, help="bits per stored K/V element")
     p.add_argument(
-        "--agreement", type=float, default=None, help="cascade: measured agreement (0-1)"
+        "--schedule",
+        default="sequential",
+        help=f"schedule(s): a comma list of {', '.join(SCHEDULES.names())}, or 'all'",
     )
+    p.add_argument("--batch", type=BATCH, default=1, help="sequences decoded together")
+    p.add_argument("--context", type=TOKENS, default=512, help="decode context length (tokens)")
+    p.add_argument("--prompt-tokens", type=TOKENS, default=128, help="prefill length (tokens)")
+    p.add_argument(
+        "--kv-bits", type=Number(int, 1, 32), default=16, help="bits per stored K/V element"
+    )
+    p.add_argument("--agreement", type=FRACTION, default=None, help="cascade: measured agreement")
     p.add_argument(
         "--run-probability",
         type=_float_list,
@@ -101,7 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--normalise-node",
-        type=float,
+        type=NODE_NM,
         default=None,
         metavar="NM",
         help="scale area and energy to this node (classic scaling, stated in the output)",
@@ -112,7 +136,9 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="FIELD=VALUE",
-        help="override a spec field, e.g. --set dram.bandwidth_gbs=51.2",
+        help="override a field of the unit's spec, e.g. --set dram.bandwidth_gbs=51.2 (a field "
+        "of the unit's family, checked against its declared range; fields of any family: "
+        f"{', '.join(_all_fields())})",
     )
     p.add_argument(
         "--json", action="store_true", help="print the rows as JSON (numbers in SI units)"
@@ -122,24 +148,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def check_args(args: argparse.Namespace) -> None:
     """Every numeric option in range, each error naming its flag (before any modelling)."""
-    for flag in ("batch", "context", "prompt_tokens", "kv_bits"):
-        value = getattr(args, flag)
-        if value < 1:
-            raise CodesignError(f"--{flag.replace('_', '-')} must be at least 1, got {value}")
     if not args.bits:
         raise CodesignError("--bits: give at least one bit-width")
     bad = [b for b in args.bits if not 1 <= b <= 16]
     if bad:
         raise CodesignError(f"--bits: {bad[0]} is not a bit-width between 1 and 16")
-    if args.group_size is not None and args.group_size < 1:
-        raise CodesignError(f"--group-size must be positive or 'none', got {args.group_size}")
-    if args.agreement is not None and not 0 <= args.agreement <= 1:
-        raise CodesignError(f"--agreement must be between 0 and 1, got {args.agreement:g}")
     for p in args.run_probability or ():
-        if not 0 <= p <= 1:
-            raise CodesignError(f"--run-probability values must be between 0 and 1, got {p:g}")
-    if args.normalise_node is not None:
-        positive(args.normalise_node, "--normalise-node")
+        FRACTION.check(p, "--run-probability values")
 
 
 def _schedules(text: str) -> list[str]:

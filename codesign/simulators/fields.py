@@ -7,6 +7,8 @@ a spec is one line of explanation, not a traceback.
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +16,8 @@ from typing import Any
 from codesign.errors import CodesignError
 
 REQUIRED: Any = object()
+MAX_NUMBER = 1e12  # the ceiling of a number field that declares no upper bound
+NUMBER_TEXT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
 MEASURE = "measure"
 
 
@@ -96,19 +100,36 @@ def convert(field: Field, value: Any, where: str) -> Any:
     raise ValueError(f"field kind {kind!r} is not handled here")
 
 
+def _as_number(value: Any) -> float | int | None:
+    """A YAML number, or a string YAML 1.2 reads as one (PyYAML, a YAML 1.1 reader, leaves
+    ``1e308`` a string and reads only ``1.0e+308`` as a float); None for anything else."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return value
+    if isinstance(value, str) and NUMBER_TEXT.fullmatch(value.strip()):
+        text = value.strip()
+        return int(text) if text.lstrip("+-").isdigit() else float(text)
+    return None
+
+
 def _number(field: Field, value: Any, where: str) -> float | int:
-    ok = isinstance(value, int | float) and not isinstance(value, bool)
-    if field.kind == "int" and ok and float(value) != int(value):
+    """Finite, of the field's kind, inside its declared bounds (or under MAX_NUMBER: no
+    quantity a unit spec holds comes near it, and larger values overflow the models)."""
+    number = _as_number(value)
+    ok = number is not None and math.isfinite(number)
+    if ok and field.kind == "int" and not float(number).is_integer():
         ok = False
     if not ok:
-        noun = "an integer" if field.kind == "int" else "a number"
+        noun = "an integer" if field.kind == "int" else "a finite number"
         extra = " or 'measure'" if field.measurable else ""
         raise field_error(where, field.name, f"must be {noun}{extra}, got {value!r}")
-    number = int(value) if field.kind == "int" else float(value)
+    number = int(number) if field.kind == "int" else float(number)
+    high = MAX_NUMBER if field.high is None else field.high
     if field.low is not None and number < field.low:
         raise field_error(where, field.name, f"must be >= {field.low:g}, got {number!r}")
-    if field.high is not None and number > field.high:
-        raise field_error(where, field.name, f"must be <= {field.high:g}, got {number!r}")
+    if number > high:
+        raise field_error(where, field.name, f"must be <= {high:g}, got {number!r}")
     return number
 
 

@@ -16,13 +16,73 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    model_validator,
+)
 
 from codesign.errors import CodesignError
 
 LINEAR, HEAD, ATTENTION = 0, 1, 2  # GemmTable.kind values
+
+
+Dim = Annotated[StrictInt, Field(gt=0, le=1_048_576)]  # a width, a count of heads or layers
+
+
+class ShapeFields(BaseModel):
+    """The config.json fields a cost shape is read from, each with its type and range, and the
+    rules between them (heads divide the hidden size unless head_dim is given, KV heads divide
+    heads). Other fields of the file are ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    hidden_size: Dim
+    num_attention_heads: Dim
+    num_hidden_layers: Annotated[StrictInt, Field(gt=0, le=10_000)]
+    num_key_value_heads: Dim | None = None
+    head_dim: Dim | None = None
+    intermediate_size: Dim
+    vocab_size: Annotated[StrictInt, Field(gt=0, le=16_777_216)]
+    tie_word_embeddings: StrictBool = False
+    attention_bias: StrictBool | None = None
+    model_type: StrictStr = ""
+
+    @model_validator(mode="after")
+    def _heads_fit(self) -> ShapeFields:
+        heads, kv = self.num_attention_heads, self.num_key_value_heads
+        if self.head_dim is None and self.hidden_size % heads:
+            raise ValueError(
+                f"num_attention_heads ({heads}) must divide hidden_size ({self.hidden_size}) "
+                "when head_dim is not given"
+            )
+        if kv is not None and heads % kv:
+            raise ValueError(
+                f"num_key_value_heads ({kv}) must divide num_attention_heads ({heads})"
+            )
+        return self
+
+    @classmethod
+    def read(cls, cfg: Mapping[str, Any], where: str) -> ShapeFields:
+        """The fields of ``cfg``, or one line naming the file, the first bad field and why."""
+        try:
+            return cls.model_validate(dict(cfg))
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            field = ".".join(str(p) for p in error["loc"])
+            what = f"field {field!r} " if field else ""
+            got = f" (got {error['input']!r})" if field and error["type"] != "missing" else ""
+            raise CodesignError(
+                f"{where}: {what}{_lower_first(error['msg'].removeprefix('Value error, '))}{got}"
+            ) from None
 
 
 @dataclass(frozen=True)
@@ -45,33 +105,30 @@ class ModelShape:
     def from_config(
         cls, config: Mapping[str, Any], name: str | None = None, source: str = ""
     ) -> ModelShape:
-        """Read a Hugging Face config.json dict (Llama, Qwen2, Mistral style keys)."""
-        cfg = dict(config.get("text_config") or config)
+        """Read a Hugging Face config.json dict (Llama, Qwen2, Mistral style keys), every field
+        checked (ShapeFields): a bad one is one line naming the file and the field."""
         where = source or name or "model config"
-
-        def need(key: str) -> int:
-            value = cfg.get(key)
-            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-                raise CodesignError(
-                    f"{where}: field {key!r} must be a positive integer (got {value!r})"
-                )
-            return value
-
-        hidden, heads = need("hidden_size"), need("num_attention_heads")
-        kv_heads = cfg.get("num_key_value_heads") or heads
-        head_dim = cfg.get("head_dim") or hidden // heads
-        model_type = str(cfg.get("model_type", ""))
+        cfg = config.get("text_config", config) if isinstance(config, Mapping) else config
+        if not isinstance(cfg, Mapping):
+            bad = "text_config" if isinstance(config, Mapping) else "the file"
+            raise CodesignError(f"{where}: {bad} must be a mapping of config fields, got {cfg!r}")
+        fields = ShapeFields.read(cfg, where)
+        model_type = fields.model_type
         return cls(
             name=name or str(cfg.get("_name") or cfg.get("_name_or_path") or model_type or "model"),
-            hidden=hidden,
-            layers=need("num_hidden_layers"),
-            heads=heads,
-            kv_heads=int(kv_heads),
-            head_dim=int(head_dim),
-            intermediate=need("intermediate_size"),
-            vocab=need("vocab_size"),
-            tied_embeddings=bool(cfg.get("tie_word_embeddings", False)),
-            qkv_bias=bool(cfg.get("attention_bias", model_type == "qwen2")),
+            hidden=fields.hidden_size,
+            layers=fields.num_hidden_layers,
+            heads=fields.num_attention_heads,
+            kv_heads=fields.num_key_value_heads or fields.num_attention_heads,
+            head_dim=fields.head_dim or fields.hidden_size // fields.num_attention_heads,
+            intermediate=fields.intermediate_size,
+            vocab=fields.vocab_size,
+            tied_embeddings=fields.tie_word_embeddings,
+            qkv_bias=(
+                fields.attention_bias
+                if fields.attention_bias is not None
+                else model_type == "qwen2"
+            ),
             source=source or str(cfg.get("_source", "")),
         )
 
@@ -288,3 +345,7 @@ def load_model(name_or_path: str) -> ModelShape:
     if not isinstance(data, dict):
         raise CodesignError(f"{path}: a config.json must hold a JSON object")
     return ModelShape.from_config(data, name=path.parent.name or path.stem, source=str(path))
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
