@@ -246,6 +246,22 @@ def calibration_texts(spec: CalibrationSpec) -> list[str]:
     return texts
 
 
+def check_enough_text(spec: CalibrationSpec) -> None:
+    """Refuse, before any store or model is touched, a source too short for its windows for
+    any tokenizer: a token covers at least one byte (byte-level BPE, byte-fallback
+    SentencePiece), so the texts' UTF-8 bytes plus one end-of-text token each bound the
+    tokens from above. The exact count is checked once the tokenizer is loaded."""
+    texts = calibration_texts(spec)
+    most = sum(len(t.encode()) + 1 for t in texts)
+    need = spec.n_samples * spec.seq_len
+    if most < need:
+        raise CodesignError(
+            f"--calibration {spec.source!r}: its {most:,} bytes of text give at most {most:,} "
+            f"tokens; --calib-samples {spec.n_samples} × --calib-seq-len {spec.seq_len} = "
+            f"{need:,} are needed"
+        )
+
+
 def calibration_token_ids(spec: CalibrationSpec, tokenizer) -> list[list[int]]:
     """``n_samples`` windows of exactly ``seq_len`` tokens from the concatenated texts."""
     eos = tokenizer.eos_token or ""

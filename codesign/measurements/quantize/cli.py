@@ -201,7 +201,7 @@ def variants_from_args(
     parent of ``--workers`` whose workers quantize); its rows are then empty. ``spawn`` False:
     a parent whose workers have finished quantizes any variant they left, here."""
     from codesign.measurements.quantize.backends import backend_for
-    from codesign.measurements.quantize.calibration_text import calibration_texts
+    from codesign.measurements.quantize.calibration_text import check_enough_text
     from codesign.measurements.quantize.ensure import ensure_variant
     from codesign.measurements.quantize.models import check_model, resolve_model
     from codesign.measurements.quantize.recipes import DENSE, variant_grid
@@ -218,7 +218,7 @@ def variants_from_args(
     calib = CalibrationSpec(
         args.calibration, args.calib_samples, args.calib_seq_len, 0, args.text_field
     )
-    calibration_texts(calib)  # an unreadable or empty source fails before any work
+    check_enough_text(calib)  # an unreadable, empty or short source fails before any work
     device = check_device(args.device)
     check_model(args.model)  # cheap: no conversion, no download
     grid = variant_grid(methods, bits, args.group_size, seeds)

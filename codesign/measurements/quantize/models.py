@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from codesign.cli_common import check_path_length
 from codesign.errors import CodesignError
 from codesign.paths import cache_dir
 from codesign.registry import Registry
@@ -272,6 +273,7 @@ def check_model(spec: str) -> None:
         _alias_gguf_files(MODEL_ALIASES.get(spec))
         return
     path = Path(spec).expanduser()
+    check_path_length(path, "--model")
     if path.exists():
         _read_local_config(path)
         return
