@@ -119,6 +119,12 @@ def on_interrupt(note: str | Callable[[], str]) -> None:
     _KEPT["note"] = note
 
 
+def interrupt_note() -> str:
+    """What the interrupt line would say now (a caller may wrap it: the search names the
+    measuring phase that was running)."""
+    return _kept()
+
+
 def _kept() -> str:
     note = _KEPT["note"]
     if callable(note):

@@ -67,8 +67,17 @@ def watch_sigint() -> None:
         return
     _SEEN["watching"] = True
     signal.signal(signal.SIGINT, _on_sigint)
+    signal.signal(signal.SIGTERM, _term_as_interrupt)
     sys.excepthook = _quiet_interrupts(sys.excepthook)
     atexit.register(_say_at_exit)
+
+
+def _term_as_interrupt(signum: int, frame: object) -> None:
+    """SIGTERM (``timeout``, ``kill``, job schedulers, process managers) stops a command as
+    Ctrl-C does: delivered as SIGINT to this process, so the same handlers stop its workers,
+    keep what is stored and say what was kept (exit 130). Where SIGINT is blocked for a
+    moment (a worker being started), it waits until then, as a Ctrl-C would."""
+    signal.raise_signal(signal.SIGINT)
 
 
 def _say_at_exit() -> None:

@@ -24,7 +24,13 @@ from tests.search.conftest import synthetic_db  # noqa: F401 - the session's syn
 
 
 def _interrupt(
-    argv: list[str], ready, env=None, timeout_s: float = 600, group: bool = True
+    argv: list[str],
+    ready,
+    env=None,
+    timeout_s: float = 600,
+    group: bool = True,
+    sig: int = signal.SIGINT,
+    pids: list[int] | None = None,
 ) -> tuple[int, str]:
     """Start ``argv`` in its own session and SIGINT it once ``ready()`` holds (the command is
     mid-work), to its whole process group as a terminal's Ctrl-C does (workers included), or
@@ -38,16 +44,30 @@ def _interrupt(
         start_new_session=True,
         preexec_fn=sigint_default,
     )
+    if pids is not None:
+        pids.append(proc.pid)  # its process group's id too (a new session)
     deadline = time.time() + timeout_s
     while time.time() < deadline and proc.poll() is None and not ready():
         time.sleep(0.2)
     assert proc.poll() is None, "finished before it could be interrupted"
     if group:
-        os.killpg(proc.pid, signal.SIGINT)
+        os.killpg(proc.pid, sig)
     else:
-        os.kill(proc.pid, signal.SIGINT)
+        os.kill(proc.pid, sig)
     _, err = proc.communicate(timeout=120)
     return proc.returncode, err
+
+
+def _group_gone(pgid: int, within_s: float) -> bool:
+    """Whether every process of the group (a command and its workers) has exited."""
+    deadline = time.time() + within_s
+    while time.time() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.2)
+    return False
 
 
 def _assert_one_interrupt_line(code: int, err: str, says: str) -> None:
@@ -227,3 +247,36 @@ def test_quantize_interrupted_mid_awq_leaves_nothing_half_made(tiny_llama, tmp_p
     again = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=900)
     assert again.returncode == 0, again.stderr[-2000:]
     assert Store(url, create=False).counts()["variants"] == 1
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["kill-INT", "kill-TERM"])
+def test_a_signal_to_the_parent_alone_stops_its_workers(tiny_llama, tmp_path, sig):
+    """`kill -INT` or `kill -TERM` to the command alone (as `timeout`, a job scheduler or a
+    process manager sends it), while two workers evaluate: every worker stops within seconds,
+    one line, exit 130, the predictions kept."""
+    db = tmp_path / "store.db"
+    url = f"sqlite:///{db}"
+    argv = [sys.executable, "-m", "codesign.measurements", "evaluate", "--model", str(tiny_llama)]
+    argv += ["--method", "gptq", "--bits", "4,8", "--calib-samples", "4", "--calib-seq-len", "32"]
+    argv += ["--suites", "ethics", "--limit", "40", "--max-batch-tokens", "256", "--store", url]
+    argv += ["--workers", "2"]
+    env = dict(os.environ, CODESIGN_CACHE=str(tmp_path / "cache"))
+    pids: list[int] = []
+
+    def stored() -> int:
+        try:
+            return Store(url, read_only=True).counts()["predictions"]
+        except Exception:  # noqa: BLE001 - the store may not exist yet
+            return 0
+
+    def ready() -> bool:
+        return stored() >= 4
+
+    proc_argv = argv
+    start = time.time()
+    code, err = _interrupt(proc_argv, ready, env, group=False, sig=sig, pids=pids)
+    _assert_one_interrupt_line(code, err, "predictions are stored in")
+    assert _group_gone(pids[0], within_s=30), "a worker outlived its parent"
+    assert time.time() - start < 600
+    _integrity_ok(db)
+    assert stored() >= 4

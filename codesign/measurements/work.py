@@ -493,13 +493,34 @@ def spawn_workers(
         t.start()
     try:
         codes = [p.wait() for p in procs]
-    except KeyboardInterrupt:  # the workers got the same Ctrl-C from the terminal
-        for p in procs:
-            p.wait()
+    except KeyboardInterrupt:
+        stop_workers(procs)
         raise
     for t in pumps:
         t.join()
     return codes
+
+
+# how long stopped workers get: a Ctrl-C from the terminal reached them too, and most stop at
+# once; one that did not (the parent alone was signalled: `kill -INT`, `timeout`, a scheduler)
+# is sent SIGINT, then SIGTERM, then SIGKILL
+STOP_GRACE_S = (3.0, 10.0, 5.0)
+
+
+def stop_workers(procs: Sequence[subprocess.Popen]) -> None:
+    """Stop every worker still running, within seconds, whoever was signalled: their stored
+    work is committed unit by unit, and a unit cut short is retaken by the next run."""
+    sends = (None, signal.SIGINT, signal.SIGTERM, signal.SIGKILL)
+    for send, grace in zip(sends, (*STOP_GRACE_S, 5.0), strict=True):
+        live = [p for p in procs if p.poll() is None]
+        if not live:
+            return
+        for p in live if send is not None else ():
+            with contextlib.suppress(ProcessLookupError):
+                p.send_signal(send)
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline and any(p.poll() is None for p in live):
+            time.sleep(0.05)
 
 
 class WorkerDied(CodesignError):

@@ -3,6 +3,7 @@ README tying them together."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from codesign.errors import CodesignError
@@ -31,9 +32,21 @@ def _out_dir(out: Path) -> Path:
 
 
 def write_report(data: ReportData, out: Path, top: int = 3) -> tuple[Comparison, dict[str, Path]]:
-    """Every report file under ``out``; returns the comparison and {file name: path}."""
-    out = _out_dir(Path(out))
+    """Every report file under ``out``; returns the comparison and {file name: path}. The
+    comparison (the slow part) runs before the folder is made, and a folder this call made is
+    removed again if writing stops part-way (Ctrl-C, a full disk): no empty or half report."""
     cmp = compare(data, top, held_out_gains(data.preds))
+    out = Path(out)
+    made = not out.exists()
+    try:
+        return cmp, _write_files(data, cmp, _out_dir(out), top)
+    except BaseException:
+        if made:
+            shutil.rmtree(out, ignore_errors=True)
+        raise
+
+
+def _write_files(data: ReportData, cmp: Comparison, out: Path, top: int) -> dict[str, Path]:
     files = {
         "fig1_variants.png": figure_variants(data, out / "fig1_variants.png"),
         "fig3_ensembles.png": figure_ensembles(data, cmp, out / "fig3_ensembles.png"),
@@ -44,4 +57,4 @@ def write_report(data: ReportData, out: Path, top: int = 3) -> tuple[Comparison,
         "reference.md": _write_text(out / "reference.md", published_markdown(data)),
     }
     files["README.md"] = _write_text(out / "README.md", index_markdown(data, cmp, files))
-    return cmp, files
+    return files

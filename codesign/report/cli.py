@@ -9,15 +9,22 @@ from pathlib import Path
 
 from rich.table import Table
 
-from codesign.cli_common import add_store_option, console, make_parser, run_cli, writable_folder
+from codesign.cli_common import (
+    add_store_option,
+    console,
+    make_parser,
+    on_interrupt,
+    run_cli,
+    writable_folder,
+)
 from codesign.ensembles.scores import UNANSWERED
-from codesign.errors import CodesignError
 from codesign.measurements.evaluate.profiles import DEFAULT_PROFILE, PROFILES
 from codesign.report import fmt, published
 from codesign.report.build import write_report
 from codesign.report.data import TRUST, ReportData, load_report_data
 from codesign.report.markdown import HELD_OUT_HEAD, held_out_cell
 from codesign.report.selection import Comparison, reference_single
+from codesign.validation import Number
 
 DEFAULT_OUT = "results/report"
 DESCRIPTION = """\
@@ -57,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--top",
-        type=int,
+        type=Number(int, 1, 1_000),
         default=3,
         help="ensembles listed per method and overall in ensembles.md (default: %(default)s)",
     )
@@ -112,9 +119,8 @@ def published_table() -> Table:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.top < 1:
-        raise CodesignError(f"--top must be at least 1, not {args.top}")
     writable_folder(args.out, "--out")
+    on_interrupt("nothing was written (an interrupted report leaves no folder it made behind)")
     with console.status("reading the store") as status:
         data = load_report_data(args.store, args.model, status.update, args.scoring)
         status.update("writing figures and tables")

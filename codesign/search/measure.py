@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 
-from codesign.cli_common import console
+from codesign.cli_common import console, interrupt_note, on_interrupt
 from codesign.ensembles.stored import current_protocol
 from codesign.errors import CodesignError
 from codesign.measurements.evaluate.suites import SUITES
@@ -144,7 +144,12 @@ def _phase(
     """One measuring command, timed; says how long it took (also in a log file or a pipe)."""
     console.print(f"[bold]phase {name}[/bold]: python -m codesign.measurements {argv[0]} …")
     start = time.perf_counter()
-    _run(run, argv)
+    try:
+        _run(run, argv)
+    except KeyboardInterrupt:
+        inner = interrupt_note()
+        on_interrupt(f"the search stopped in its {name} phase; {inner}")
+        raise
     timings[name] = time.perf_counter() - start
     console.print(f"phase {name}: done in {timings[name]:.0f} s", highlight=False)
 

@@ -76,3 +76,21 @@ def test_outputs_of_an_older_prompt_protocol_do_not_count_as_measured(tmp_path):
             "where suite = 'ethics'"
         )
     assert measure.missing(store, None)[1] == ["ethics"]
+
+
+def test_an_interrupted_phase_is_named_in_the_interrupt_line(tmp_path):
+    """Ctrl-C in the evaluate phase: the line names that phase, then what evaluate kept (not
+    the quantize phase's note, which the evaluate command also sets while it starts)."""
+    from codesign.cli_common import interrupt_note, on_interrupt
+
+    url = f"sqlite:///{tmp_path / 's.db'}"
+
+    def interrupted_in_evaluate(argv):
+        on_interrupt(f"what {argv[0]} kept")
+        if argv[0] == "evaluate":
+            raise KeyboardInterrupt
+        return 0
+
+    with pytest.raises(KeyboardInterrupt):
+        measure.ensure_measurements(Store(url), None, limit=4, run=interrupted_in_evaluate)
+    assert interrupt_note() == "the search stopped in its evaluate phase; what evaluate kept"

@@ -223,6 +223,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     store, device, rows = variants_from_args(args, quantize=not parent)
     codes: list[int] = []
     if parent:  # its workers quantize what is missing, then evaluate; this one sums up
+        on_interrupt(
+            lambda: (
+                f"{store.counts()['predictions']} predictions are stored in {args.store} and "
+                "every variant finished is cached; run the same command to resume (stored "
+                "items are not run again)"
+            )
+        )
         console.print(f"evaluating in {args.workers} worker processes (units in the store)")
         codes = work.spawn_workers(args.workers, args.argv, gpus=work.gpus_for(device))
         if 2 in codes:  # bad input: said by the worker; nothing to sum up
