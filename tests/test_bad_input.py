@@ -9,12 +9,14 @@ runs the ``codesign`` console script's ``main`` in this process (the same code p
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+import yaml
 
 from codesign.cli import main as codesign
 from codesign.errors import EXIT_BAD_INPUT, EXIT_INFEASIBLE
@@ -217,6 +219,73 @@ CASES = [
     case("report", "--store", GOOD, "--scoring", "nosuch", says="invalid choice"),
     # -- the console script itself
     case("nosuch-stage", says="unknown stage"),
+    # -- issue 35, each case its report named: numbers out of range or not finite
+    case(*SEARCH, "--seed", "-1", says="--seed: must be an integer from 0 to 4,294,967,295"),
+    case(*SEARCH, "--seed", "99999999999", "--sampler", "nsga2", says="--seed: must be"),
+    case(*SEARCH, "--batch", "99999999999999999999", says="--batch: must be an integer"),
+    case(*QUANTIZE, "--group-size", "0", says="--group-size: must be auto, none or a power"),
+    case(*QUANTIZE, "--group-size", "3", says="--group-size: must be auto, none or a power"),
+    case(*QUANTIZE, "--workers", "0", says="--workers: must be an integer from 1"),
+    case(*QUANTIZE, "--calib-seq-len", "100000000", says="--calib-seq-len: must be"),
+    case(*EVALUATE, "--max-batch-tokens", "-5", says="--max-batch-tokens: must be"),
+    case("simulators", "--normalise-node", "1e308", says="--normalise-node: must be a number"),
+    # -- unit specs and deploy shapes: non-finite, huge, wrong type, broken cross-field rules
+    case("simulators", "--unit", "rows_inf.yaml", says="'array.rows' must be an integer"),
+    case("simulators", "--unit", "rows_nan.yaml", says="'array.rows' must be an integer"),
+    case("simulators", "--unit", "rows_1e308.yaml", says="'array.rows' must be <= 1e+12"),
+    case("simulators", "--unit", "clock_nan.yaml", says="'clock_mhz' must be a finite number"),
+    case("simulators", "--unit", "bw_nan.yaml", says="'dram.bandwidth_gbs' must be a finite"),
+    case("simulators", "--unit", "bw_inf.yaml", says="'dram.bandwidth_gbs' must be a finite"),
+    case("simulators", "--set", "array.rows=.inf", says="'array.rows' must be an integer"),
+    case("simulators", "--set", "clock_mhz=.nan", says="'clock_mhz' must be a finite number"),
+    case("simulators", "--set", "array.rows=1e30", says="'array.rows' must be <= 1e+12"),
+    case(*SEARCH, "--units", "clock_nan.yaml", says="'clock_mhz' must be a finite number"),
+    case("simulators", "--model", "shape_text_config.json", says="text_config must be a mapping"),
+    case("simulators", "--model", "shape_kv_three.json", says="'num_key_value_heads' input"),
+    case("simulators", "--model", "shape_kv_negative.json", says="greater than 0"),
+    case("simulators", "--model", "shape_heads.json", says="must divide hidden_size"),
+    case(*SEARCH, "--deploy-shape", "shape_kv_three.json", says="'num_key_value_heads' input"),
+    # -- names too long for the file system, a cache path that is a file, repeated suites
+    case(*SEARCH, "--out", "o" * 300, says="--out: the name"),
+    case("report", "--store", GOOD, "--out", "o" * 300, says="--out: the name"),
+    case(*QUANTIZE, "--model", "m" * 300, says="--model: the name"),
+    case(*EVALUATE, "--model", "m" * 300, "--suites", "ethics", says="--model: the name"),
+    case(*QUANTIZE, says="is a file, not a folder", CODESIGN_CACHE="random.bin"),
+    case(*EVALUATE, "--suites", "ethics,ethics", says="--suites names 'ethics' twice"),
+    case(*QUANTIZE, "--bits", "4,4", says="--bits names 4 twice"),
+    # -- another application's SQLite file: refused, never written (read-only commands too)
+    *(
+        case(*cmd, "--store", "sqlite:///foreign.db", says="is not a codesign store")
+        for cmd in (
+            ("measurements", "list"),
+            ("measurements", "status"),
+            ("measurements", "quantize"),
+            ("measurements", "evaluate", "--suites", "ethics"),
+            ("report",),
+            ("search",),
+            ("simulators", "validate"),
+        )
+    ),
+    case("measurements", "list", "--store", "sqlite:///foreign_meta.db", says="not a codesign"),
+    # -- checked before any measuring on a fresh store
+    case("search", "--store", "sqlite:///new.db", "--methods", "nosuch", says="--methods"),
+    case("search", "--store", "sqlite:///new.db", "--limit", "3", says="--limit: must be an even"),
+    case(
+        "search",
+        "--store",
+        "sqlite:///new.db",
+        "--budget-gb",
+        "0.001",
+        says="nothing was measured",
+        code=EXIT_INFEASIBLE,
+    ),
+    case(*QUANTIZE, "--calibration", "short.txt", says="give at most"),
+    case(*QUANTIZE, "--backend", "llmcompressor", "--method", "gptq", "--bits", "2", says="2 bits"),
+    # -- conflicting options, unsafe study names
+    case(*SEARCH, "--exhaustive", "--sampler", "nsga2", says="--exhaustive or --sampler"),
+    case(*SEARCH, "--mmlu-floor", "40", "--mmlu-tolerance", "2", says="--mmlu-floor or"),
+    case(*SEARCH, "--study", "../../escape", says="--study: must be 1-120 letters"),
+    case(*SEARCH, "--study", "a/b", says="--study: must be 1-120 letters"),
 ]
 
 
@@ -231,9 +300,52 @@ def _make_files(folder: Path, store: Path) -> None:
     (folder / "empty.csv").write_text("")
     (folder / "empty.jsonl").write_text("")
     (folder / "wrong.jsonl").write_text('{"foo": 1}\n')
+    _unit_files(folder)
+    _shape_files(folder)
+    (folder / "short.txt").write_text("A calibration text far too short for its windows.\n")
+    with sqlite3.connect(folder / "foreign.db") as db:
+        db.execute("create table users (id integer, name text)")
+    with sqlite3.connect(folder / "foreign_meta.db") as db:
+        db.execute("create table meta (key text primary key, value text)")
+        db.execute("insert into meta values ('owner', 'another application')")
     with sqlite3.connect(folder / "schema_two.db") as db:
         db.execute("create table meta (key varchar(64) primary key, value text)")
         db.execute("insert into meta values ('schema_version', 'two')")
+
+
+def _unit_files(folder: Path) -> None:
+    """The bundled bitfusion spec with one field made non-finite or huge."""
+    from codesign.simulators.spec import _read_yaml, _units
+
+    base = _read_yaml(_units().get("bitfusion"))
+    changes = {
+        "rows_inf": ("array", "rows", float("inf")),
+        "rows_nan": ("array", "rows", float("nan")),
+        "rows_1e308": ("array", "rows", "1e308"),
+        "clock_nan": (None, "clock_mhz", float("nan")),
+        "bw_nan": ("dram", "bandwidth_gbs", float("nan")),
+        "bw_inf": ("dram", "bandwidth_gbs", float("inf")),
+    }
+    for name, (group, key, value) in changes.items():
+        spec = json.loads(json.dumps(base))
+        (spec[group] if group else spec)[key] = value
+        (folder / f"{name}.yaml").write_text(yaml.safe_dump(spec))
+
+
+def _shape_files(folder: Path) -> None:
+    """The bundled llama-2-7b config.json with one field broken."""
+    from importlib import resources
+
+    presets = resources.files("codesign.simulators.model_presets")
+    base = json.loads((presets / "llama-2-7b.json").read_text())
+    changes = {
+        "text_config": {"text_config": "oops"},
+        "kv_three": {"num_key_value_heads": "three"},
+        "kv_negative": {"num_key_value_heads": -3},
+        "heads": {"num_attention_heads": 8192},
+    }
+    for name, change in changes.items():
+        (folder / f"shape_{name}.json").write_text(json.dumps({**base, **change}))
 
 
 def _snapshot(folder: Path) -> dict[str, str]:

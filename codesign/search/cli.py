@@ -69,6 +69,7 @@ from codesign.search.study import (
     run_study,
     small_space_size,
 )
+from codesign.simulators.workload import model_presets
 from codesign.store import Store, check_store_url
 from codesign.validation import BATCH, COUNT, GIGABYTES, SEED, TOKENS, WORKERS, Number
 
@@ -92,7 +93,7 @@ deployments: trust (maximize; measured, by voting over stored predictions) again
 energy and area (minimize; modelled), with memory ≤ --budget-gb and MMLU ≥ a floor.
 
   python -m codesign.search --budget-gb 24
-  python -m codesign.search --budget-gb 24 --deploy-shape llama-2-13b --sampler nsga2
+  python -m codesign.search --budget-gb 24 --deploy-shape qwen2.5-7b --sampler nsga2 --study nsga2
   python -m codesign.search --budget-gb 24 --store postgresql+psycopg://user@host/db --workers 8
 
 If the store lacks the predictions the search needs, the embedded default model is measured
@@ -149,8 +150,9 @@ def _target_options(g) -> None:
     g.add_argument(
         "--deploy-shape",
         metavar="SHAPE",
-        help="model costs for this shape instead of the measured model's: llama-2-7b, "
-        "llama-2-13b, qwen2.5-7b, a config.json, or 'measured' for the measured model's own "
+        help="model costs for this shape instead of the measured model's: a preset "
+        f"({', '.join(model_presets())}), a config.json, or 'measured' for the measured "
+        "model's own "
         "(trust stays the measured model's; every output says so). Default: llama-2-13b when "
         "the measured model is the embedded demo model (the seed paper's deployment, 26 GB at "
         "16 bits, where a 24 GB budget decides), else the measured model's own shape",

@@ -78,6 +78,12 @@ def convert(field: Field, value: Any, where: str) -> Any:
     if value is None:
         if field.default is REQUIRED:
             raise field_error(where, field.name, "is required")
+        if field.default is not None:  # an explicit null where the field has a value
+            raise field_error(
+                where,
+                field.name,
+                f"is null; give a value or leave it out for its default ({field.default!r})",
+            )
         return None
     if field.measurable and value == MEASURE:
         return MEASURE
