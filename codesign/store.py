@@ -125,7 +125,8 @@ def store_refusal(exc: BaseException) -> CodesignError | None:
             held = _holders(where)
             return StoreBusy(
                 f"the store {redacted_url(where)} stayed locked by another process's write for "
-                f"{LOCK_WAIT_S:.0f} s{held}; nothing stored was lost: rerun when it is free"
+                f"{lock_wait_s():g} s{held}; nothing stored was lost: rerun when it is free "
+                "(or wait longer: $CODESIGN_STORE_LOCK_WAIT_S)"
             )
         if "readonly database" in message or "read-only file system" in message:
             return CodesignError(
@@ -315,7 +316,16 @@ class Prediction:
     extra: dict[str, Any] | None = None
 
 
-LOCK_WAIT_S = 30.0  # how long a SQLite store locked by another process's write is waited for
+LOCK_WAIT_S = 60.0  # how long a SQLite store locked by another process's write is waited for
+
+
+def lock_wait_s() -> float:
+    """Seconds to wait for a SQLite store another process is writing
+    ($CODESIGN_STORE_LOCK_WAIT_S, default 60), before one line says who holds it."""
+    try:
+        return max(0.1, float(os.environ.get("CODESIGN_STORE_LOCK_WAIT_S", LOCK_WAIT_S)))
+    except ValueError:
+        return LOCK_WAIT_S
 
 
 def _read_only_url(url: str) -> str:
@@ -466,7 +476,7 @@ class Store:
         sqlite = self.engine.dialect.name == "sqlite"
         if sqlite:  # the journal mode is switched only once the file proved to be a store
             listener = sqlite_pragmas(
-                wal=False, busy_timeout=int(LOCK_WAIT_S * 1000), foreign_keys="ON"
+                wal=False, busy_timeout=int(lock_wait_s() * 1000), foreign_keys="ON"
             )
             event.listen(self.engine, "connect", listener)
         elif read_only:

@@ -33,7 +33,7 @@ from codesign.registry import Registry
 from codesign.search.context import SearchContext
 from codesign.search.objective import DIRECTIONS, HAS_SET_CONSTRAINT, OBJECTIVES, Objective
 from codesign.search.space import enumerate_space
-from codesign.store import sqlite_pragmas
+from codesign.store import lock_wait_s, sqlite_pragmas, store_refusal
 
 try:  # Optuna >= 4.9 names it for what it does
     from optuna.storages import RetryHeartbeatStaleTrialCallback as _Retry
@@ -126,7 +126,9 @@ def open_storage(url: str) -> optuna.storages.RDBStorage:
     retried (queued again with its parameters) by whichever worker or rerun looks next. Any
     failure to reach it is one line; processes creating its tables at once are retried."""
     sqlite = url.startswith("sqlite")
-    engine_kwargs = {"connect_args": {"timeout": 60}} if sqlite else {"pool_pre_ping": True}
+    engine_kwargs = (
+        {"connect_args": {"timeout": lock_wait_s()}} if sqlite else {"pool_pre_ping": True}
+    )
     beat = heartbeat_s()
     with warnings.catch_warnings():  # heartbeats are experimental in Optuna (since 2.9)
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
@@ -147,12 +149,14 @@ def open_storage(url: str) -> optuna.storages.RDBStorage:
             if attempt < 7 and any(r in text for r in ("already exists", "duplicate key")):
                 time.sleep(0.05 * (attempt + 1))  # another process created the tables first
                 continue
+            if (refused := store_refusal(exc)) is not None:  # locked or read-only: said so
+                raise refused from None
             reason = text.splitlines()[0] if text else type(exc).__name__
             raise CodesignError(f"cannot open study storage {redacted(url)!r}: {reason}") from None
     if sqlite:
         # synchronous=NORMAL: a commit is not an fsync, so a trial's dozen small writes stay
         # cheap; a crash can lose the last trials, never corrupt the file.
-        pragmas = sqlite_pragmas(synchronous="NORMAL", busy_timeout=60000)
+        pragmas = sqlite_pragmas(synchronous="NORMAL", busy_timeout=int(lock_wait_s() * 1000))
         event.listen(storage.engine, "connect", pragmas)
         storage.engine.dispose()  # connections opened from now on get the pragmas
     return storage

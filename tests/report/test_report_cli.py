@@ -232,3 +232,19 @@ def test_the_published_reference_stands_apart_from_the_measured(report):
     assert "| dense | 1 | 60.2 | 53.6 | 37.4 | 82.2 | 62.3 | 58.8 |" in published
     assert MODEL in measured and "num_sheet" not in measured
     assert "Published reference (not measured here)" in report.stdout
+
+
+def test_an_interrupted_report_leaves_no_folder_behind(report, tmp_path, monkeypatch):
+    """Ctrl-C while the files are written: the folder the command made is gone again, and the
+    one line says nothing was written."""
+    from codesign.report import build
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(build, "figure_ensembles", interrupted)
+    out = tmp_path / "new" / "report"
+    run = _run(["--store", report.url, "--out", str(out), "--scoring", "strict"])
+    assert run.code == 130, run.stderr
+    assert "nothing was written" in run.stderr
+    assert not out.exists()
