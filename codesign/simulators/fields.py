@@ -132,10 +132,11 @@ def _number(field: Field, value: Any, where: str) -> float | int:
         raise field_error(where, field.name, f"must be {noun}{extra}, got {value!r}")
     number = int(number) if field.kind == "int" else float(number)
     high = MAX_NUMBER if field.high is None else field.high
+    shown = f"{number:.4g}" if abs(number) >= 1e15 else repr(number)
     if field.low is not None and number < field.low:
-        raise field_error(where, field.name, f"must be >= {field.low:g}, got {number!r}")
+        raise field_error(where, field.name, f"must be >= {field.low:g}, got {shown}")
     if number > high:
-        raise field_error(where, field.name, f"must be <= {high:g}, got {number!r}")
+        raise field_error(where, field.name, f"must be <= {high:g}, got {shown}")
     return number
 
 
