@@ -77,7 +77,7 @@ def test_a_newer_schema_is_one_line(seeded_store):
 
 def test_bad_usage_is_one_line():
     proc = _run("quantize", "--group-size", "many")
-    _assert_one_line_error(proc, "group size")
+    _assert_one_line_error(proc, "--group-size: must be auto, none or a power of two")
 
 
 def test_help_explains_every_option():
