@@ -40,7 +40,6 @@ from codesign.measurements.evaluate.cli import (
 )
 from codesign.measurements.evaluate.profiles import DEFAULT_PROFILE, PROFILES
 from codesign.measurements.quantize.models import DEFAULT_MODEL
-from codesign.search import export, outcome, plots
 from codesign.search.context import (
     SearchContext,
     Settings,
@@ -49,7 +48,6 @@ from codesign.search.context import (
     footprint_floor,
     smallest_footprint,
 )
-from codesign.search.measure import ensure_measurements
 from codesign.search.pareto import constraint_values, feasible, pareto_trials
 from codesign.search.space import options
 from codesign.search.study import (
@@ -469,6 +467,10 @@ def _search(args: argparse.Namespace, ctx: SearchContext, name: str) -> optuna.S
 
 
 def _report(args: argparse.Namespace, ctx: SearchContext, study: optuna.Study, store: Store):
+    # imported here, not at the top: scipy (the trust intervals) and matplotlib take seconds
+    # to import, and a typo in the command line must be refused before that (issue 35)
+    from codesign.search import export, outcome, plots
+
     front = pareto_trials(study)
     if not front:
         raise _nothing_feasible(study, ctx)
@@ -539,6 +541,8 @@ def _main(args: argparse.Namespace) -> int:
     _budget_floor(args, settings)
     store = Store(args.store, create=not args.no_measure)
     args.timings = timings = {}
+    from codesign.search.measure import ensure_measurements  # the measuring commands
+
     model = ensure_measurements(
         store,
         args.model,
