@@ -62,21 +62,28 @@ def watch_sigint() -> None:
     library turned into its own error (an ImportError mid-import, SQLite's "interrupted") is
     still reported as one; an interrupt that ends the interpreter before any line was said
     (in the packages ``python -m`` imports before the launcher) says the starting line at
-    exit. A process started with SIGINT ignored (a background job) keeps ignoring it."""
-    if _SEEN["watching"] or signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    exit. A process started with SIGINT ignored (a background job) keeps ignoring it, and
+    stops on SIGTERM all the same (through the same handlers, keeping what is stored)."""
+    if _SEEN["watching"]:
         return
     _SEEN["watching"] = True
-    signal.signal(signal.SIGINT, _on_sigint)
-    signal.signal(signal.SIGTERM, _term_as_interrupt)
+    if signal.getsignal(signal.SIGTERM) is not signal.SIG_IGN:
+        signal.signal(signal.SIGTERM, _term_as_interrupt)
     sys.excepthook = _quiet_interrupts(sys.excepthook)
     atexit.register(_say_at_exit)
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+        signal.signal(signal.SIGINT, _on_sigint)
 
 
 def _term_as_interrupt(signum: int, frame: object) -> None:
     """SIGTERM (``timeout``, ``kill``, job schedulers, process managers) stops a command as
     Ctrl-C does: delivered as SIGINT to this process, so the same handlers stop its workers,
     keep what is stored and say what was kept (exit 130). Where SIGINT is blocked for a
-    moment (a worker being started), it waits until then, as a Ctrl-C would."""
+    moment (a worker being started), it waits until then, as a Ctrl-C would. Where SIGINT is
+    ignored (a background job), the interrupt is raised here."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        note_sigint()
+        raise KeyboardInterrupt
     signal.raise_signal(signal.SIGINT)
 
 

@@ -10,3 +10,9 @@ def sigint_default() -> None:
     starts a background job (``make test &``) with SIGINT ignored and every child inherits
     that, so the test's signal would do nothing and the command run to its end."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def sigint_ignored() -> None:
+    """``preexec_fn`` of a command started as a shell's background job (``cmd &``): SIGINT
+    ignored, as the shell leaves it, for it and every process it starts."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -19,7 +19,7 @@ import pytest
 from codesign.errors import EXIT_INTERRUPTED
 from codesign.search.study import DONE
 from codesign.store import Store
-from tests.processes import sigint_default
+from tests.processes import sigint_default, sigint_ignored
 from tests.search.conftest import synthetic_db  # noqa: F401 - the session's synthetic store
 
 
@@ -31,6 +31,7 @@ def _interrupt(
     group: bool = True,
     sig: int = signal.SIGINT,
     pids: list[int] | None = None,
+    background: bool = False,
 ) -> tuple[int, str]:
     """Start ``argv`` in its own session and SIGINT it once ``ready()`` holds (the command is
     mid-work), to its whole process group as a terminal's Ctrl-C does (workers included), or
@@ -42,7 +43,7 @@ def _interrupt(
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
-        preexec_fn=sigint_default,
+        preexec_fn=sigint_ignored if background else sigint_default,
     )
     if pids is not None:
         pids.append(proc.pid)  # its process group's id too (a new session)
@@ -249,11 +250,16 @@ def test_quantize_interrupted_mid_awq_leaves_nothing_half_made(tiny_llama, tmp_p
     assert Store(url, create=False).counts()["variants"] == 1
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["kill-INT", "kill-TERM"])
-def test_a_signal_to_the_parent_alone_stops_its_workers(tiny_llama, tmp_path, sig):
+@pytest.mark.parametrize(
+    ("sig", "background"),
+    [(signal.SIGINT, False), (signal.SIGTERM, False), (signal.SIGTERM, True)],
+    ids=["kill-INT", "kill-TERM", "background-job-kill-TERM"],
+)
+def test_a_signal_to_the_parent_alone_stops_its_workers(tiny_llama, tmp_path, sig, background):
     """`kill -INT` or `kill -TERM` to the command alone (as `timeout`, a job scheduler or a
     process manager sends it), while two workers evaluate: every worker stops within seconds,
-    one line, exit 130, the predictions kept."""
+    one line, exit 130, the predictions kept. A background job (SIGINT ignored, workers too)
+    stops on SIGTERM the same way."""
     db = tmp_path / "store.db"
     url = f"sqlite:///{db}"
     argv = [sys.executable, "-m", "codesign.measurements", "evaluate", "--model", str(tiny_llama)]
@@ -274,7 +280,9 @@ def test_a_signal_to_the_parent_alone_stops_its_workers(tiny_llama, tmp_path, si
 
     proc_argv = argv
     start = time.time()
-    code, err = _interrupt(proc_argv, ready, env, group=False, sig=sig, pids=pids)
+    code, err = _interrupt(
+        proc_argv, ready, env, group=False, sig=sig, pids=pids, background=background
+    )
     _assert_one_interrupt_line(code, err, "predictions are stored in")
     assert _group_gone(pids[0], within_s=30), "a worker outlived its parent"
     assert time.time() - start < 600

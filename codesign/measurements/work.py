@@ -502,16 +502,17 @@ def spawn_workers(
 
 
 # how long stopped workers get: a Ctrl-C from the terminal reached them too, and most stop at
-# once; one that did not (the parent alone was signalled: `kill -INT`, `timeout`, a scheduler)
-# is sent SIGINT, then SIGTERM, then SIGKILL
+# once; one that did not (the parent alone was signalled: `kill -INT`, `timeout`, a scheduler;
+# or a background job, whose SIGINT is ignored) is sent SIGTERM, which a codesign command
+# takes as its Ctrl-C, then SIGKILL
 STOP_GRACE_S = (3.0, 10.0, 5.0)
 
 
 def stop_workers(procs: Sequence[subprocess.Popen]) -> None:
     """Stop every worker still running, within seconds, whoever was signalled: their stored
     work is committed unit by unit, and a unit cut short is retaken by the next run."""
-    sends = (None, signal.SIGINT, signal.SIGTERM, signal.SIGKILL)
-    for send, grace in zip(sends, (*STOP_GRACE_S, 5.0), strict=True):
+    sends = (None, signal.SIGTERM, signal.SIGKILL)
+    for send, grace in zip(sends, STOP_GRACE_S, strict=True):
         live = [p for p in procs if p.poll() is None]
         if not live:
             return
