@@ -11,13 +11,11 @@ import os
 import signal
 import sqlite3
 import sys
-import tempfile
 import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from pathlib import Path
 
 from rich.console import Console
 from rich.markup import escape
@@ -291,40 +289,6 @@ def was_interrupted(exc: BaseException) -> bool:
             if isinstance(error, sqlite3.OperationalError) and str(error) == "interrupted":
                 return True
     return False
-
-
-def writable_folder(path: Path, flag: str) -> Path:
-    """Refuse an output folder that cannot be made or written, before any work (nothing is
-    left behind: a probe file is made and removed in the nearest existing folder)."""
-    path = Path(path).expanduser()
-    check_path_length(path, flag)
-    probe = path
-    while not probe.exists():
-        if probe.parent == probe:
-            break
-        probe = probe.parent
-    if probe.exists() and not probe.is_dir():
-        raise CodesignError(f"{flag} {path}: {probe} is a file, not a folder")
-    try:
-        with tempfile.TemporaryDirectory(dir=probe, prefix=".codesign-probe-"):
-            pass
-    except OSError as exc:
-        raise CodesignError(f"{flag} {path}: cannot write there ({exc.strerror or exc})") from None
-    return path
-
-
-def check_path_length(path: Path, flag: str) -> None:
-    """A name longer than the file system allows (ENAMETOOLONG) is refused in one line, before
-    anything is made: each part at most NAME_MAX bytes, the whole at most PATH_MAX."""
-    name_max, path_max = 255, 4096
-    for part in Path(path).parts:
-        if len(os.fsencode(part)) > name_max:
-            raise CodesignError(
-                f"{flag}: the name {part[:40]}… is {len(os.fsencode(part))} bytes long; a file "
-                f"or folder name may have at most {name_max}"
-            )
-    if len(os.fsencode(str(Path(path).absolute()))) > path_max:
-        raise CodesignError(f"{flag}: the path is longer than {path_max} bytes")
 
 
 def positive(value: float, flag: str, *, allow_zero: bool = False) -> float:

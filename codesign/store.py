@@ -424,7 +424,7 @@ def _can_write(path: Path) -> bool:
 
 
 def _check_sqlite_path(url: str, path: Path, *, must_exist: bool, writable: bool) -> None:
-    from codesign.cli_common import check_path_length
+    from codesign.paths import check_path_length
 
     check_path_length(path, "--store")
     where = redacted_url(url)

@@ -153,11 +153,7 @@ def _parser(command: str) -> argparse.ArgumentParser:
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory, synthetic_db) -> Path:  # noqa: F811 - the imported fixture
     path = tmp_path_factory.mktemp("fuzz")
-    _make_files(path, synthetic_db)
-    import sqlite3
-
-    with sqlite3.connect(path / "foreign.db") as db:
-        db.execute("create table users (id integer, name text)")
+    _make_files(path, synthetic_db)  # foreign.db among them
     return path
 
 

@@ -15,10 +15,10 @@ from codesign.cli_common import (
     make_parser,
     on_interrupt,
     run_cli,
-    writable_folder,
 )
 from codesign.ensembles.scores import UNANSWERED
 from codesign.measurements.evaluate.profiles import DEFAULT_PROFILE, PROFILES
+from codesign.paths import writable_folder
 from codesign.report import fmt, published
 from codesign.report.build import write_report
 from codesign.report.data import TRUST, ReportData, load_report_data

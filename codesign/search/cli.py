@@ -29,7 +29,6 @@ from codesign.cli_common import (
     progress_bar,
     run_cli,
     stdout_for_json,
-    writable_folder,
 )
 from codesign.errors import CodesignError, Infeasible
 from codesign.measurements.evaluate.cli import (
@@ -40,6 +39,7 @@ from codesign.measurements.evaluate.cli import (
 )
 from codesign.measurements.evaluate.profiles import DEFAULT_PROFILE, PROFILES
 from codesign.measurements.quantize.models import DEFAULT_MODEL
+from codesign.paths import writable_folder
 from codesign.search.context import (
     SearchContext,
     Settings,

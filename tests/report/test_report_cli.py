@@ -205,12 +205,14 @@ def test_a_database_that_is_not_a_store_is_one_line(tmp_path):
     db = tmp_path / "other.db"
     sqlite3.connect(db).execute("create table t (x int)").connection.commit()
     run = _run(["--store", f"sqlite:///{db}", "--out", str(tmp_path / "o")])
-    _assert_one_line_error(run.code, run.stderr, "holds no codesign data")
+    _assert_one_line_error(run.code, run.stderr, "is not a codesign store")
 
 
 def test_bad_top_is_one_line(tmp_path):
-    run = _run(["--store", f"sqlite:///{tmp_path / 'x.db'}", "--top", "0"])
-    _assert_one_line_error(run.code, run.stderr, "--top")
+    err = io.StringIO()
+    with redirect_stderr(err), pytest.raises(SystemExit) as stop:  # argparse's own exit
+        entry(["--store", f"sqlite:///{tmp_path / 'x.db'}", "--top", "0"])
+    _assert_one_line_error(stop.value.code, err.getvalue(), "--top: must be an integer")
 
 
 @pytest.mark.parametrize("profile", ["comptrust", "decodingtrust"])

@@ -136,8 +136,8 @@ def _command_items(args):
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from codesign.cli_common import writable_folder
     from codesign.measurements.evaluate.engines.openai_server import parse_serve
+    from codesign.paths import writable_folder
 
     writable_folder(args.out, "--out")
     names = {k: m for k, (m, _) in parse_serve(args.serve, "http://unused").items()}

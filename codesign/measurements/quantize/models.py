@@ -19,9 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from codesign.cli_common import check_path_length
 from codesign.errors import CodesignError
-from codesign.paths import cache_dir
+from codesign.paths import cache_dir, check_path_length
 from codesign.registry import Registry
 
 
