@@ -7,8 +7,6 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
-from rich.table import Table
-
 from codesign.cli_common import (
     add_store_option,
     console,
@@ -16,14 +14,8 @@ from codesign.cli_common import (
     on_interrupt,
     run_cli,
 )
-from codesign.ensembles.scores import UNANSWERED
 from codesign.measurements.evaluate.profiles import DEFAULT_PROFILE, PROFILES
 from codesign.paths import writable_folder
-from codesign.report import fmt, published
-from codesign.report.build import write_report
-from codesign.report.data import TRUST, ReportData, load_report_data
-from codesign.report.markdown import HELD_OUT_HEAD, held_out_cell
-from codesign.report.selection import Comparison, reference_single
 from codesign.validation import Number
 
 DEFAULT_OUT = "results/report"
@@ -71,56 +63,16 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def summary_table(data: ReportData, cmp: Comparison) -> Table:
-    """Dense, best single variant per method and best ensemble per group, in trust points."""
-    table = Table(
-        title=f"Trust report — {data.model} (baseline: {data.baseline})",
-        caption=f"measured, from {data.store}; {data.data_summary()}; {data.trust_label}; "
-        f"scoring: {data.scoring}",
-        caption_justify="left",
-        title_justify="left",
-    )
-    for i, col in enumerate(["configuration", "members", "trust", "Δ dense", "Δ best single"]):
-        table.add_column(col, justify="right" if i >= 2 else "left", overflow="fold")
-    table.add_column("refused or no valid", justify="right")
-    table.add_column(HELD_OUT_HEAD, justify="right")
-    picks = ([cmp.dense] if cmp.dense else []) + list(cmp.singles.values())
-    picks += [group[0] for group in cmp.ensembles.values()]
-    for pick in picks:
-        ref = reference_single(cmp.singles, pick.group) if pick.role == "ensemble" else None
-        table.add_row(
-            pick.title,
-            pick.name,
-            fmt.score(pick.get(TRUST)),
-            "—" if pick.role == "dense" else fmt.delta(cmp.delta(pick, cmp.dense)),
-            fmt.delta(cmp.delta(pick, ref)) if ref else "—",
-            fmt.percent(pick.get(UNANSWERED)),
-            held_out_cell(cmp, pick),
-        )
-    return table
-
-
-def published_table() -> Table:
-    """Comp-trust's published LLaMA-2-13b-chat numbers, apart from everything measured."""
-    table = Table(
-        title=f"Published reference (not measured here): {published.MODEL}",
-        caption=f"{published.SOURCE}; mean over seeds (min–max) where there are several",
-        caption_justify="left",
-        title_justify="left",
-    )
-    cols = ("trust", *published.SCORES)
-    for i, col in enumerate(("configuration", "seeds", *cols)):
-        table.add_column(col, justify="right" if i else "left")
-    for _, row in published.published_summary().iterrows():
-        cells = (published.cell(row, c) for c in cols)
-        table.add_row(row["configuration"], str(row["seeds"]), *cells)
-    return table
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     writable_folder(args.out, "--out")
     on_interrupt("nothing was written (an interrupted report leaves no folder it made behind)")
+    # the report's modules (scipy, matplotlib, pandas) load after the arguments are checked:
+    # a typo is refused before seconds of imports
+    from codesign.report.build import write_report
+    from codesign.report.data import load_report_data
+    from codesign.report.summary import published_table, summary_table
+
     with console.status("reading the store") as status:
         data = load_report_data(args.store, args.model, status.update, args.scoring)
         status.update("writing figures and tables")
