@@ -149,7 +149,8 @@ def _holders(url: str) -> str:
                 continue
             with contextlib.suppress(OSError):
                 if any(Path(os.readlink(fd)) == target for fd in (proc / "fd").iterdir()):
-                    cmd = " ".join((proc / "cmdline").read_bytes().decode().split())
+                    argv = (proc / "cmdline").read_bytes().replace(b"\0", b" ")
+                    cmd = " ".join(argv.decode(errors="replace").split())
                     found.append(f"pid {proc.name}: {cmd[:60]}")
     except (OSError, ArgumentError, ValueError):
         return ""
