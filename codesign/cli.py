@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -22,7 +23,7 @@ USAGE = "usage: codesign STAGE [options]   (STAGE --help for each)\n\nstages:\n"
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] in ("-h", "--help"):
-        print(USAGE)
+        _print_usage()
         return 0 if args else 2
     stage, rest = args[0], args[1:]
     if stage not in STAGES:
@@ -46,6 +47,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         said_interrupted()
         return 130
     return entry(rest)
+
+
+def _print_usage() -> None:
+    """The usage text; a reader that closed the pipe early (``| head``) is not an error."""
+    try:
+        print(USAGE, flush=True)
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit
 
 
 def script() -> None:
