@@ -100,3 +100,38 @@ def test_a_reading_command_cannot_write_even_by_mistake(synthetic_db, tmp_path):
     with pytest.raises(OperationalError, match="readonly"), store.session() as s:
         s.execute(text("delete from predictions"))
     assert Store(f"sqlite:///{db}", read_only=True).counts()["predictions"] > 0
+
+
+PG = os.environ.get("CODESIGN_TEST_POSTGRES_URL")
+
+
+@pytest.mark.skipif(not PG, reason="no PostgreSQL server: .ci/run sets CODESIGN_TEST_POSTGRES_URL")
+def test_a_reading_command_cannot_write_on_postgresql_either():
+    """PostgreSQL: a read-only store's sessions are READ ONLY, so the server refuses a write;
+    a database of another application is refused before anything is created in it."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.exc import DBAPIError
+
+    from codesign.errors import CodesignError
+    from codesign.testing.postgres import fresh_database
+
+    url = fresh_database(PG, "codesign_readonly")
+    Store(url).upsert_model("fp", "tiny", "dense", "test", {"hidden_size": 8})
+    reading = Store(url, read_only=True)
+    with pytest.raises(DBAPIError, match="read-only transaction"), reading.session() as s:
+        s.execute(text("delete from models"))
+    assert Store(url, read_only=True).counts()["models"] == 1
+    other = fresh_database(PG, "codesign_foreign")
+    engine = create_engine(other)
+    with engine.begin() as conn:
+        conn.execute(text("create table users (id integer)"))
+    with pytest.raises(CodesignError, match="is not a codesign store"):
+        Store(other)
+    with engine.connect() as conn:
+        tables = set(
+            conn.execute(
+                text("select tablename from pg_tables where schemaname='public'")
+            ).scalars()
+        )
+    assert tables == {"users"}
+    engine.dispose()
