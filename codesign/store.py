@@ -118,9 +118,9 @@ def store_refusal(exc: BaseException) -> CodesignError | None:
     """A SQLite store that another process kept locked past LOCK_WAIT_S, or that cannot be
     written (a read-only file, folder or mount), as one line naming the store and, where
     /proc tells, the processes holding it; None for any other error."""
+    where = _OPENED[-1] if _OPENED else "the store"
     for cause in chain(exc):
         message = str(getattr(cause, "orig", None) or cause).lower()
-        where = _OPENED[-1] if _OPENED else "the store"
         if "database is locked" in message or "database table is locked" in message:
             held = _holders(where)
             return StoreBusy(
@@ -139,10 +139,11 @@ def store_refusal(exc: BaseException) -> CodesignError | None:
 def _holders(url: str) -> str:
     """ " (held by pid 123: python -m …)" for the other processes with the SQLite file open,
     read from /proc (Linux); empty where that cannot be told."""
-    from sqlalchemy.engine import make_url
-
+    file = sqlite_file(url)
+    if file is None:
+        return ""
     try:
-        target = Path(make_url(url).database or "").resolve()
+        target = file.resolve()
         found = []
         for proc in Path("/proc").glob("[0-9]*"):
             if int(proc.name) == os.getpid():
@@ -152,7 +153,7 @@ def _holders(url: str) -> str:
                     argv = (proc / "cmdline").read_bytes().replace(b"\0", b" ")
                     cmd = " ".join(argv.decode(errors="replace").split())
                     found.append(f"pid {proc.name}: {cmd[:60]}")
-    except (OSError, ArgumentError, ValueError):
+    except OSError:
         return ""
     return f" (held by {'; '.join(found[:3])})" if found else ""
 
@@ -317,6 +318,21 @@ class Prediction:
     extra: dict[str, Any] | None = None
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite store on disk named by ``url``; None for other databases, memory
+    and ``file:`` URIs (which the URL's own parameters govern), or a URL that does not parse."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        return None
+    database = parsed.database or ""
+    if not parsed.drivername.startswith("sqlite") or database in ("", ":memory:"):
+        return None
+    return None if database.startswith("file:") else Path(database)
+
+
 LOCK_WAIT_S = 60.0  # how long a SQLite store locked by another process's write is waited for
 
 
@@ -336,14 +352,10 @@ def _read_only_url(url: str) -> str:
 
     from sqlalchemy.engine import make_url
 
-    parsed = make_url(url)
-    database = parsed.database or ""
-    if not parsed.drivername.startswith("sqlite") or not database or database == ":memory:":
+    path = sqlite_file(url)
+    if path is None:
         return url
-    if database.startswith("file:"):
-        return url
-    path = quote(str(Path(database).absolute()))
-    return f"{parsed.drivername}:///file:{path}?mode=ro&uri=true"
+    return f"{make_url(url).drivername}:///file:{quote(str(path.absolute()))}?mode=ro&uri=true"
 
 
 def _read_only_session(dbapi_conn: Any, _record: Any) -> None:
@@ -404,14 +416,11 @@ def check_store_url(url: str, *, must_exist: bool = False, writable: bool = Fals
             "(or postgresql://user@host/db)"
         )
     try:
-        parsed = make_url(url)
+        make_url(url)  # parses, or the one-line error below
     except (ArgumentError, ValueError) as exc:
         raise CodesignError(f"--store {url!r} is not a SQLAlchemy URL ({exc})") from None
-    if parsed.drivername.startswith("sqlite"):
-        database = parsed.database or ""
-        on_disk = database and database != ":memory:" and not database.startswith("file:")
-        if on_disk:
-            _check_sqlite_path(url, Path(database), must_exist=must_exist, writable=writable)
+    if (path := sqlite_file(url)) is not None:
+        _check_sqlite_path(url, path, must_exist=must_exist, writable=writable)
 
 
 def _can_write(path: Path) -> bool:

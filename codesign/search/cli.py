@@ -68,7 +68,7 @@ from codesign.search.study import (
     small_space_size,
 )
 from codesign.simulators.workload import model_presets
-from codesign.store import Store, check_store_url
+from codesign.store import Store, check_store_url, sqlite_file
 from codesign.validation import BATCH, COUNT, GIGABYTES, SEED, TOKENS, WORKERS, Number
 
 DEFAULT_MMLU_TOLERANCE = 5.0
@@ -321,7 +321,8 @@ def _budget_floor(args: argparse.Namespace, settings: Settings) -> None:
     """Refuse a budget no deployment of a known shape can meet before anything is measured
     (on a fresh store that is an hour of work): the shape is known when given, or when the
     embedded default will be measured (a new store, or that model named)."""
-    fresh = args.store.startswith("sqlite") and not Path(args.store.split("///", 1)[-1]).exists()
+    file = sqlite_file(args.store)
+    fresh = file is not None and not file.exists()
     model = args.model or (DEFAULT_MODEL if fresh else None)
     if args.deploy_shape == MEASURED or model is None and args.deploy_shape is None:
         return
