@@ -11,10 +11,14 @@ from codesign.errors import CodesignError
 DEFAULT_STORE_URL = "sqlite:///codesign.db"
 
 
+def _cache_root() -> Path:
+    root = os.environ.get("CODESIGN_CACHE")
+    return Path(root).expanduser() if root else Path.home() / ".cache" / "codesign"
+
+
 def cache_dir() -> Path:
     """Root of the model cache: ``$CODESIGN_CACHE`` or ``~/.cache/codesign``."""
-    root = os.environ.get("CODESIGN_CACHE")
-    path = Path(root).expanduser() if root else Path.home() / ".cache" / "codesign"
+    path = _cache_root()
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -22,9 +26,8 @@ def cache_dir() -> Path:
 def check_cache_dir() -> Path:
     """The cache root checked before a command creates or measures anything: a file in its
     place, a folder that cannot be written or a name too long is one line (exit 2)."""
-    root = os.environ.get("CODESIGN_CACHE")
-    path = Path(root).expanduser() if root else Path.home() / ".cache" / "codesign"
-    return writable_folder(path, "$CODESIGN_CACHE" if root else "the cache folder")
+    flag = "$CODESIGN_CACHE" if os.environ.get("CODESIGN_CACHE") else "the cache folder"
+    return writable_folder(_cache_root(), flag)
 
 
 def default_store_url() -> str:
