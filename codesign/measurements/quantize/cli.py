@@ -33,13 +33,13 @@ def group_size_arg(text: str) -> int | None:
     if text in ("none", "-1", "channel"):
         return None
     try:
-        value = GROUP.check(int(text), "group size")
-    except (ValueError, CodesignError):
+        value = int(text)
+    except ValueError:
         value = 0
-    if not value or value & (value - 1):
+    if not GROUP.low <= value <= GROUP.high or value & (value - 1):
         raise argparse.ArgumentTypeError(
             f"must be auto, none or a power of two from 2 to 65,536, got {text!r}"
-        ) from None
+        )
     return value
 
 
