@@ -291,15 +291,6 @@ def was_interrupted(exc: BaseException) -> bool:
     return False
 
 
-def positive(value: float, flag: str, *, allow_zero: bool = False) -> float:
-    """A finite number above zero (or at least zero), or a one-line error naming the flag."""
-    ok = value >= 0 if allow_zero else value > 0
-    if not (ok and value != float("inf")):
-        want = "a finite number ≥ 0" if allow_zero else "a finite number > 0"
-        raise CodesignError(f"{flag} must be {want}, got {value:g}")
-    return value
-
-
 def parse_list(text: str, what: str, cast=str) -> list:
     """Split a comma list (``gptq,awq`` or ``3,4,8``) with a one-line error on bad items."""
     items = [t.strip() for t in str(text).split(",") if t.strip()]

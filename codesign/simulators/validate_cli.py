@@ -18,12 +18,13 @@ from collections.abc import Sequence
 import pandas as pd
 from rich.console import Console
 
-from codesign.cli_common import make_parser, positive
+from codesign.cli_common import make_parser
 from codesign.errors import CodesignError
 from codesign.paths import DEFAULT_STORE_URL, default_store_url
 from codesign.simulators import table as fmt
 from codesign.simulators.spec import UnitSpec, load_unit
 from codesign.simulators.validate import summarise, validate_profiles
+from codesign.validation import Number
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,8 +41,16 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="check the GPU targets against the published measurements shipped in the package",
     )
-    p.add_argument("--cpu-bandwidth-gbs", type=float, help="CPU memory bandwidth for CPU rows")
-    p.add_argument("--cpu-peak-gflops", type=float, help="CPU peak (default: measured here)")
+    p.add_argument(
+        "--cpu-bandwidth-gbs",
+        type=Number(float, 0, 1e6, above=True),
+        help="CPU memory bandwidth for CPU rows",
+    )
+    p.add_argument(
+        "--cpu-peak-gflops",
+        type=Number(float, 0, 1e9, above=True),
+        help="CPU peak (default: measured here)",
+    )
     p.add_argument("--measure", action="store_true", help="measure CPU copy bandwidth here (numpy)")
     return p
 
@@ -173,10 +182,6 @@ def render_published(out: Console) -> dict[str, float]:
 
 def main(argv: Sequence[str], out: Console) -> int:
     args = build_parser().parse_args(list(argv))
-    if args.cpu_bandwidth_gbs is not None:
-        positive(args.cpu_bandwidth_gbs, "--cpu-bandwidth-gbs")
-    if args.cpu_peak_gflops is not None:
-        positive(args.cpu_peak_gflops, "--cpu-peak-gflops")
     defaulted = not args.published and not args.store
     if defaulted:
         args.store = default_store_url()
