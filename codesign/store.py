@@ -423,9 +423,19 @@ def check_store_url(url: str, *, must_exist: bool = False, writable: bool = Fals
         _check_sqlite_path(url, path, must_exist=must_exist, writable=writable)
 
 
+# SQLite files this process has open. POSIX advisory locks belong to a process, and closing
+# any descriptor of a file drops every lock the process holds on it: another process closing
+# its last connection would then take this one for gone and delete the WAL under it ("database
+# disk image is malformed"). So a file open here is never opened again outside SQLite.
+_OPEN_FILES: set[Path] = set()
+
+
 def _can_write(path: Path) -> bool:
     """Whether this process may write the file: opened for writing and closed, nothing written
-    (os.access misses an immutable flag when running as root)."""
+    (os.access misses an immutable flag when running as root). A file this process already has
+    open through SQLite is judged by os.access alone (see _OPEN_FILES)."""
+    if path.resolve() in _OPEN_FILES:
+        return os.access(path, os.W_OK)
     try:
         with open(path, "r+b"):
             return True
@@ -484,6 +494,8 @@ class Store:
         except (ArgumentError, ValueError, ImportError) as exc:
             raise CodesignError(f"cannot open store {redacted_url(url)!r}: {exc}") from None
         sqlite = self.engine.dialect.name == "sqlite"
+        if sqlite and (file := sqlite_file(url)) is not None:
+            _OPEN_FILES.add(file.resolve())
         if sqlite:  # the journal mode is switched only once the file proved to be a store
             listener = sqlite_pragmas(
                 wal=False, busy_timeout=int(lock_wait_s() * 1000), foreign_keys="ON"
