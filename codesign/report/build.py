@@ -6,11 +6,11 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from codesign.ensembles.holdout import held_out_gains
 from codesign.errors import CodesignError
 from codesign.report.data import ReportData
 from codesign.report.fig_ensembles import figure_ensembles
 from codesign.report.fig_variants import figure_variants
-from codesign.report.holdout import held_out_gains
 from codesign.report.index import index_markdown
 from codesign.report.markdown import ensembles_markdown, variants_markdown
 from codesign.report.published import published_markdown

@@ -11,10 +11,10 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
+from codesign.ensembles.ranking import OVERALL
 from codesign.ensembles.scores import NO_VALID, UNANSWERED
 from codesign.report import fmt, style
 from codesign.report.data import TRUST, ReportData, title
-from codesign.report.ranking import OVERALL
 from codesign.report.selection import Comparison, Pick
 
 PANELS_PER_ROW = 4

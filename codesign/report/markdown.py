@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import math
 
+from codesign.ensembles.holdout import HOLDOUT_SEED, HOLDOUT_SPLITS
 from codesign.ensembles.scores import NO_VALID, UNANSWERED
 from codesign.report import fmt
 from codesign.report.data import TRUST, ReportData, short
-from codesign.report.holdout import HOLDOUT_SEED, HOLDOUT_SPLITS
 from codesign.report.selection import Comparison, Pick, reference_single
 
 SELECTION_NOTE = (

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from codesign.ensembles.holdout import HeldOut
+from codesign.ensembles.ranking import DENSE, OVERALL, nan_last, rank_ensembles, same_method
 from codesign.ensembles.scores import RATES
 from codesign.report.data import TRUST, ReportData
-from codesign.report.holdout import HeldOut
-from codesign.report.ranking import DENSE, OVERALL, nan_last, rank_ensembles, same_method
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from codesign.ensembles.ranking import OVERALL, same_method
 from codesign.report.data import TRUST, ReportData
-from codesign.report.ranking import OVERALL, same_method
 from codesign.report.selection import Comparison, reference_single
 
 

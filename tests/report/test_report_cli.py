@@ -160,7 +160,7 @@ def test_ensembles_md_shows_the_best_same_method_ensemble_against_dense(report):
 
 @pytest.mark.parametrize("name", ["README.md", "ensembles.md"])
 def test_best_picks_carry_their_held_out_check(report, name):
-    from codesign.report.holdout import held_out_gains
+    from codesign.ensembles.holdout import held_out_gains
 
     held = held_out_gains(report.preds)
     text = (report.out / name).read_text()

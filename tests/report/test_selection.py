@@ -8,10 +8,10 @@ import math
 import pandas as pd
 import pytest
 
+from codesign.ensembles.ranking import rank_ensembles, same_method
 from codesign.report import fmt
 from codesign.report.build import write_report
 from codesign.report.data import data_kind, load_report_data
-from codesign.report.ranking import rank_ensembles, same_method
 from codesign.report.selection import compact_members
 from tests.report.store_builder import build_report_store
 

@@ -19,12 +19,12 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
+from codesign.ensembles.ranking import OVERALL, nan_last, rank_ensembles, same_method
 from codesign.ensembles.scores import ensemble_scores, variant_scores
 from codesign.ensembles.stored import StoredPredictions
 from codesign.measurements.evaluate.suites import trust_suites
-from codesign.report.data import TRUST
-from codesign.report.ranking import OVERALL, nan_last, rank_ensembles, same_method
 
+TRUST = "trust"  # the trust column of an ensemble table
 HOLDOUT_SPLITS = 20
 HOLDOUT_SEED = 0
 

@@ -7,10 +7,10 @@ import math
 import numpy as np
 import pytest
 
+from codesign.ensembles.holdout import held_out_gains, split_halves
+from codesign.ensembles.ranking import OVERALL
 from codesign.ensembles.stored import StoredPredictions, SuiteLabels, load_predictions
 from codesign.measurements.evaluate.labels import INVALID, REFUSED
-from codesign.report.holdout import held_out_gains, split_halves
-from codesign.report.ranking import OVERALL
 from codesign.store import Store
 from tests.report.store_builder import build_report_store
 
@@ -81,7 +81,7 @@ def test_without_a_dense_variant_there_is_nothing_to_check(preds):
 
 
 def test_text_gives_mean_spread_and_wins():
-    from codesign.report.holdout import HeldOut
+    from codesign.ensembles.holdout import HeldOut
 
     h = HeldOut("gptq", "ensemble", ["a", "a", "b"], [1.0, 2.0, -0.5])
     assert h.text() == "+0.8 ± 1.3 (2/3 > 0)"
