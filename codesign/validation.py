@@ -66,6 +66,15 @@ class Number:
             raise CodesignError(f"{name} must be {self.describe()}, got {value!r}")
         return value
 
+    def parse(self, text: str, name: str) -> int | float:
+        """A value written in text outside argparse (``SUITE=N``, a file): one-line error."""
+        from codesign.errors import CodesignError
+
+        value = self._parse(str(text).strip())
+        if value is None or not self._in_range(value):
+            raise CodesignError(f"{name} must be {self.describe()}, got {text!r}")
+        return value
+
     def _parse(self, text: str) -> int | float | None:
         try:
             number = float(text)

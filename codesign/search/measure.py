@@ -45,6 +45,12 @@ MAX_PROMPT_TOKENS = 2048
 # overhead overlaps with the other worker's matrix products. (bench/distributed_evaluate.py
 # measured only 1.04x for evaluate at --limit 2 on three variants, where loading dominates.)
 QUANTIZE_WORKERS, EVALUATE_WORKERS = "2", "2"
+# MMLU has one setting, so `--limit` alone would score 4 questions (every variant scored 0.0
+# and the MMLU floor could not tell anything apart). Log-likelihood MMLU costs one forward
+# pass per question (~0.23 s on this 2-core CPU for the 135M model): 300 questions give the
+# dense model a 95% interval of at most ±5 points at any accuracy up to 27% (Wilson; the
+# embedded model scores 15-25% here), ±5.7 at the worst case of 50%.
+MMLU_ITEMS = 300
 
 
 def _measurements(argv: Sequence[str]) -> int:
@@ -86,6 +92,11 @@ def missing(
         done = set(rows["variant_key"]) if not rows.empty else set()
         if not done or not variants <= done:
             lacking.append(name)
+        elif name == "mmlu_ll" and model == DEFAULT_MODEL and allow:
+            # a store measured before MMLU_ITEMS: topped up (its questions are kept)
+            answered = rows.groupby("variant_key")["item_id"].nunique()
+            if answered.reindex(sorted(variants)).fillna(0).min() < MMLU_ITEMS:
+                lacking.append(name)
     profiled = {v.key for _, v, m in store.profiles() if m.name == model}
     return model, lacking, not variants or not variants <= profiled
 
@@ -115,14 +126,16 @@ def ensure_measurements(
         console.print(
             f"[bold]The store lacks {', '.join(lacking)} for {model}:[/bold] measuring the "
             f"embedded default first — GPTQ and AWQ at 3, 4 and 8 bits plus the dense model, "
-            f"the four trust perspectives and MMLU at --limit {limit} items per setting, settings "
-            f"with prompts over {MAX_PROMPT_TOKENS} tokens left out (named below). This runs the "
+            f"the four trust perspectives at --limit {limit} items per setting (settings with "
+            f"prompts over {MAX_PROMPT_TOKENS} tokens left out, named below) and MMLU by "
+            f"log-likelihood on {MMLU_ITEMS} questions. This runs the "
             "model on this machine (minutes on a CPU); everything is stored, so it is never "
             "repeated."
         )
         variants = ["--model", model, "--method", METHODS, "--bits", BITS, "--store", url]
         _phase(run, "quantize", ["quantize", *variants, "--workers", QUANTIZE_WORKERS], timings)
         suites = ["--suites", ",".join(NEEDED_SUITES), "--limit", str(limit)]
+        suites += ["--suite-limit", f"mmlu_ll={MMLU_ITEMS}"]
         suites += ["--max-prompt-tokens", str(MAX_PROMPT_TOKENS)]
         _phase(
             run,

@@ -78,6 +78,14 @@ def add_item_options(p: argparse.ArgumentParser) -> None:
         "suite runs on its offline data (half of each setting's items come from each sex) "
         "(default: 40)",
     )
+    p.add_argument(
+        "--suite-limit",
+        action="append",
+        default=[],
+        metavar="SUITE=N",
+        help="items per setting for one suite instead of --limit, e.g. mmlu_ll=300 (MMLU has "
+        "one setting, so --limit 4 scores 4 questions) (repeatable)",
+    )
     p.add_argument("--data-seed", type=SEED, default=0, help="seed of the item sample (default: 0)")
     p.add_argument(
         "--data",
@@ -103,7 +111,26 @@ def items_from_args(args: argparse.Namespace) -> tuple[list, dict]:
     names = list(SUITES) if args.suites == "all" else parse_list(args.suites, "suites")
     suites = [SUITES.get(n) for n in distinct(names, "--suites")]
     sources = _sources(args.data, suites)
-    return suites, {s.name: s.load(args.limit, args.data_seed, sources) for s in suites}
+    limits = suite_limits(getattr(args, "suite_limit", []), suites, args.limit)
+    return suites, {s.name: s.load(limits[s.name], args.data_seed, sources) for s in suites}
+
+
+def suite_limits(pairs: list[str], suites: list, limit: int) -> dict[str, int]:
+    """Items per setting of each chosen suite: ``--limit``, or its ``--suite-limit``."""
+    out = {s.name: limit for s in suites}
+    seen: set[str] = set()
+    for pair in pairs:
+        name, sep, count = pair.partition("=")
+        if not sep or not count:
+            raise CodesignError(f"--suite-limit takes SUITE=N, got {pair!r}")
+        if name not in out:
+            chosen = ", ".join(out)
+            raise CodesignError(f"--suite-limit {name}: not a chosen suite (--suites {chosen})")
+        if name in seen:
+            raise CodesignError(f"--suite-limit {name} given twice")
+        seen.add(name)
+        out[name] = COUNT.parse(count, f"--suite-limit {name}")
+    return out
 
 
 def trim_long_settings(args, suites: list, data: dict, rows: list, *, quiet: bool) -> dict:
