@@ -22,6 +22,7 @@ from codesign.ensembles.vote import (
     vote_subsets,
 )
 from codesign.measurements.evaluate.labels import INVALID, REFUSED
+from codesign.measurements.evaluate.profiles.base import FALLBACK_SETTINGS
 from codesign.measurements.evaluate.suites import trust_suites
 from codesign.measurements.evaluate.suites.base import label_share
 
@@ -37,6 +38,17 @@ NO_VALID = "no_valid_rate"
 UNANSWERED = "unanswered_rate"
 # The rates every row carries per suite and, averaged over the trust perspectives, overall.
 RATES = ("refusal_rate", NO_VALID, UNANSWERED)
+# A perspective score is marked ("thin") when fewer than this share of its items were answered,
+# or when its formula scored a setting by a stand-in (FALLBACK_SETTINGS): refusing can then win
+# (comp-trust's fairness gives a setting with fewer than 3 answers its best value).
+MIN_ANSWERED = 0.5
+# The highest unanswered share over the trust perspectives: the search's --max-refusal bound.
+MAX_UNANSWERED = "max_unanswered_rate"
+
+
+def thin(answered: float, metrics: dict[str, float]) -> bool:
+    """Whether a score rests on fewer answers than it needs to measure the answers."""
+    return answered < MIN_ANSWERED or metrics.get(FALLBACK_SETTINGS, 0.0) > 0
 
 
 def variant_scores(preds: StoredPredictions) -> pd.DataFrame:
@@ -161,6 +173,9 @@ def ensemble_scores(
                 row[f"{name}_refusal_rate"] = metrics["refusal_rate"]
                 row[f"{name}_{NO_VALID}"] = float(no_valid[s])
                 row[f"{name}_{UNANSWERED}"] = label_share(labels[s], REFUSED, INVALID)
+                row[f"{name}_answered"] = 1.0 - row[f"{name}_{UNANSWERED}"]
+                row[f"{name}_{FALLBACK_SETTINGS}"] = metrics.get(FALLBACK_SETTINGS, 0.0)
+                row[f"{name}_thin"] = thin(row[f"{name}_answered"], metrics)
                 if sl.suite.trust:
                     fractions.append(run_fraction[s])
                     weights_n.append(len(sl.items))
@@ -171,6 +186,8 @@ def ensemble_scores(
             for rate in RATES:
                 vals = [row[f"{p}_{rate}"] for p in trust_suites() if p in row]
                 row[rate] = sum(vals) / len(vals) if vals else math.nan
+            rates = [row[f"{p}_{UNANSWERED}"] for p in trust_suites() if p in row]
+            row[MAX_UNANSWERED] = max(rates) if rates else math.nan
             row["cascade_fraction"] = (
                 float(np.average(fractions, weights=weights_n)) if fractions else math.nan
             )

@@ -26,8 +26,8 @@ from codesign.errors import CodesignError
 from codesign.measurements.evaluate.suites import trust_suites
 from codesign.paths import cache_dir
 
-CACHE_VERSION = 4  # 2: rows carry no_valid_rate; 3: labels and scores follow a scoring profile;
-# 4: a one-member subset is scored on its own labels (not voted)
+CACHE_VERSION = 5  # 2: rows carry no_valid_rate; 3: labels and scores follow a scoring profile;
+# 4: a one-member subset is scored on its own labels (not voted); 5: answered shares, thin marks
 CASCADE_ORDERS = ("ascending", "descending")  # cheapest member first, or most precise first
 MMLU_SUITE = "mmlu_ll"  # log-likelihood MMLU cannot refuse: the floor's measure by default
 

@@ -15,6 +15,11 @@ from typing import ClassVar
 from codesign.measurements.evaluate.suites.base import Suite, SuiteItem
 from codesign.registry import Registry
 
+# A scorer may report how many of a suite's settings its formula scored by a stand-in rather
+# than from answers (comp-trust's fairness: a setting with fewer than 3 known answers has its
+# parity gaps counted as 0, the best value): every output marks a score that rests on one.
+FALLBACK_SETTINGS = "fallback_settings"
+
 Parser = Callable[[SuiteItem, str], str]
 Scorer = Callable[[Sequence[SuiteItem], Sequence[str]], dict[str, float]]
 
