@@ -44,6 +44,8 @@ class SuiteData:
     # demonstrations per setting where the suite supplies them (else counted from the items')
     shots: dict[str, int] | None = None
     notes: tuple[str, ...] = ()  # e.g. settings the data given could not provide
+    # the settings each source serves (parallel to ``sources``; None: every setting)
+    source_settings: tuple[tuple[str, ...], ...] | None = None
 
     def shots_per_setting(self) -> dict[str, int]:
         if self.shots is not None:
@@ -54,14 +56,25 @@ class SuiteData:
             out[it.setting] = max(out.get(it.setting, 0), n)
         return out
 
+    def sources_used(self, settings: set[str]) -> list[DataSource]:
+        """Each source once (a file several settings draw from is named once), and only those
+        serving a setting that runs (left-out settings' files are not named)."""
+        serve = self.source_settings or tuple(() for _ in self.sources)
+        out: dict[tuple[str, int], DataSource] = {}
+        for src, names in zip(self.sources, serve, strict=True):
+            if not names or settings & set(names):
+                out.setdefault((src.name, src.n_items), src)
+        return list(out.values())
+
     def provenance(self) -> str:
         """e.g. 'stand-in: advglue++:stand-in (60 items); 60 prompts; settings (items×shots):
         sst2 20×2-shot, ...' — what every report must name."""
-        origins = sorted({s.origin for s in self.sources})
-        names = "; ".join(f"{s.name} ({s.n_items} items)" for s in self.sources)
         counts: dict[str, int] = {}
         for it in self.items:
             counts[it.setting] = counts.get(it.setting, 0) + 1
+        used = self.sources_used(set(counts))
+        origins = sorted({s.origin for s in used})
+        names = "; ".join(f"{s.name} ({s.n_items} items)" for s in used)
         settings = ", ".join(
             f"{k} {counts.get(k, 0)}×{v}-shot" for k, v in self.shots_per_setting().items()
         )

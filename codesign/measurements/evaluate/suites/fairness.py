@@ -146,7 +146,7 @@ class _NotProvided(CodesignError):
 def _settings(load: Callable[[str, int, float, float], Loaded], lacking: str) -> SuiteData:
     """comp-trust's settings, each from ``load(task, shots, base rate, demonstration base
     rate)``; those it cannot provide are named in the data label."""
-    items, found, missing = [], [], []
+    items, found, serves, missing = [], [], [], []
     for name, setting in COMPTRUST_SETTINGS.items():
         try:
             loaded = load(*setting)
@@ -155,8 +155,9 @@ def _settings(load: Callable[[str, int, float, float], Loaded], lacking: str) ->
             continue
         items.extend(wrap(name, loaded[0]))
         found.append(loaded[1])
+        serves.append((name,))
     notes = (f"settings not run ({lacking}): {', '.join(missing)}",) if missing else ()
-    return SuiteData(items, found, notes=notes)
+    return SuiteData(items, found, notes=notes, source_settings=tuple(serves))
 
 
 def _published_settings(root: Path, limit: int | None, seed: int) -> SuiteData:
