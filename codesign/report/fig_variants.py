@@ -67,7 +67,17 @@ def _panel(ax: Axes, data: ReportData, col: str, metric: str, quantized: list[Me
     if len(quantized) <= MAX_VALUE_LABELS:
         for x, v in zip(xs, values, strict=True):
             text = "n/a" if math.isnan(v) else f"{v:.0f}" if metric == "score" else f"{v:.1f}"
-            ax.text(x, 0 if math.isnan(v) else v, text, ha="center", va="bottom", fontsize=7)
+            # above the dense line, on white: the line struck through "51" so it read "31"
+            ax.text(
+                x,
+                0 if math.isnan(v) else v,
+                text,
+                ha="center",
+                va="bottom",
+                fontsize=7,
+                zorder=4,
+                bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.6, "alpha": 0.9},
+            )
     ax.set_xticks(xs, [_tick(m) for m in quantized], fontsize=8)
     if len(quantized) > 6:
         ax.tick_params(axis="x", labelrotation=90)
