@@ -152,3 +152,15 @@ def trust_intervals(
             )
         )
     return out
+
+
+def accuracy_interval(score: float, n: int, level: float = LEVEL) -> tuple[float, float]:
+    """The Wilson score interval of an accuracy (in points, 0-100) measured on ``n`` items:
+    MMLU is a plain share of correct answers, so no bootstrap is needed (scipy's binomtest)."""
+    from scipy.stats import binomtest
+
+    if n <= 0 or score is None or not math.isfinite(score):
+        return math.nan, math.nan
+    k = int(round(score / 100 * n))
+    ci = binomtest(k, n).proportion_ci(confidence_level=level, method="wilson")
+    return float(100 * ci.low), float(100 * ci.high)

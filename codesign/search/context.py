@@ -49,6 +49,7 @@ class Settings:
     mmlu_tolerance: float = 5.0
     mmlu_floor: float | None = None
     max_area_mm2: float | None = None
+    max_refusal: float = 0.5  # highest unanswered share of the trust items (1: no bound)
     prompt_tokens: int = 256
     new_tokens: int = 8
     batch: int = 1
@@ -80,7 +81,33 @@ class SearchContext:
     profiles: dict[str, dict[str, Any]]  # member key -> measured profile (batch 1), if any
     from_cache: bool = False
     preds: StoredPredictions | None = None  # the stored labels (for trust intervals)
+    mmlu_items: int = 0  # questions every variant answered (the floor's measure)
+    mmlu_reference_ci95: tuple[float, float] | None = None  # the floor's reference, Wilson
     _designs: dict = field(default_factory=dict, repr=False)
+
+    def mmlu_interval(self, score: float | None) -> tuple[float, float]:
+        """A configuration's MMLU interval (Wilson 95%, over the stored questions)."""
+        from codesign.ensembles.bootstrap import accuracy_interval  # scipy: after the checks
+
+        return accuracy_interval(math.nan if score is None else score, self.mmlu_items)
+
+    def mmlu_unresolved(self) -> str | None:
+        """Why the MMLU floor cannot bind at its tolerance (None when it can): a reference
+        interval wider than the tolerance tells a real drop from sampling noise no better
+        than chance."""
+        ci = self.mmlu_reference_ci95
+        if self.mmlu_floor is None or self.settings.mmlu_floor is not None or ci is None:
+            return None
+        half = (ci[1] - ci[0]) / 2
+        if half <= self.settings.mmlu_tolerance:
+            return None
+        return (
+            f"is too coarse to bind at its tolerance: the reference's 95% interval is ±{half:.1f} "
+            "points "
+            f"on {self.mmlu_items} questions, wider than the {self.settings.mmlu_tolerance:g}-"
+            f"point tolerance (measure more: `python -m codesign.measurements evaluate "
+            f"--suites {self.mmlu_suite} --limit N`)"
+        )
 
     @property
     def model(self) -> str:
@@ -121,6 +148,7 @@ class SearchContext:
             "budget_gb": s.budget_gb,
             "mmlu": [self.mmlu_suite, self.mmlu_floor],
             "max_area_mm2": s.max_area_mm2,
+            "max_refusal": ["unanswered_rate", s.max_refusal],
             "workload": [s.prompt_tokens, s.new_tokens, s.batch],
             "space": self.space.describe(),
         }
@@ -160,7 +188,11 @@ def build_context(settings: Settings, store: Store) -> SearchContext:
         from_cache=cached,
         preds=preds,
     )
-    ctx.mmlu_suite, ctx.mmlu_floor, ctx.mmlu_note = _mmlu_floor(settings, trust)
+    ctx.mmlu_suite, ctx.mmlu_floor, ctx.mmlu_note, ctx.mmlu_reference_ci95 = _mmlu_floor(
+        settings, trust, preds
+    )
+    if ctx.mmlu_suite in preds.suites:
+        ctx.mmlu_items = len(preds.suites[ctx.mmlu_suite].items)
     _check_units(ctx)
     return ctx
 
@@ -242,16 +274,20 @@ def _shape(settings: Settings, store: Store, model: str) -> tuple[ModelShape, st
     )
 
 
-def _mmlu_floor(settings: Settings, trust: TrustTable) -> tuple[str | None, float | None, str]:
+def _mmlu_floor(
+    settings: Settings, trust: TrustTable, preds: StoredPredictions
+) -> tuple[str | None, float | None, str, tuple[float, float] | None]:
+    """(the floor's suite, the floor, how it was set, the reference's 95% interval)."""
     suite = MMLU_SUITE if MMLU_SUITE in trust.suites else None
     if suite is None and "mmlu_gen" in trust.suites:
         suite = "mmlu_gen"
     if settings.mmlu_floor is not None:
         if suite is None:
             raise CodesignError("--mmlu-floor given, but the store holds no MMLU predictions")
-        return suite, settings.mmlu_floor, f"{suite} ≥ {settings.mmlu_floor:g} (--mmlu-floor)"
+        note = f"{suite} ≥ {settings.mmlu_floor:g} (--mmlu-floor)"
+        return suite, settings.mmlu_floor, note, None
     if suite is None:
-        return None, None, "no MMLU predictions stored: no MMLU floor"
+        return None, None, "no MMLU predictions stored: no MMLU floor", None
     rule = next(
         r
         for r in (*VOTE_RULES, *settings.choice("vote_rules"))
@@ -265,11 +301,15 @@ def _mmlu_floor(settings: Settings, trust: TrustTable) -> tuple[str | None, floa
         ref, what = max(v for v in singles.values() if not math.isnan(v)), "the best variant's"
     floor = ref - settings.mmlu_tolerance
     kind = "log-likelihood, cannot refuse" if suite == "mmlu_ll" else "generative, may refuse"
+    from codesign.ensembles.bootstrap import accuracy_interval  # scipy: after the checks
+
+    n = len(preds.suites[suite].items) if suite in preds.suites else 0
+    ci = accuracy_interval(ref, n)
     note = (
-        f"{suite} ≥ {floor:.4g}: {what} {suite} {ref:.1f} minus the "
-        f"{settings.mmlu_tolerance:g}-point tolerance ({kind})"
+        f"{suite} ≥ {floor:.4g}: {what} {suite} {ref:.1f} [{ci[0]:.1f}, {ci[1]:.1f}] ({n} "
+        f"questions, Wilson 95%) minus the {settings.mmlu_tolerance:g}-point tolerance ({kind})"
     )
-    return suite, floor, note
+    return suite, floor, note, ci
 
 
 def _profiles(store: Store, trust: TrustTable) -> dict[str, dict[str, Any]]:
