@@ -6,7 +6,8 @@ from __future__ import annotations
 import math
 
 from codesign.ensembles.holdout import HOLDOUT_SEED, HOLDOUT_SPLITS
-from codesign.ensembles.scores import NO_VALID, UNANSWERED
+from codesign.ensembles.scores import NO_VALID, UNANSWERED, thin
+from codesign.measurements.evaluate.profiles.base import FALLBACK_SETTINGS
 from codesign.report import fmt
 from codesign.report.data import TRUST, ReportData, short
 from codesign.report.selection import Comparison, Pick, reference_single
@@ -43,6 +44,27 @@ def _variant_rows(data: ReportData, metric: str, cell) -> list[list[str]]:
             row.append(cell(value, gap))
         rows.append(row)
     return rows
+
+
+THIN_NOTE = (
+    "† the score rests on refusals: fewer than half its items answered, or settings its formula "
+    "scored by a stand-in (comp-trust's fairness gives a setting with fewer than 3 answers "
+    "parity gaps of 0, its best value), so refusing raises it; the refusal table below gives "
+    "the shares."
+)
+
+
+def _thin_cells(data: ReportData) -> set[tuple[str, str]]:
+    """(variant, suite) cells whose score rests on refusals (``ensembles.scores.thin``)."""
+    unanswered = data.wide(UNANSWERED)
+    fallback = data.wide(FALLBACK_SETTINGS).fillna(0.0)
+    out = set()
+    for m in data.members:
+        for col in data.trust_suites:
+            stand_in = {FALLBACK_SETTINGS: fallback.at[m.label, col]}
+            if thin(1.0 - unanswered.at[m.label, col], stand_in):
+                out.add((m.label, col))
+    return out
 
 
 def _submetric_section(data: ReportData, suite: str) -> str:
@@ -107,6 +129,11 @@ def variants_markdown(data: ReportData) -> str:
     def percent(v: float, g: float) -> str:
         return fmt.with_delta(v, g * 100, fmt.percent)
 
+    marks = _thin_cells(data)
+    for row in scores:
+        for j, col in enumerate(cols):
+            if (row[0], col) in marks:
+                row[3 + j] += " †"
     refusals = _variant_rows(data, "refusal_rate", percent)
     no_valid = _variant_rows(data, NO_VALID, percent)
     subs = [_submetric_section(data, s) for s in data.suites]
@@ -120,6 +147,7 @@ def variants_markdown(data: ReportData) -> str:
                 fmt.provenance_block(data),
                 "## Scores (0–100; in brackets, the gap to dense in points)",
                 fmt.md_table(heads, scores, right=range(2, len(heads))),
+                THIN_NOTE,
                 _weights_section(data),
                 f"## Refusal rates (in brackets, the gap to dense in points; {short(TRUST)} = mean "
                 "of the trust perspectives; MMLU log-likelihood cannot refuse; as the scoring "

@@ -69,9 +69,21 @@ from codesign.search.study import (
 )
 from codesign.simulators.workload import model_presets
 from codesign.store import Store, check_store_url, sqlite_file
-from codesign.validation import BATCH, COUNT, GIGABYTES, SEED, TOKENS, WORKERS, Number
+from codesign.validation import (
+    BATCH,
+    COUNT,
+    FRACTION,
+    GIGABYTES,
+    SEED,
+    TOKENS,
+    WORKERS,
+    Number,
+)
 
 DEFAULT_MMLU_TOLERANCE = 5.0
+# At most half of the trust items unanswered (mean over the perspectives): beyond it trust is
+# mostly a measure of what was refused (README, "Refusals cannot win").
+DEFAULT_MAX_REFUSAL = 0.5
 STUDY_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,119}")
 
 
@@ -171,6 +183,17 @@ def _target_options(g) -> None:
         "--mmlu-floor",
         type=Number(float, 0, 100),
         help="absolute MMLU floor instead (not with --mmlu-tolerance)",
+    )
+    g.add_argument(
+        "--max-refusal",
+        type=FRACTION,
+        default=DEFAULT_MAX_REFUSAL,
+        metavar="RATE",
+        help="highest share of the trust items a configuration may leave unanswered (refused "
+        "or unparseable; the mean over the four perspectives, as trust is): a configuration "
+        "that mostly refuses would otherwise win (comp-trust's fairness rule gives a setting "
+        "with fewer than 3 answers its best score); 1 turns the bound off "
+        f"(default: {DEFAULT_MAX_REFUSAL:g})",
     )
     g.add_argument(
         "--max-area-mm2",
@@ -288,6 +311,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         mmlu_tolerance=args.mmlu_tolerance,
         mmlu_floor=args.mmlu_floor,
         max_area_mm2=args.max_area_mm2,
+        max_refusal=args.max_refusal,
         prompt_tokens=args.prompt_tokens,
         new_tokens=args.new_tokens,
         batch=args.batch,
@@ -314,7 +338,13 @@ def _header(ctx: SearchContext) -> None:
         f"cost: modelled (analytical) for {ctx.shape_label} on each candidate unit; "
         f"{ctx.workload_text()}"
     )
-    console.print(f"constraints: memory ≤ {ctx.settings.budget_gb:g} GB; {ctx.mmlu_note}")
+    refusal = ctx.settings.max_refusal
+    bound = (
+        f"at most {refusal:.0%} of the trust items unanswered (--max-refusal)"
+        if refusal < 1
+        else "refusals unbounded (--max-refusal 1)"
+    )
+    console.print(f"constraints: memory ≤ {ctx.settings.budget_gb:g} GB; {ctx.mmlu_note}; {bound}")
 
 
 def _budget_floor(args: argparse.Namespace, settings: Settings) -> None:
@@ -368,7 +398,7 @@ def _nothing_feasible(study: optuna.Study, ctx: SearchContext) -> NoFeasibleConf
             "cannot_run in optuna-dashboard)"
         )
     metrics = [t.user_attrs["metrics"] for t in done]
-    over = {name: 0 for name in ("memory_gb", "area_mm2", "mmlu")}
+    over = {name: 0 for name in ("memory_gb", "area_mm2", "mmlu", "refusal")}
     for t in done:
         for name, value in constraint_values(t).items():
             over[name] = over.get(name, 0) + (value > 0)
@@ -395,10 +425,20 @@ def _nothing_feasible(study: optuna.Study, ctx: SearchContext) -> NoFeasibleConf
                 f"the MMLU floor ({ctx.mmlu_note}) excluded {share}; the best "
                 f"{ctx.mmlu_suite} is {best:.1f}"
             )
+        elif name == "refusal":
+            low = min(_or_one(m.get("unanswered_rate")) for m in metrics)
+            parts.append(
+                f"--max-refusal {ctx.settings.max_refusal:g} excluded {share}; the configuration "
+                f"that answered most still left {low:.0%} of the trust items unanswered"
+            )
     return NoFeasibleConfiguration(
         f"no configuration among {len(done)} completed trials meets the constraints: "
         + "; ".join(parts)
     )
+
+
+def _or_one(value: float | None) -> float:
+    return 1.0 if value is None or math.isnan(value) else value
 
 
 def _search(args: argparse.Namespace, ctx: SearchContext, name: str) -> optuna.Study:
@@ -470,13 +510,14 @@ def _search(args: argparse.Namespace, ctx: SearchContext, name: str) -> optuna.S
 def _report(args: argparse.Namespace, ctx: SearchContext, study: optuna.Study, store: Store):
     # imported here, not at the top: scipy (the trust intervals) and matplotlib take seconds
     # to import, and a typo in the command line must be refused before that (issue 35)
-    from codesign.search import export, outcome, plots
+    from codesign.search import export, heldout, machine, outcome, plots
 
     front = pareto_trials(study)
     if not front:
         raise _nothing_feasible(study, ctx)
     start = time.perf_counter()
     rows = export.pareto_rows(front, ctx)  # with trust intervals: part of the report phase
+    heldout.attach(rows, ctx.preds)  # the report's held-out check, per row
     if hasattr(args, "timings"):
         args.timings["pareto_rows"] = time.perf_counter() - start
     out = args.out or Path("results") / study.study_name
@@ -496,7 +537,8 @@ def _report(args: argparse.Namespace, ctx: SearchContext, study: optuna.Study, s
     export.write_json(out / "pareto.json", head, rows)
     export.write_csv(out / "pareto.csv", rows)
     paths = {v.key: v.path for v, _ in store.variants(ctx.model)}
-    deploys = export.write_deployments(out, rows, ctx, paths)
+    here = machine.machine_check(store, ctx.model)
+    deploys = export.write_deployments(out, rows, ctx, paths, here)
     numbers = {r["trial"] for r in rows}
     others = [
         t.user_attrs["metrics"] for t in completed(study) if feasible(t) and t.number not in numbers
@@ -507,7 +549,9 @@ def _report(args: argparse.Namespace, ctx: SearchContext, study: optuna.Study, s
     pngs = plots.plot_fronts(out, rows, others, title)
     timings = getattr(args, "timings", {})
     timings["report"] = time.perf_counter() - start + timings.pop("pareto_rows", 0.0)
-    result = outcome.build(study, front, rows, run)
+    unresolved = {"mmlu": ctx.mmlu_unresolved()} if ctx.mmlu_unresolved() else {}
+    result = outcome.build(study, front, rows, run, unresolved)
+    result["this_machine"] = here
     result["phase_seconds"] = {k: round(v, 1) for k, v in timings.items()}
     written = outcome.write(out, result)
     if args.json:

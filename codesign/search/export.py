@@ -31,6 +31,12 @@ INTERVAL_SOURCE = (
     f"{LEVEL:.0%} paired bootstrap over items ({N_BOOT} draws within each suite setting; "
     "the same draws for dense and for the front's best)"
 )
+ANSWER_FIELDS = ("answered", "fallback_settings", "thin")
+THIN_TEXT = (
+    "marked: the score rests on fewer than half its items answered, or on settings the "
+    "formula scored by a stand-in (comp-trust's fairness: fewer than 3 answers in a setting → "
+    "parity gaps 0, the best value), so refusing can raise it"
+)
 VOTE_RULE_TEXT = {
     "majority": "unweighted majority; a tie goes to the highest-precision member's label",
     "weighted": "each member weighted by its MMLU log-likelihood accuracy; ties to the highest "
@@ -77,13 +83,22 @@ def pareto_rows(trials: list[FrozenTrial], ctx: SearchContext) -> list[dict[str,
         row["trust"] = metrics.get("trust")
         row |= uncertainty[n - 1]
         row |= {k: metrics.get(k) for k in (*trust_suites(), "refusal_rate", "no_valid_rate")}
+        row["unanswered_rate"] = metrics.get("unanswered_rate")
+        row["max_unanswered_rate"] = metrics.get("max_unanswered_rate")
+        for p in trust_suites():
+            row |= {f"{p}_{k}": metrics.get(f"{p}_{k}") for k in ANSWER_FIELDS}
+        row["thin_perspectives"] = [p for p in trust_suites() if metrics.get(f"{p}_thin")]
         row |= {k: metrics.get(k) for k in ("mmlu_ll", "mmlu_gen")}
+        if ctx.mmlu_suite:
+            low, high = ctx.mmlu_interval(metrics.get(ctx.mmlu_suite))
+            row |= {"mmlu_ci95_low": low, "mmlu_ci95_high": high, "mmlu_items": ctx.mmlu_items}
         row |= {k: metrics.get(k) for k in ("latency_ms", "energy_mj", "area_mm2", "memory_gb")}
         row |= {k: metrics.get(k) for k in ("prefill_ms", "decode_ms_per_token")}
         row |= {
             k: metrics.get(k)
             for k in (
-                "energy_per_token_mj",
+                "energy_per_request_mj",
+                "decode_energy_per_token_mj",
                 "average_power_w",
                 "area_scope",
                 "tech_nm",
@@ -107,7 +122,39 @@ def pareto_rows(trials: list[FrozenTrial], ctx: SearchContext) -> list[dict[str,
             "statement": ctx.statement(config["unit"]),
         }
         rows.append(_clean(row))
-    return rows
+    return collapse_equivalent(rows)
+
+
+# what a row's outcome is: rows equal in all of these are one configuration to a user
+OUTCOME_FIELDS = ("trust", "latency_ms", "energy_mj", "area_mm2", "memory_gb", "mmlu_ll")
+CHOICE_FIELDS = ("vote_rule", "schedule", "cascade_order")
+
+
+def collapse_equivalent(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows with the same members on the same unit and identical outcomes (e.g. a two-member
+    ensemble under majority and weighted voting, which always agree) become one row listing
+    the equivalent choices; rows are renumbered from 1."""
+    kept: dict[tuple, dict[str, Any]] = {}
+    for row in rows:
+        key = (
+            tuple(sorted(row["variant_keys"])),
+            row["unit"],
+            json.dumps(row["unit_params"], sort_keys=True),
+            tuple(_rounded(row.get(k)) for k in (*OUTCOME_FIELDS, *trust_suites())),
+        )
+        if key in kept:
+            same = kept[key].setdefault("equivalent_choices", [])
+            same.append({"trial": row["trial"], **{k: row.get(k) for k in CHOICE_FIELDS}})
+        else:
+            kept[key] = row
+    out = list(kept.values())
+    for n, row in enumerate(out, 1):
+        row["n"] = n
+    return out
+
+
+def _rounded(value: Any) -> Any:
+    return round(value, 9) if isinstance(value, float) else value
 
 
 def summary(ctx: SearchContext, study_name: str, storage: str, n_trials: int) -> dict[str, Any]:
@@ -128,8 +175,20 @@ def summary(ctx: SearchContext, study_name: str, storage: str, n_trials: int) ->
                 "max": s.budget_gb,
                 "how": "weights + KV cache ≤ --budget-gb and ≤ the unit's own memory",
             },
-            "mmlu": {"suite": ctx.mmlu_suite, "min": ctx.mmlu_floor, "how": ctx.mmlu_note},
+            "mmlu": {
+                "suite": ctx.mmlu_suite,
+                "min": ctx.mmlu_floor,
+                "how": ctx.mmlu_note,
+                "questions": ctx.mmlu_items,
+                "reference_ci95": ctx.mmlu_reference_ci95,
+                "cannot_bind": ctx.mmlu_unresolved(),
+            },
             "area_mm2": {"max": s.max_area_mm2} if s.max_area_mm2 is not None else None,
+            "refusal": {
+                "max": s.max_refusal,
+                "how": "the share of trust items unanswered (refused or unparseable; the mean "
+                "over the four perspectives) ≤ --max-refusal (1: no bound)",
+            },
         },
         "data": ctx.trust.suites,
         "scoring": {"profile": ctx.trust.profile, "title": PROFILES.get(ctx.trust.profile).title},
@@ -163,7 +222,12 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def deployment(row: dict[str, Any], ctx: SearchContext, paths: dict[str, Any]) -> dict[str, Any]:
+def deployment(
+    row: dict[str, Any],
+    ctx: SearchContext,
+    paths: dict[str, Any],
+    here: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """One Pareto configuration as a deployment file: what to load, how to vote and run it."""
     members = [ctx.trust.member(k) for k in row["variant_keys"]]
     spec = ctx.unit_design(row["unit"], row["unit_params"])
@@ -195,6 +259,11 @@ def deployment(row: dict[str, Any], ctx: SearchContext, paths: dict[str, Any]) -
             "deployment": row["n"],
             "statement": row["statement"],
             "study_trial": row["trial"],
+            **(
+                {"equivalent_choices": row["equivalent_choices"]}
+                if row.get("equivalent_choices")
+                else {}
+            ),
             "model": {
                 "measured": ctx.model,
                 "baseline": ctx.trust.baseline,
@@ -221,18 +290,31 @@ def deployment(row: dict[str, Any], ctx: SearchContext, paths: dict[str, Any]) -
                     "value": row["trust"],
                     "source": row["trust_source"],
                     **_interval_entry(row),
+                    "held_out": row.get("held_out"),
                 },
+                **{p: _perspective_entry(row, p) for p in trust_suites()},
                 **{
                     p: {"value": row[p], "source": row["trust_source"]}
-                    for p in (*trust_suites(), "refusal_rate", "no_valid_rate")
+                    for p in (
+                        "refusal_rate",
+                        "no_valid_rate",
+                        "unanswered_rate",
+                        "max_unanswered_rate",
+                    )
                 },
-                "mmlu_ll": {"value": row["mmlu_ll"], "source": "measured (mmlu_ll)"},
-                "mmlu_gen": {"value": row["mmlu_gen"], "source": "measured (mmlu_gen)"},
+                **{
+                    s: {"value": row[s], "source": f"measured ({s})", **_mmlu_entry(row, ctx, s)}
+                    for s in ("mmlu_ll", "mmlu_gen")
+                },
                 "latency_ms": {"value": row["latency_ms"], "source": modelled},
                 "energy_mj": {"value": row["energy_mj"], "source": modelled},
                 **{
                     k: {"value": row[k], "source": modelled}
-                    for k in ("energy_per_token_mj", "average_power_w")
+                    for k in (
+                        "energy_per_request_mj",
+                        "decode_energy_per_token_mj",
+                        "average_power_w",
+                    )
                 },
                 "area_mm2": {
                     "value": row["area_mm2"],
@@ -244,8 +326,43 @@ def deployment(row: dict[str, Any], ctx: SearchContext, paths: dict[str, Any]) -
             },
             "data": row["data"],
             "scoring": row["scoring"],
+            **({"cost_model_on_the_measured_host": _host_entry(here)} if here else {}),
         }
     )
+
+
+def _host_entry(here: dict[str, Any]) -> dict[str, Any]:
+    """How far the cost model is from the variants' measured decode steps on the host they
+    were profiled on: the modelled figures above carry at least this uncertainty."""
+    return {
+        "device": here["device"],
+        "median_abs_error_pct": here["median_abs_error_pct"],
+        "max_abs_error_pct": here["max_abs_error_pct"],
+        "per_variant": [
+            {k: v[k] for k in ("variant", "measured_ms", "modelled_ms", "error_pct")}
+            for v in here["variants"]
+        ],
+        "how": here["how"],
+    }
+
+
+def _perspective_entry(row: dict[str, Any], p: str) -> dict[str, Any]:
+    entry = {"value": row[p], "source": row["trust_source"], "answered": row.get(f"{p}_answered")}
+    if row.get(f"{p}_fallback_settings"):
+        entry["fallback_settings"] = row[f"{p}_fallback_settings"]
+    if row.get(f"{p}_thin"):
+        entry["marked"] = THIN_TEXT
+    return entry
+
+
+def _mmlu_entry(row: dict[str, Any], ctx: SearchContext, suite: str) -> dict[str, Any]:
+    if suite != ctx.mmlu_suite or row.get("mmlu_ci95_low") is None:
+        return {}
+    return {
+        "ci95": [row["mmlu_ci95_low"], row["mmlu_ci95_high"]],
+        "questions": row["mmlu_items"],
+        "interval_source": "Wilson 95% interval of the accuracy",
+    }
 
 
 def _interval_entry(row: dict[str, Any]) -> dict[str, Any]:
@@ -262,13 +379,16 @@ def _interval_entry(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def write_deployments(out: Path, rows, ctx: SearchContext, paths: dict[str, Any]) -> list[Path]:
+def write_deployments(
+    out: Path, rows, ctx: SearchContext, paths: dict[str, Any], here: dict | None = None
+) -> list[Path]:
     for old in out.glob("deploy-*.yaml"):
         old.unlink()  # a front that shrank leaves no stale configuration behind
     written = []
     for row in rows:
         path = out / f"deploy-{row['n']}.yaml"
-        text = yaml.safe_dump(deployment(row, ctx, paths), sort_keys=False, allow_unicode=True)
+        doc = deployment(row, ctx, paths, here)
+        text = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
         path.write_text(f"# {row['statement']}\n{text}")
         written.append(path)
     return written
@@ -284,6 +404,15 @@ SCHEDULE_SHORT = {"sequential": "seq", "partitioned": "part", "shared-fetch": "s
 def _ensemble(row: dict[str, Any]) -> str:
     bits = "+".join(str(b) for b in row["bits"])
     return f"{row['method']} {bits}" if row["method"] != "dense" else "dense"
+
+
+def _vote(row: dict[str, Any]) -> str:
+    """e.g. 'maj' or 'maj≡wtd' (equivalent choices, one row)."""
+    if row["ensemble_size"] == 1:
+        return "–"
+    rules = [row["vote_rule"], *(e["vote_rule"] for e in row.get("equivalent_choices", ()))]
+    short = {"majority": "maj", "weighted": "wtd"}
+    return "≡".join(dict.fromkeys(short.get(r, r) for r in rules))
 
 
 def _schedule(row: dict[str, Any]) -> str:
@@ -320,6 +449,12 @@ def _ci(row: dict[str, Any]) -> str:
     return "–" if low is None or high is None else f"{low:.0f}–{high:.0f}"
 
 
+def _mmlu(row: dict[str, Any], ctx: SearchContext) -> str:
+    value = _num(row.get(ctx.mmlu_suite or "mmlu_ll"), ".1f")
+    low, high = row.get("mmlu_ci95_low"), row.get("mmlu_ci95_high")
+    return value if low is None or high is None else f"{value} ±{(high - low) / 2:.0f}"
+
+
 def _scope(row: dict[str, Any]) -> str:
     return " d" if row.get("area_scope") == "die" else ""
 
@@ -334,9 +469,12 @@ def print_table(console: Console, rows: list[dict[str, Any]], ctx: SearchContext
         title=f"Pareto-optimal deployments: trust measured on {ctx.model}, cost modelled for "
         f"{ctx.shape_label} on each row's unit",
         caption="bits: the ensemble's precisions (16 = dense); vote: maj(ority) or w(eigh)t(ed); "
+        "maj≡wtd: equivalent choices, identical outcomes (one row); "
         "schedule: seq(uential), part(itioned), sh(a)r(e)d-fetch, casc(ade) ↑ cheapest member "
         "first, ↓ most precise first; unit: PE rows×cols, activation buffer, brick bits; "
-        "trust ≈: not distinguishable from the front's best, 95% CI: paired bootstrap over items",
+        "trust ≈: not distinguishable from the front's best, 95% CI: paired bootstrap over items; "
+        "MMLU ±: half its Wilson 95% interval; † a perspective score rests on refusals (fewer than "
+        "half its items answered, or comp-trust's fairness stand-in for a setting)",
     )
     for col in ("#", "bits", "vote", "schedule", "unit", "trust", "95% CI", "MMLU"):
         table.add_column(col, overflow="fold")
@@ -346,14 +484,14 @@ def print_table(console: Console, rows: list[dict[str, Any]], ctx: SearchContext
         table.add_row(
             str(row["n"]),
             _ensemble(row),
-            {"majority": "maj", "weighted": "wtd"}.get(row["vote_rule"], row["vote_rule"])
-            if row["ensemble_size"] > 1
-            else "–",
+            _vote(row),
             _schedule(row),
             _unit(row),
-            _num(row["trust"], ".1f") + (" ≈" if row.get("indistinguishable_from_best") else ""),
+            _num(row["trust"], ".1f")
+            + (" †" if row.get("thin_perspectives") else "")
+            + (" ≈" if row.get("indistinguishable_from_best") else ""),
             _ci(row),
-            _num(row.get(ctx.mmlu_suite or "mmlu_ll"), ".1f"),
+            _mmlu(row, ctx),
             _num(row["latency_ms"], ".3g"),
             _num(row["energy_mj"], ".3g"),
             _num(row.get("average_power_w"), ".3g"),

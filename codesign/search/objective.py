@@ -3,9 +3,11 @@
 Objectives: trust (maximize; mean of the four trust perspectives, from stored predictions by
 voting), latency per request, energy per request and unit area (minimize; modelled by the
 simulators for the cost shape). Constraints, set with `trial.set_constraint` (feasible when
-≤ 0): memory within the budget (and the unit's own memory), MMLU at or above the floor, and
-area within `--max-area-mm2` when given. A configuration the unit cannot run at all (e.g.
-16-bit weights on an 8-bit array) is pruned, with the reason in the trial's user attributes.
+≤ 0): memory within the budget (and the unit's own memory), MMLU at or above the floor, at
+most `--max-refusal` of the trust items unanswered (the mean over the four perspectives, as
+trust is), and area within `--max-area-mm2` when given. A configuration the unit cannot run at
+all (e.g. 16-bit weights on an 8-bit array) is pruned, with the reason in the trial's user
+attributes.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 
 import optuna
 
+from codesign.ensembles.scores import MAX_UNANSWERED, UNANSWERED
 from codesign.errors import CodesignError
 from codesign.measurements.evaluate.suites import trust_suites
 from codesign.search.context import SearchContext
@@ -71,7 +74,13 @@ def evaluate_config(ctx: SearchContext, config: Config) -> Outcome:
         "no_valid_rate": row.get("no_valid_rate", math.nan),
         "mmlu_ll": row.get("mmlu_ll", math.nan),
         "mmlu_gen": row.get("mmlu_gen", math.nan),
+        MAX_UNANSWERED: row.get(MAX_UNANSWERED, math.nan),
+        UNANSWERED: row.get(UNANSWERED, math.nan),
     }
+    for p in trust_suites():  # the answered share each score rests on, and its mark
+        metrics[f"{p}_answered"] = row.get(f"{p}_answered", math.nan)
+        metrics[f"{p}_fallback_settings"] = row.get(f"{p}_fallback_settings", 0.0)
+        metrics[f"{p}_thin"] = bool(row.get(f"{p}_thin", False))
     if math.isnan(row["trust"]):
         missing = [p for p in trust_suites() if math.isnan(row.get(p, math.nan))]
         reason = f"trust undefined: no {', '.join(missing)} score (too few answered items)"
@@ -113,7 +122,6 @@ def evaluate_config(ctx: SearchContext, config: Config) -> Outcome:
     rates = designs.rates()
     capacity = float(rates.capacity_bytes[0]) / 1e9
     node = float(rates.tech_nm[0])
-    tokens = max(ctx.decode.batch * n_new, 1)
     metrics |= {
         "latency_ms": latency * 1e3,
         "energy_mj": energy * 1e3,
@@ -121,7 +129,10 @@ def evaluate_config(ctx: SearchContext, config: Config) -> Outcome:
         "memory_gb": memory,
         "prefill_ms": float(pre["latency_s"][0]) * 1e3,
         "decode_ms_per_token": float(dec["latency_s"][0]) * 1e3,
-        "energy_per_token_mj": energy * 1e3 / tokens,
+        # named as the simulators name them: one decode step's energy per generated token
+        # (prefill excluded), and the whole request's (the energy objective, energy_mj)
+        "decode_energy_per_token_mj": float(dec["energy_per_token_j"][0]) * 1e3,
+        "energy_per_request_mj": energy * 1e3,
         "average_power_w": energy / latency if latency > 0 else None,
         "area_scope": rates.area_scope,
         "tech_nm": node if math.isfinite(node) else None,
@@ -132,6 +143,8 @@ def evaluate_config(ctx: SearchContext, config: Config) -> Outcome:
     if ctx.mmlu_floor is not None:
         metrics["mmlu"] = row.get(ctx.mmlu_suite, math.nan)
         constraints["mmlu"] = ctx.mmlu_floor - _or(metrics["mmlu"], -math.inf)
+    if ctx.settings.max_refusal < 1:
+        constraints["refusal"] = _or(metrics[UNANSWERED], 1.0) - ctx.settings.max_refusal
     if ctx.settings.max_area_mm2 is not None:
         constraints["area_mm2"] = area - ctx.settings.max_area_mm2
     values = (row["trust"], latency * 1e3, energy * 1e3, area)

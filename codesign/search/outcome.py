@@ -24,11 +24,12 @@ from codesign.search.pareto import as_minimised, constraint_values, feasible, hy
 from codesign.search.study import INTERRUPTED_ATTR
 
 LIBRARIES = ("optuna", "numpy", "pandas", "sqlalchemy", "torch", "transformers", "gptqmodel")
-UNITS = {"memory_gb": "GB", "area_mm2": "mm²", "mmlu": "points"}
+UNITS = {"memory_gb": "GB", "area_mm2": "mm²", "mmlu": "points", "refusal": "(share)"}
 LIMITS = {  # constraint -> what the user set, for the words of the summary
     "memory_gb": "--budget-gb (or the unit's own memory)",
     "area_mm2": "--max-area-mm2",
     "mmlu": "the MMLU floor",
+    "refusal": "--max-refusal",
 }
 
 
@@ -104,10 +105,14 @@ def _reason(text: str) -> str:
     return re.sub(r"\b\d+(?:/\d+)*-bit weights", "these widths", text)
 
 
-def constraint_activity(study: optuna.Study, front: list[FrozenTrial]) -> dict[str, Any]:
+def constraint_activity(
+    study: optuna.Study, front: list[FrozenTrial], unresolved: dict[str, str] | None = None
+) -> dict[str, Any]:
     """Per constraint: how many complete trials it excluded, and the least slack left on the
     front (limit minus value, in the constraint's unit). A constraint that excluded nothing
-    never bound this run."""
+    never bound this run; ``unresolved`` names constraints whose measurement is too coarse to
+    bind at their tolerance, and why (said instead of "never bound")."""
+    unresolved = unresolved or {}
     complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
     names = sorted({k for t in complete for k in constraint_values(t)})
     out = {}
@@ -118,6 +123,7 @@ def constraint_activity(study: optuna.Study, front: list[FrozenTrial]) -> dict[s
             "set_by": LIMITS.get(name, name),
             "excluded_trials": excluded,
             "binds": excluded > 0,
+            "unresolved": unresolved.get(name),
             "least_slack_on_front": min(slack) if slack else None,
             "unit": UNITS.get(name, ""),
         }
@@ -166,17 +172,43 @@ def best_per_objective(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 def what_to_pick(rows: list[dict[str, Any]]) -> list[str]:
     """The highest-trust front row within the front's median latency, and within its median
-    energy: a starting point for a latency target and for an energy target."""
+    energy: a starting point for a latency target and for an energy target. Rows whose trust
+    gain over dense holds out (or the dense model alone, which claims none) and whose trust
+    rests on answers, not refusals, come first; a higher-trust row passed over is named, with
+    why."""
     lines = []
     for name, unit, what in (("latency_ms", "ms", "latency"), ("energy_mj", "mJ", "energy")):
         target = float(np.median([r[name] for r in rows]))
         within = [r for r in rows if r[name] <= target]
-        pick = max(within, key=lambda r: r["trust"])
-        lines.append(
+        top = max(within, key=lambda r: r["trust"])
+        sound = [r for r in within if _sound(r)]
+        pick = max(sound, key=lambda r: r["trust"]) if sound else top
+        text = (
             f"for {what} ≤ {target:.3g} {unit} (the front's median): #{pick['n']} "
             f"{describe(pick)} — trust {pick['trust']:.1f}, {pick[name]:.3g} {unit}"
         )
+        if pick is not top:
+            text += f" (over #{top['n']}, trust {top['trust']:.1f}: {_unsound(top)})"
+        elif not sound:
+            text += f" (no row within it is sound: {_unsound(top)})"
+        lines.append(text)
     return lines
+
+
+def _sound(row: dict[str, Any]) -> bool:
+    held = row.get("held_out")
+    gain_ok = held is None or held.get("holds", False)
+    return gain_ok and not row.get("thin_perspectives")
+
+
+def _unsound(row: dict[str, Any]) -> str:
+    why = []
+    held = row.get("held_out")
+    if held is not None and not held.get("holds", False):
+        why.append(f"its gain over dense does not hold out ({held['text']} on half-splits)")
+    if row.get("thin_perspectives"):
+        why.append(f"its {', '.join(row['thin_perspectives'])} score rests on refusals")
+    return "; ".join(why)
 
 
 def trust_uncertainty(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -197,6 +229,90 @@ def trust_uncertainty(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
     }
 
 
+SPACE_NOTE = (
+    "ensembles are searched within one quantization method (with the dense model); "
+    "ensembles mixing methods (e.g. GPTQ with AWQ members) are not in this space — "
+    "`python -m codesign.report` ranks them too"
+)
+
+
+def held_out_lines(rows: list[dict[str, Any]]) -> list[str]:
+    """The held-out check of the front's best and of each row not distinguishable from it:
+    each group's check once, then how often each row was that group's pick on a half."""
+    if not rows or "held_out" not in rows[0]:
+        return []
+    best = max(rows, key=lambda r: r["trust"])
+    chosen = [best] + [r for r in rows if r is not best and r.get("indistinguishable_from_best")]
+    groups: dict[str, dict[str, Any]] = {}
+    picked: dict[str, list[int]] = {}  # "15/20 (+0.0 there)" -> row numbers
+    for r in chosen:
+        h = r.get("held_out")
+        if not h:
+            picked.setdefault("the dense model, the reference", []).append(r["n"])
+            continue
+        groups[h["group"]] = h
+        when = h["gain_when_picked"]
+        gain = "" if when is None else f" ({when:+.1f} there)".replace("-", "−")
+        text = f"{h['picked_splits']}/{h['splits']}{gain}" if h["picked_splits"] else "never"
+        picked.setdefault(text, []).append(r["n"])
+    checks = [
+        f"the best {g} gains {h['text']} vs dense — "
+        + ("holds out" if h["holds"] else "does not hold out")
+        for g, h in groups.items()
+    ]
+    out = [f"{'; '.join(checks)} (picked on one half, scored on the other: as `report`)"]
+    out.append(
+        "how often each of the best and ≈ rows was that pick: "
+        + "; ".join(f"#{number_ranges(ns)} {text}" for text, ns in picked.items())
+    )
+    return out
+
+
+def number_ranges(numbers: list[int]) -> str:
+    """[5, 6, 7, 8, 11] → '5–8,11' (row numbers, as the table and the plots show them)."""
+    numbers = sorted(numbers)
+    parts, run = [], [numbers[0]]
+    for n in [*numbers[1:], None]:
+        if n is not None and n == run[-1] + 1:
+            run.append(n)
+            continue
+        parts.append(str(run[0]) if len(run) == 1 else f"{run[0]}–{run[-1]}")
+        run = [n]
+    return ",".join(parts)
+
+
+def refusal_marks(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Which front rows carry a perspective score that rests on refusals (marked †), with the
+    answered share and stand-in settings of each such score."""
+    marked = [r for r in rows if r.get("thin_perspectives")]
+    detail = {}
+    for r in marked:
+        detail[str(r["n"])] = {
+            p: {
+                "answered": r.get(f"{p}_answered"),
+                "fallback_settings": r.get(f"{p}_fallback_settings") or 0,
+            }
+            for p in r["thin_perspectives"]
+        }
+    return {"marked": [r["n"] for r in marked], "detail": detail, "of": len(rows)}
+
+
+def _marks_line(marks: dict[str, Any]) -> str | None:
+    if not marks or not marks["marked"]:
+        return None
+    first = str(marks["marked"][0])
+    parts = []
+    for p, d in marks["detail"][first].items():
+        stand_in = d["fallback_settings"]
+        extra = f", {stand_in:.0f} setting(s) scored by the formula's stand-in" if stand_in else ""
+        parts.append(f"{p} on {d['answered']:.0%} answered{extra}")
+    return (
+        f"refusal-marked (†): {len(marks['marked'])} of {marks['of']} front configurations "
+        f"have a trust perspective resting on refusals (e.g. #{first}: {'; '.join(parts)}); "
+        "their trust partly measures what was refused, not how the answers fared"
+    )
+
+
 def describe(row: dict[str, Any]) -> str:
     members = row.get("members") or row.get("ensemble") or ""
     if isinstance(members, list | tuple):
@@ -205,17 +321,24 @@ def describe(row: dict[str, Any]) -> str:
 
 
 def build(
-    study: optuna.Study, front: list[FrozenTrial], rows: list[dict[str, Any]], run: dict
+    study: optuna.Study,
+    front: list[FrozenTrial],
+    rows: list[dict[str, Any]],
+    run: dict,
+    unresolved: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     return {
         "study": study.study_name,
         "run": run,
         "trials": trial_breakdown(study),
-        "constraints": constraint_activity(study, front),
+        "constraints": constraint_activity(study, front, unresolved),
         "hypervolume": hypervolume_history(study),
         "best": best_per_objective(rows),
         "what_to_pick": what_to_pick(rows),
         "trust_uncertainty": trust_uncertainty(rows),
+        "refusal_marks": refusal_marks(rows),
+        "held_out": held_out_lines(rows),
+        "search_space": SPACE_NOTE,
         "pareto_size": len(rows),
     }
 
@@ -242,6 +365,8 @@ def lines(summary: dict[str, Any]) -> list[str]:
         slack = c["least_slack_on_front"]
         room = "–" if slack is None else f"{slack:.3g} {c['unit']}"
         state = f"excluded {c['excluded_trials']} trials" if c["binds"] else "never bound"
+        if c.get("unresolved"):
+            state += f"; its measurement {c['unresolved']}"
         out.append(f"constraint {name} ({c['set_by']}): {state}; least slack on the front {room}")
     hv = summary["hypervolume"]
     if hv["history"]:
@@ -265,6 +390,15 @@ def lines(summary: dict[str, Any]) -> list[str]:
             f"{summary['pareto_size']} front configurations are not distinguishable from it "
             f"(marked ≈; {u['how']})"
         )
+    out += [f"held out: {text}" for text in summary.get("held_out", [])]
+    if summary.get("search_space"):
+        out.append(f"search space: {summary['search_space']}")
+    from codesign.search.machine import lines as machine_lines
+
+    out += machine_lines(summary.get("this_machine"))
+    marks = _marks_line(summary.get("refusal_marks"))
+    if marks:
+        out.append(marks)
     phases = summary.get("phase_seconds")
     if phases:
         total = sum(phases.values())

@@ -20,6 +20,9 @@ from matplotlib.axes import Axes
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.ticker import NullFormatter
+
+from codesign.search.outcome import number_ranges
 
 PLOTS = {
     "latency_ms": ("front-trust-latency.png", "latency per request (ms, modelled)"),
@@ -71,24 +74,104 @@ def _front(ax: Axes, rows, others, x: str, y: str, markers, norm, *, size=40, nu
         )
     if AXES[x][1]:
         ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(NullFormatter())  # "2×10³ 3×10³ …" ran into each other
     if AXES[y][1]:
         ax.set_yscale("log")
+        ax.yaxis.set_minor_formatter(NullFormatter())
     ax.grid(True, alpha=0.3)
     if numbers:
-        texts = [
-            ax.text(r[x], r[y], str(r["n"]), fontsize=7)
-            for r in sorted(rows, key=lambda r: r["n"])[:LABELLED]
-        ]
-        if texts:
-            adjust_text(texts, ax=ax, arrowprops={"arrowstyle": "-", "color": "0.5", "lw": 0.4})
+        number_labels(ax, rows, x, y)
     return points
 
 
-def _legend(markers: dict[str, str], others: bool) -> list[Line2D]:
+def _groups(ax: Axes, rows, x: str, y: str, pixels: float = 8.0) -> list[list[dict]]:
+    """Rows whose points fall within ``pixels`` of each other on screen: one label each."""
+    ax.autoscale_view()
+    at = ax.transData.transform([(r[x], r[y]) for r in rows])
+    groups: list[tuple[Any, list[dict]]] = []
+    for row, xy in zip(rows, at, strict=True):
+        home = next((g for g in groups if abs(g[0] - xy).max() <= pixels), None)
+        if home is None:
+            groups.append((xy, [row]))
+        else:
+            home[1].append(row)
+    return [g for _, g in groups]
+
+
+def number_labels(ax: Axes, rows, x: str, y: str) -> list:
+    """Each Pareto point's number (points on one spot share a label, '5–8'), moved apart by
+    adjustText; labels that still overlap are merged until none do. Returns the labels."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    figure = ax.get_figure()
+    if not isinstance(figure.canvas, FigureCanvasAgg):
+        FigureCanvasAgg(figure)
+    shown = sorted(rows, key=lambda r: r["n"])[:LABELLED]
+    if not shown:
+        return []
+    texts = []
+    for group in _groups(ax, shown, x, y):
+        numbers = sorted(r["n"] for r in group)
+        texts.append(
+            (numbers, ax.text(group[0][x], group[0][y], number_ranges(numbers), fontsize=7))
+        )
+    adjust_text(
+        [t for _, t in texts], ax=ax, arrowprops={"arrowstyle": "-", "color": "0.5", "lw": 0.4}
+    )
+    return _merge_overlaps(ax, texts)
+
+
+def _merge_overlaps(ax: Axes, texts: list) -> list:
+    renderer = ax.get_figure().canvas.get_renderer()
+    while True:
+        boxes = [t.get_window_extent(renderer) for _, t in texts]
+        pair = next(
+            (
+                (i, j)
+                for i in range(len(texts))
+                for j in range(i + 1, len(texts))
+                if boxes[i].overlaps(boxes[j])
+            ),
+            None,
+        )
+        if pair is None:
+            return [t for _, t in texts]
+        (a, ta), (b, tb) = texts[pair[0]], texts[pair[1]]
+        tb.remove()
+        merged = sorted(a + b)
+        ta.set_text(number_ranges(merged))
+        texts[pair[0]] = (merged, ta)
+        del texts[pair[1]]
+
+
+def dense_trust(rows: list[dict[str, Any]]) -> float | None:
+    """The dense model's measured trust, from any row's paired gap to it."""
+    for r in rows:
+        if r.get("trust_vs_dense") is not None and r.get("trust") is not None:
+            return r["trust"] - r["trust_vs_dense"]
+    return None
+
+
+def _dense_line(ax: Axes, rows, axis: str = "y") -> None:
+    """The dense baseline's trust as a dashed line (named in the legend, so no label of its
+    own can cover a point's number): what an ensemble has to beat."""
+    value = dense_trust(rows)
+    if value is not None:
+        line = ax.axhline if axis == "y" else ax.axvline
+        line(value, color="firebrick", ls="--", lw=0.8, zorder=0.5)
+
+
+def _legend(markers: dict[str, str], others: bool, dense: float | None = None) -> list[Line2D]:
     handles = [
         Line2D([], [], marker=m, ls="", mfc="white", mec="k", label=f"Pareto, unit {u}")
         for u, m in markers.items()
     ]
+    if dense is not None:
+        handles.append(
+            Line2D(
+                [], [], color="firebrick", ls="--", lw=0.8, label=f"dense model: trust {dense:.1f}"
+            )
+        )
     if others:
         handles.append(
             Line2D([], [], marker="o", ls="", mfc="0.82", mec="0.82", label="other feasible")
@@ -121,13 +204,16 @@ def plot_fronts(
                 elinewidth=0.6,
                 zorder=0,
             )
+        _dense_line(ax, rows)
         points = _front(ax, rows, others, key, "trust", markers, norm)
         if points is not None:
             fig.colorbar(points, ax=ax, label="unit area (mm², modelled)", pad=0.01)
         ax.set_xlabel(label)
         ax.set_ylabel("trust (0–100, measured: stored predictions, voting)")
         ax.set_title(f"{title}\n{PROJECTION}", fontsize=7.5)
-        ax.legend(handles=_legend(markers, bool(others)), loc="lower right", fontsize=7)
+        ax.legend(
+            handles=_legend(markers, bool(others), dense_trust(rows)), loc="lower right", fontsize=7
+        )
         path = out / name
         fig.savefig(path)
         written.append(path)
@@ -149,6 +235,8 @@ def _matrix(out: Path, rows, others, title: str, markers, norm) -> Path:
                 ax.set_visible(False)
                 continue
             first = (i, j) == (0, 0)
+            if j == 0:  # the trust column: the dense model's trust across it
+                _dense_line(ax, rows, axis="x")
             points = _front(ax, rows, others, x, y, markers, norm, size=22, numbers=first)
             if i == len(names) - 2:
                 ax.set_xlabel(AXES[x][0], fontsize=8)
@@ -169,7 +257,7 @@ def _matrix(out: Path, rows, others, title: str, markers, norm) -> Path:
         for ax in row[1:]:
             ax.sharey(row[0])
     fig.legend(
-        handles=_legend(markers, bool(others)),
+        handles=_legend(markers, bool(others), dense_trust(rows)),
         loc="upper right",
         bbox_to_anchor=(0.98, 0.88),
         fontsize=8,

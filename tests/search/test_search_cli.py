@@ -131,7 +131,7 @@ def test_outputs_name_their_sources_and_every_deployment_is_complete(
         for key in ("trust", "adv_robustness", "fairness", "ethics", "ood", "latency_ms",
                     "energy_mj", "area_mm2", "memory_gb", "constraint_memory_gb",
                     "constraint_mmlu", "data", "cost_source", "trust_source",
-                    "energy_per_token_mj", "average_power_w", "area_scope"):  # fmt: skip
+                    "decode_energy_per_token_mj", "average_power_w", "area_scope"):  # fmt: skip
             assert row[key] is not None, key
         assert row["memory_gb"] <= 24
         # every row names what its area covers and the node (None only for a unit without one)
@@ -143,7 +143,24 @@ def test_outputs_name_their_sources_and_every_deployment_is_complete(
         assert row["trust_vs_dense"] <= row["trust_vs_dense_ci95_high"]
         assert isinstance(row["indistinguishable_from_best"], bool)
         assert "paired bootstrap" in row["trust_interval_source"]
+        # MMLU with its interval and question count; each perspective's answered share
+        assert row["mmlu_ci95_low"] <= row["mmlu_ll"] <= row["mmlu_ci95_high"]
+        assert row["mmlu_items"] > 0
+        for p in ("adv_robustness", "fairness", "ethics", "ood"):
+            assert 0 <= row[f"{p}_answered"] <= 1
+            assert (p in row["thin_perspectives"]) == row[f"{p}_thin"]
+        assert row["unanswered_rate"] <= 0.5  # --max-refusal's default
+        assert row["unanswered_rate"] <= row["max_unanswered_rate"]
+        assert row["energy_per_request_mj"] == pytest.approx(row["energy_mj"])
+        assert "held_out" in row
     assert rows[0]["indistinguishable_from_best"]  # the best trust is its own tie
+    # no two rows are the same configuration with the same outcome (equivalents are listed)
+    outcomes = [
+        (tuple(sorted(r["variant_keys"])), r["unit"], json.dumps(r["unit_params"]), r["trust"],
+         r["latency_ms"], r["energy_mj"], r["area_mm2"])
+        for r in rows
+    ]  # fmt: skip
+    assert len(set(outcomes)) == len(outcomes)
     with (out / "pareto.csv").open() as fh:
         table = list(csv.DictReader(fh))
         assert len(table) == len(rows)
@@ -157,8 +174,10 @@ def test_outputs_name_their_sources_and_every_deployment_is_complete(
         assert doc["vote"]["rule"] in ("majority", "weighted")
         assert doc["schedule"]["name"] and doc["compute_unit"]["spec"]["family"]
         predicted = doc["predicted"]
-        for key in ("energy_per_token_mj", "average_power_w", "area_mm2"):
+        for key in ("decode_energy_per_token_mj", "average_power_w", "area_mm2"):
             assert predicted[key]["source"].startswith("modelled"), key
+        assert predicted["mmlu_ll"]["questions"] > 0 and len(predicted["mmlu_ll"]["ci95"]) == 2
+        assert 0 <= predicted["fairness"]["answered"] <= 1
         assert predicted["area_mm2"]["scope"] in ("die", "array + SRAM + DRAM PHY")
         for metric in ("trust", "latency_ms", "energy_mj", "area_mm2", "memory_gb"):
             assert math.isfinite(doc["predicted"][metric]["value"])
