@@ -71,13 +71,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     # a typo is refused before seconds of imports
     from codesign.report.build import write_report
     from codesign.report.data import load_report_data
-    from codesign.report.summary import published_table, summary_table
+    from codesign.report.summary import published_table, search_space_note, summary_table
 
     with console.status("reading the store") as status:
         data = load_report_data(args.store, args.model, status.update, args.scoring)
         status.update("writing figures and tables")
         cmp, files = write_report(data, args.out, args.top)
     console.print(summary_table(data, cmp))  # piped: cli_common's wide console keeps columns
+    if note := search_space_note(cmp):
+        console.print(note, highlight=False)
     console.print(published_table())
     console.print(f"wrote {len(files)} files to {args.out}/:")
     for path in files.values():

@@ -41,6 +41,22 @@ def summary_table(data: ReportData, cmp: Comparison) -> Table:
     return table
 
 
+def search_space_note(cmp: Comparison) -> str | None:
+    """Where the best ensemble mixes quantization methods: the search builds ensembles within
+    one method, so it cannot find this one (said rather than left to be discovered)."""
+    best = cmp.best_overall()
+    if best is None:
+        return None
+    methods = {label.partition("-")[0] for label in best.members.split("+")} - {"dense"}
+    if len(methods) < 2:
+        return None
+    return (
+        f"note: the best ensemble, {best.name}, mixes {' and '.join(sorted(methods))}; "
+        "`python -m codesign.search` builds ensembles within one method (with the dense model), "
+        "so this one is outside its space"
+    )
+
+
 def published_table() -> Table:
     """Comp-trust's published LLaMA-2-13b-chat numbers, apart from everything measured."""
     table = Table(
