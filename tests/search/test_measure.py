@@ -30,6 +30,8 @@ def test_an_empty_store_measures_the_embedded_default_with_the_limit(tmp_path, c
     # only what the search reads: the four trust perspectives and MMLU by log-likelihood
     assert evaluate[evaluate.index("--suites") + 1].split(",") == list(measure.NEEDED_SUITES)
     assert evaluate[evaluate.index("--max-prompt-tokens") + 1] == str(measure.MAX_PROMPT_TOKENS)
+    # MMLU's one setting gets its own count (at --limit 3 it would score 3 questions)
+    assert evaluate[evaluate.index("--suite-limit") + 1] == f"mmlu_ll={measure.MMLU_ITEMS}"
     assert profile[:1] == ["profile"]
     assert profile[profile.index("--batch-sizes") + 1] == "1"  # what the search reads
     assert list(timings) == ["quantize", "evaluate", "profile"]
@@ -94,3 +96,11 @@ def test_an_interrupted_phase_is_named_in_the_interrupt_line(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         measure.ensure_measurements(Store(url), None, limit=4, run=interrupted_in_evaluate)
     assert interrupt_note() == "the search stopped in its evaluate phase; what evaluate kept"
+
+
+def test_a_store_of_the_embedded_model_with_too_few_mmlu_questions_is_topped_up(tmp_path):
+    store = build_synthetic_store(f"sqlite:///{tmp_path / 's.db'}", variants=(("dense", 16),))
+    with store.engine.begin() as conn:  # the synthetic model as the embedded default
+        conn.exec_driver_sql("update models set name = 'smollm2-135m'")
+    assert measure.missing(store, None)[1] == ["mmlu_ll"]  # fewer than MMLU_ITEMS questions
+    assert measure.missing(store, None, allow=False)[1] == []  # --no-measure: used as it is
