@@ -550,7 +550,8 @@ def _report(args: argparse.Namespace, ctx: SearchContext, study: optuna.Study, s
     timings = getattr(args, "timings", {})
     timings["report"] = time.perf_counter() - start + timings.pop("pareto_rows", 0.0)
     unresolved = {"mmlu": ctx.mmlu_unresolved()} if ctx.mmlu_unresolved() else {}
-    result = outcome.build(study, front, rows, run, unresolved)
+    how = {"mmlu": ctx.mmlu_note} if ctx.mmlu_floor is not None else {}
+    result = outcome.build(study, front, rows, run, unresolved, how)
     result["this_machine"] = here
     result["phase_seconds"] = {k: round(v, 1) for k, v in timings.items()}
     written = outcome.write(out, result)

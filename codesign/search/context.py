@@ -106,7 +106,7 @@ class SearchContext:
             "points "
             f"on {self.mmlu_items} questions, wider than the {self.settings.mmlu_tolerance:g}-"
             f"point tolerance (measure more: `python -m codesign.measurements evaluate "
-            f"--suites {self.mmlu_suite} --limit N`)"
+            f"--suites {self.mmlu_suite} --suite-limit {self.mmlu_suite}=N`)"
         )
 
     @property

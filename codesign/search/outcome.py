@@ -106,13 +106,16 @@ def _reason(text: str) -> str:
 
 
 def constraint_activity(
-    study: optuna.Study, front: list[FrozenTrial], unresolved: dict[str, str] | None = None
+    study: optuna.Study,
+    front: list[FrozenTrial],
+    unresolved: dict[str, str] | None = None,
+    how: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Per constraint: how many complete trials it excluded, and the least slack left on the
     front (limit minus value, in the constraint's unit). A constraint that excluded nothing
     never bound this run; ``unresolved`` names constraints whose measurement is too coarse to
     bind at their tolerance, and why (said instead of "never bound")."""
-    unresolved = unresolved or {}
+    unresolved, how = unresolved or {}, how or {}
     complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
     names = sorted({k for t in complete for k in constraint_values(t)})
     out = {}
@@ -124,6 +127,7 @@ def constraint_activity(
             "excluded_trials": excluded,
             "binds": excluded > 0,
             "unresolved": unresolved.get(name),
+            "how": how.get(name),
             "least_slack_on_front": min(slack) if slack else None,
             "unit": UNITS.get(name, ""),
         }
@@ -326,12 +330,13 @@ def build(
     rows: list[dict[str, Any]],
     run: dict,
     unresolved: dict[str, str] | None = None,
+    how: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     return {
         "study": study.study_name,
         "run": run,
         "trials": trial_breakdown(study),
-        "constraints": constraint_activity(study, front, unresolved),
+        "constraints": constraint_activity(study, front, unresolved, how),
         "hypervolume": hypervolume_history(study),
         "best": best_per_objective(rows),
         "what_to_pick": what_to_pick(rows),
@@ -367,7 +372,8 @@ def lines(summary: dict[str, Any]) -> list[str]:
         state = f"excluded {c['excluded_trials']} trials" if c["binds"] else "never bound"
         if c.get("unresolved"):
             state += f"; its measurement {c['unresolved']}"
-        out.append(f"constraint {name} ({c['set_by']}): {state}; least slack on the front {room}")
+        what = f"{c['set_by']}: {c['how']}" if c.get("how") else c["set_by"]
+        out.append(f"constraint {name} ({what}): {state}; least slack on the front {room}")
     hv = summary["hypervolume"]
     if hv["history"]:
         first = hv["history"][0]["hypervolume"]
