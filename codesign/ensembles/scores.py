@@ -42,7 +42,8 @@ RATES = ("refusal_rate", NO_VALID, UNANSWERED)
 # or when its formula scored a setting by a stand-in (FALLBACK_SETTINGS): refusing can then win
 # (comp-trust's fairness gives a setting with fewer than 3 answers its best value).
 MIN_ANSWERED = 0.5
-# The highest unanswered share over the trust perspectives: the search's --max-refusal bound.
+# The highest unanswered share over the trust perspectives (reported beside the mean, which the
+# search's --max-refusal bounds).
 MAX_UNANSWERED = "max_unanswered_rate"
 
 

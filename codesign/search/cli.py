@@ -48,6 +48,7 @@ from codesign.search.context import (
     footprint_floor,
     smallest_footprint,
 )
+from codesign.search.objective import or_default
 from codesign.search.pareto import constraint_values, feasible, pareto_trials
 from codesign.search.space import options
 from codesign.search.study import (
@@ -426,7 +427,7 @@ def _nothing_feasible(study: optuna.Study, ctx: SearchContext) -> NoFeasibleConf
                 f"{ctx.mmlu_suite} is {best:.1f}"
             )
         elif name == "refusal":
-            low = min(_or_one(m.get("unanswered_rate")) for m in metrics)
+            low = min(or_default(m.get("unanswered_rate"), 1.0) for m in metrics)
             parts.append(
                 f"--max-refusal {ctx.settings.max_refusal:g} excluded {share}; the configuration "
                 f"that answered most still left {low:.0%} of the trust items unanswered"
@@ -435,10 +436,6 @@ def _nothing_feasible(study: optuna.Study, ctx: SearchContext) -> NoFeasibleConf
         f"no configuration among {len(done)} completed trials meets the constraints: "
         + "; ".join(parts)
     )
-
-
-def _or_one(value: float | None) -> float:
-    return 1.0 if value is None or math.isnan(value) else value
 
 
 def _search(args: argparse.Namespace, ctx: SearchContext, name: str) -> optuna.Study:
@@ -549,7 +546,7 @@ def _report(args: argparse.Namespace, ctx: SearchContext, study: optuna.Study, s
     pngs = plots.plot_fronts(out, rows, others, title)
     timings = getattr(args, "timings", {})
     timings["report"] = time.perf_counter() - start + timings.pop("pareto_rows", 0.0)
-    unresolved = {"mmlu": ctx.mmlu_unresolved()} if ctx.mmlu_unresolved() else {}
+    unresolved = {"mmlu": why} if (why := ctx.mmlu_unresolved()) else {}
     how = {"mmlu": ctx.mmlu_note} if ctx.mmlu_floor is not None else {}
     result = outcome.build(study, front, rows, run, unresolved, how)
     result["this_machine"] = here

@@ -81,9 +81,13 @@ class SearchContext:
     profiles: dict[str, dict[str, Any]]  # member key -> measured profile (batch 1), if any
     from_cache: bool = False
     preds: StoredPredictions | None = None  # the stored labels (for trust intervals)
-    mmlu_items: int = 0  # questions every variant answered (the floor's measure)
     mmlu_reference_ci95: tuple[float, float] | None = None  # the floor's reference, Wilson
     _designs: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def mmlu_items(self) -> int:
+        """Questions every variant answered in the floor's suite."""
+        return questions(self.preds, self.mmlu_suite)
 
     def mmlu_interval(self, score: float | None) -> tuple[float, float]:
         """A configuration's MMLU interval (Wilson 95%, over the stored questions)."""
@@ -191,8 +195,6 @@ def build_context(settings: Settings, store: Store) -> SearchContext:
     ctx.mmlu_suite, ctx.mmlu_floor, ctx.mmlu_note, ctx.mmlu_reference_ci95 = _mmlu_floor(
         settings, trust, preds
     )
-    if ctx.mmlu_suite in preds.suites:
-        ctx.mmlu_items = len(preds.suites[ctx.mmlu_suite].items)
     _check_units(ctx)
     return ctx
 
@@ -274,6 +276,13 @@ def _shape(settings: Settings, store: Store, model: str) -> tuple[ModelShape, st
     )
 
 
+def questions(preds: StoredPredictions | None, suite: str | None) -> int:
+    """How many items of ``suite`` every stored variant answered (0 when none)."""
+    if preds is None or suite not in preds.suites:
+        return 0
+    return len(preds.suites[suite].items)
+
+
 def _mmlu_floor(
     settings: Settings, trust: TrustTable, preds: StoredPredictions
 ) -> tuple[str | None, float | None, str, tuple[float, float] | None]:
@@ -303,7 +312,7 @@ def _mmlu_floor(
     kind = "log-likelihood, cannot refuse" if suite == "mmlu_ll" else "generative, may refuse"
     from codesign.ensembles.bootstrap import accuracy_interval  # scipy: after the checks
 
-    n = len(preds.suites[suite].items) if suite in preds.suites else 0
+    n = questions(preds, suite)
     ci = accuracy_interval(ref, n)
     note = (
         f"{suite} ≥ {floor:.4g}: {what} {suite} {ref:.1f} [{ci[0]:.1f}, {ci[1]:.1f}] ({n} "

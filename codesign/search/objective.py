@@ -142,9 +142,9 @@ def evaluate_config(ctx: SearchContext, config: Config) -> Outcome:
     constraints = {"memory_gb": memory - limit}
     if ctx.mmlu_floor is not None:
         metrics["mmlu"] = row.get(ctx.mmlu_suite, math.nan)
-        constraints["mmlu"] = ctx.mmlu_floor - _or(metrics["mmlu"], -math.inf)
+        constraints["mmlu"] = ctx.mmlu_floor - or_default(metrics["mmlu"], -math.inf)
     if ctx.settings.max_refusal < 1:
-        constraints["refusal"] = _or(metrics[UNANSWERED], 1.0) - ctx.settings.max_refusal
+        constraints["refusal"] = or_default(metrics[UNANSWERED], 1.0) - ctx.settings.max_refusal
     if ctx.settings.max_area_mm2 is not None:
         constraints["area_mm2"] = area - ctx.settings.max_area_mm2
     values = (row["trust"], latency * 1e3, energy * 1e3, area)
@@ -163,7 +163,8 @@ def _storage(spec, schedule: str, nested: bool, members: int) -> str:
     return "packed, each member stored apart"
 
 
-def _or(value: float, default: float) -> float:
+def or_default(value: float | None, default: float) -> float:
+    """``value``, or ``default`` where it is None or NaN (an undefined metric)."""
     return default if value is None or math.isnan(value) else value
 
 
