@@ -49,7 +49,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from codesign.errors import CodesignError, chain
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 SCHEMA_TRIES = 8  # opening a new store: tries when a concurrent creation wins a race
 SCHEMA_LOCK_KEY = 0x636F6465  # PostgreSQL advisory lock serialising schema creation ("code")
 STORE_RETRY_S = 120.0  # how long an unreachable PostgreSQL server is waited for
@@ -246,6 +246,8 @@ class ProfileRow(Base):
     # this host's numpy copy bandwidth and fp32 matmul rate, measured with the profile (CPU)
     host_bandwidth_gbs: Mapped[float | None] = mapped_column(Float, nullable=True)
     host_peak_tflops: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # the variant's kernel terms on this host (measurements.kernel_probe), CPU profiles only
+    host_kernels: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
 
 
@@ -604,12 +606,17 @@ class Store:
             s.merge(Meta(key="schema_version", value=str(SCHEMA_VERSION)))
 
     def _add_missing_columns(self) -> None:
-        """Schema 1 -> 2: nullable columns added in place (stored rows keep their data)."""
+        """Schemas 1 -> 2 and 3 -> 4: nullable columns added in place (stored rows keep their
+        data)."""
         have = {c["name"] for c in inspect(self.engine).get_columns("profiles")}
         with self.engine.begin() as conn:
-            for column in ("host_bandwidth_gbs", "host_peak_tflops"):
+            for column, kind in (
+                ("host_bandwidth_gbs", "FLOAT"),
+                ("host_peak_tflops", "FLOAT"),
+                ("host_kernels", "JSON"),  # schema 3 -> 4
+            ):
                 if column not in have:
-                    conn.execute(text(f"ALTER TABLE profiles ADD COLUMN {column} FLOAT"))
+                    conn.execute(text(f"ALTER TABLE profiles ADD COLUMN {column} {kind}"))
 
     def _widen_text_columns(self) -> None:
         """Schema 2 -> 3: every column of machine- or user-made text is unbounded TEXT (a CPU
@@ -832,6 +839,7 @@ class Store:
                     "versions": p.versions,
                     "host_bandwidth_gbs": p.host_bandwidth_gbs,
                     "host_peak_tflops": p.host_peak_tflops,
+                    "host_kernels": p.host_kernels,
                 }
             )
         return pd.DataFrame(rows)

@@ -111,6 +111,7 @@ def test_a_schema_1_store_gains_the_host_columns_and_keeps_its_profiles(store_ur
     with store.engine.begin() as conn:
         conn.execute(text("alter table profiles drop column host_bandwidth_gbs"))
         conn.execute(text("alter table profiles drop column host_peak_tflops"))
+        conn.execute(text("alter table profiles drop column host_kernels"))
         conn.execute(text("update meta set value='1' where key='schema_version'"))
         conn.execute(
             text(
@@ -127,6 +128,7 @@ def test_a_schema_1_store_gains_the_host_columns_and_keeps_its_profiles(store_ur
     frame = reopened.profiles_frame()
     assert len(frame) == 1 and frame.iloc[0]["decode_ms_per_token"] == 2.0
     assert pd.isna(frame.iloc[0]["host_bandwidth_gbs"])
+    assert frame.iloc[0]["host_kernels"] is None
     with reopened.engine.connect() as conn:
         value = conn.execute(text("select value from meta where key='schema_version'")).scalar()
     assert int(value) == SCHEMA_VERSION

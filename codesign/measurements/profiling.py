@@ -22,6 +22,7 @@ from typing import Any
 
 from codesign import hostprobe
 from codesign.errors import CodesignError
+from codesign.measurements import kernel_probe
 
 
 @dataclass(frozen=True)
@@ -184,7 +185,7 @@ def profile_in_this_process(
         torch.cuda.reset_peak_memory_stats(device)
     loaded = QUANTIZERS.get(backend).load(Path(path), device)
     result = run_workload(loaded.model, workload, device)
-    host: dict[str, float | None] = {"host_bandwidth_gbs": None, "host_peak_tflops": None}
+    host: dict[str, Any] = {"host_bandwidth_gbs": None, "host_peak_tflops": None}
     if device.startswith("cuda"):
         peak, method = torch.cuda.max_memory_allocated(device), "torch.cuda.max_memory_allocated"
     else:
@@ -197,6 +198,7 @@ def profile_in_this_process(
         host = {
             "host_bandwidth_gbs": hostprobe.copy_bandwidth_gbs(),
             "host_peak_tflops": hostprobe.matmul_tflops(),
+            "host_kernels": _kernel_terms(loaded.model),
         }
     result.update(
         device=device_name(device),
@@ -210,6 +212,15 @@ def profile_in_this_process(
         **host,
     )
     return result
+
+
+def _kernel_terms(model: Any) -> dict[str, Any] | None:
+    """The kernel probe's terms, after the workload (so lazily unpacked weights are in place);
+    a probe that fails costs the roofline its terms, never the profile."""
+    try:
+        return kernel_probe.probe(model, model.dtype)
+    except Exception as exc:  # any kernel or architecture the probe does not know
+        return {"error": f"{type(exc).__name__}: {exc}"[:300]}
 
 
 # What every profile imports before it loads a variant: torch, transformers' Llama/Qwen2

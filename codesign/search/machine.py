@@ -3,8 +3,8 @@ store profiled, beside the search's projections.
 
 The search prices configurations for a cost shape on candidate units; the only hardware it
 has measured is the one the profiles ran on. `simulators.validate` models each profile's decode
-step on that host (the CPU roofline from the bandwidth and matmul rate stored with the profile,
-a GPU's bundled spec) and compares it with the measured step: the error says how far the cost
+step on that host (the CPU roofline from the kernel terms stored with the profile, a GPU's
+bundled spec) and compares it with the measured step: the error says how far the cost
 model's numbers can be taken on real hardware, and the summary prints it.
 """
 
@@ -42,8 +42,10 @@ def machine_check(store: Store, model: str) -> dict[str, Any] | None:
         "max_abs_error_pct": float(errors.max()) if len(errors) else None,
         "target_median_pct": TARGET_MEDIAN_PCT,
         "how": "simulators.validate: the profile's host modelled (CPU: roofline from the "
-        "bandwidth and matmul rate measured with the profile), one decode step at the "
-        "profile's context, against its measured median step",
+        "kernel terms measured with the profile — GEMV streaming rate, the variant's kernel "
+        "rate, layer overhead — plus the per-step residual of the other profiles, "
+        "leave-one-out), one decode step at the profile's context, against its measured "
+        "median step",
     }
 
 

@@ -58,6 +58,9 @@ def test_profile_of_a_4bit_variant_names_its_real_kernel(tiny_llama, store_url):
     assert quant["peak_memory_bytes"] > quant["weight_bytes_memory"]
     assert "torch" in quant["versions"] and "gptqmodel" in quant["versions"]
     assert "peak RSS" in quant["memory_method"]
+    # the kernel probe measured both paths: packed int4 (with scales) and dense fp32
+    assert quant["host_kernels"]["linear_bits"] < 8 and dense["host_kernels"]["linear_bits"] == 32
+    assert quant["host_kernels"]["layer_overhead_us"] is not None
 
 
 def test_workload_key_names_every_setting():

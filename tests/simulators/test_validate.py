@@ -214,3 +214,47 @@ def test_gpu_rows_are_modelled_with_their_kernel_family(frame, kernel, family):
     work = Workload.decode(load_model("smollm2-135m"), 256, 1)
     want = float(evaluate(designs, work, [Variant("gptq", 4, 128)])["latency_s"][0]) * 1e3
     assert row["predicted_ms"] == pytest.approx(want)
+
+
+def _probed(method: str, bits: int, measured: float, linear_bits: float, **probe) -> dict:
+    terms = {"gemv_gbs": 20.0, "kernel_gbs": 40.0, "linear_bits": linear_bits}
+    terms.update({"layer_overhead_us": 400.0, **probe})
+    return profile(
+        device="cpu: AMD EPYC (2 threads)",
+        method=method,
+        bits=bits,
+        kernel="torch",
+        dtype="float32",
+        decode_ms_per_token=measured,
+        host_bandwidth_gbs=30.0,
+        host_peak_tflops=0.1,
+        host_kernels=terms,
+    )
+
+
+def test_probed_cpu_rows_use_the_measured_kernel_terms():
+    rows = [_probed("dense", 16, 50.0, 32.0), _probed("gptq", 4, 30.0, 4.5)]
+    slow = _probed("gptq", 4, 30.0, 4.5, kernel_gbs=1.0)  # a kernel 20x under the GEMV rate
+    got = validate_profiles(pd.DataFrame([*rows, slow]))
+    assert "kernel terms measured with the profile" in got.iloc[0]["note"]
+    assert "kernel measured at 1 GB/s" in got.iloc[2]["note"]
+    # same rows but a slow kernel: the packed weights move at its rate, not the bandwidth's
+    assert got.iloc[2]["predicted_ms"] > got.iloc[1]["predicted_ms"] + 10
+    # a layer overhead is 30 layers + the head pass of fixed time per step
+    lighter = _probed("dense", 16, 50.0, 32.0, layer_overhead_us=0.0)
+    base = validate_profiles(pd.DataFrame([lighter, *rows[1:], slow])).iloc[0]["predicted_ms"]
+    assert got.iloc[0]["predicted_ms"] - base == pytest.approx(31 * 0.4, rel=1e-6)
+
+
+def test_a_probed_row_never_sees_its_own_measurement():
+    """The per-step residual is the median of the other profiles' misses (leave-one-out)."""
+    rows = [_probed("dense", 16, 50.0, 32.0), _probed("gptq", 8, 35.0, 8.1)]
+    rows += [_probed("gptq", 4, 30.0, 4.5), _probed("gptq", 3, 40.0, 3.4)]
+    got = validate_profiles(pd.DataFrame(rows))
+    changed = [dict(rows[0], decode_ms_per_token=500.0), *rows[1:]]
+    again = validate_profiles(pd.DataFrame(changed))
+    assert again.iloc[0]["predicted_ms"] == pytest.approx(got.iloc[0]["predicted_ms"])
+    assert again.iloc[1]["predicted_ms"] != pytest.approx(got.iloc[1]["predicted_ms"])
+    assert "median residual of the 3 other profiles" in got.iloc[0]["note"]
+    alone = validate_profiles(pd.DataFrame(rows[:2]))
+    assert "fewer than 2 other profiles" in alone.iloc[0]["note"]

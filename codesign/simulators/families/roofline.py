@@ -6,7 +6,8 @@ bandwidth, plus a fixed per-layer overhead (kernel launches, synchronisation, el
 kernels) per forward pass. Achieved rates are datasheet peaks times named efficiency terms:
 `bandwidth_efficiency` (dense weights streaming), `compute_efficiency` (prefill GEMMs), and per
 weight-only kernel the fraction of that streaming rate at which it moves packed weights
-(`kernel_w8/4/3`, calibration.WEIGHT_ONLY_KERNELS). The GPU values are fitted to published
+(`kernel_w8/4/3`, calibration.WEIGHT_ONLY_KERNELS), or for a CPU the kernel's rate measured on
+the host (`kernel_gbs`, measurements.kernel_probe). The GPU values are fitted to published
 end-to-end measurements (calibration.GPU_EFFICIENCY; `validate --published` shows the fit).
 
 Weight-only quantized kernels dequantize to fp16 inside the GEMM, so every weight width runs at
@@ -72,6 +73,14 @@ class RooflineFamily(Family):
         _kernel_field(8),
         _kernel_field(4),
         _kernel_field(3),
+        Field(
+            "kernel_gbs",
+            "float",
+            None,
+            low=1e-6,
+            help="measured rate (GB/s of packed weights) of the host's low-bit kernel; when "
+            "set, low-bit weights move at the lesser of it and the bandwidth (CPU profiles)",
+        ),
         Field("dense_weight_bits", "int", 16, low=8, high=32, help="width of dense weights"),
         Field("act_bits", "int", 16, low=8, high=32, help="activation width in memory"),
         Field("cache_mb", "float", 8.0, low=0.0, help="last-level cache (activations spill)"),
@@ -150,6 +159,10 @@ def weight_time_factor(a: Mapping[str, np.ndarray], n: int) -> np.ndarray:
         factor[key] = (1.0 / eff)[which]
     for bits in range(1, 16):
         out[:, bits] = factor[kernel_of_width(bits)]
+    measured = np.asarray(a["kernel_gbs"], dtype=float)
+    stream = a["bandwidth_gbs"] * a["bandwidth_efficiency"]
+    override = np.maximum(stream / measured, 1.0)
+    out[:, 1:16] = np.where(np.isnan(measured)[:, None], out[:, 1:16], override[:, None])
     return out
 
 
