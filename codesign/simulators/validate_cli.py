@@ -104,8 +104,10 @@ def render(results: pd.DataFrame, out: Console, notes: Sequence[str] = ()) -> No
     ]
     heads = [*cols, "measured decode", "modelled decode", "error", "note"]
     caption = (
-        "Modelled: analytical roofline (bundled h100/a100 datasheet specs; CPU from the given "
-        "or measured bandwidth). Measured: the store's median decode ms per token."
+        "Modelled: analytical roofline (bundled h100/a100 datasheet specs; CPU from the kernel "
+        "terms stored with the profile plus the other profiles' per-step residual, "
+        "leave-one-out, else from the given or measured bandwidth). Measured: the store's "
+        "median decode ms per token."
     )
     caption = "\n".join([caption, *notes])
     out.print(fmt.table("Decode latency: modelled vs measured", heads, rows, caption))
