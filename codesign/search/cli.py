@@ -41,6 +41,8 @@ from codesign.measurements.evaluate.profiles import DEFAULT_PROFILE, PROFILES
 from codesign.measurements.quantize.models import DEFAULT_MODEL
 from codesign.paths import writable_folder
 from codesign.search.context import (
+    AREA_NODE_NM,
+    EACH_SCOPE,
     SearchContext,
     Settings,
     build_context,
@@ -202,6 +204,23 @@ def _target_options(g) -> None:
         help="optional unit area limit (mm²)",
     )
     g.add_argument(
+        "--area-node",
+        type=_area_node,
+        default=AREA_NODE_NM,
+        metavar="NM|native",
+        help="every unit's area scaled to this process node before it is compared (area ∝ "
+        "node², the DRAM PHY kept: simulators' normalise rule), or 'native' for each unit's "
+        f"own node (default: {AREA_NODE_NM:g}, the bundled accelerators' node)",
+    )
+    g.add_argument(
+        "--area-scope",
+        choices=(EACH_SCOPE, "array", "die"),
+        default=EACH_SCOPE,
+        help="each: area ranks two configurations only when their units' areas cover the same "
+        "scope (a whole GPU die is never weighed against an accelerator's array + SRAM + DRAM "
+        "PHY); array or die: search only the units of that scope (default: each)",
+    )
+    g.add_argument(
         "--prompt-tokens",
         type=TOKENS,
         default=256,
@@ -209,6 +228,21 @@ def _target_options(g) -> None:
     )
     g.add_argument("--new-tokens", type=TOKENS, default=8, help="decoded tokens (default: 8)")
     g.add_argument("--batch", type=BATCH, default=1, help="sequences per batch (default: 1)")
+
+
+AREA_NODE = Number(float, 1, 1000)
+
+
+def _area_node(text: str) -> float | None:
+    """--area-node: a node in nm, or 'native' (None: each unit at its own node)."""
+    if str(text).strip().lower() == "native":
+        return None
+    try:
+        return AREA_NODE(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"must be a node in nm from 1 to 1,000, or 'native', got {text!r}"
+        ) from None
 
 
 def _scoring_option(g) -> None:
@@ -312,6 +346,8 @@ def _settings(args: argparse.Namespace) -> Settings:
         mmlu_tolerance=args.mmlu_tolerance,
         mmlu_floor=args.mmlu_floor,
         max_area_mm2=args.max_area_mm2,
+        area_node_nm=args.area_node,
+        area_scope=args.area_scope,
         max_refusal=args.max_refusal,
         prompt_tokens=args.prompt_tokens,
         new_tokens=args.new_tokens,

@@ -37,6 +37,14 @@ from codesign.simulators import (
 )
 from codesign.store import Store
 
+AREA_NODE_NM = 45.0  # the bundled accelerators' node; classic scaling's trusted range
+EACH_SCOPE = "each"
+
+
+def scope_key(scope: str) -> str:
+    """A unit's area scope as a short name: "array" (array + SRAM + DRAM PHY), "die"."""
+    return scope.split()[0].lower() if scope else "unknown"
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -49,6 +57,8 @@ class Settings:
     mmlu_tolerance: float = 5.0
     mmlu_floor: float | None = None
     max_area_mm2: float | None = None
+    area_node_nm: float | None = AREA_NODE_NM  # every unit's area at this node (None: its own)
+    area_scope: str = EACH_SCOPE  # compare area within each scope, or search one scope's units
     max_refusal: float = 0.5  # highest unanswered share of the trust items (1: no bound)
     prompt_tokens: int = 256
     new_tokens: int = 8
@@ -152,6 +162,7 @@ class SearchContext:
             "budget_gb": s.budget_gb,
             "mmlu": [self.mmlu_suite, self.mmlu_floor],
             "max_area_mm2": s.max_area_mm2,
+            "area": [s.area_node_nm, s.area_scope],
             "max_refusal": ["unanswered_rate", s.max_refusal],
             "workload": [s.prompt_tokens, s.new_tokens, s.batch],
             "space": self.space.describe(),
@@ -165,7 +176,7 @@ class SearchContext:
 def check_settings(settings: Settings) -> None:
     """Read every unit spec and the deployment shape the settings name (one-line errors),
     before any store is opened or model measured."""
-    _units(settings.choice("units"))
+    _units(settings.choice("units"), settings.area_scope)
     if settings.deploy_shape:
         load_model(settings.deploy_shape)
 
@@ -211,7 +222,7 @@ def _space(settings: Settings, trust: TrustTable) -> Space:
     rules = tuple(r for r in wanted if any(k.endswith("|" + r) for k in trust.rows))
     if not rules:
         raise CodesignError(f"no stored ensemble can be voted by {', '.join(wanted)}")
-    units = _units(settings.choice("units"))
+    units = _units(settings.choice("units"), settings.area_scope)
     grid = settings.choice("unit_params") == "grid"
     choices = {opt.name: settings.choice(opt.name) for opt in options() if opt.in_space}
     return Space(
@@ -249,7 +260,8 @@ def _ladders(settings: Settings, trust: TrustTable) -> tuple[dict, tuple[str, ..
     return ladders, dense, dense_alone
 
 
-def _units(names: tuple[str, ...]) -> dict[str, UnitSpec]:
+def _units(names: tuple[str, ...], scope: str = EACH_SCOPE) -> dict[str, UnitSpec]:
+    """The candidate units; with one --area-scope, those whose area covers that scope."""
     units: dict[str, UnitSpec] = {}
     for name in names:
         spec = load_unit(name)
@@ -258,7 +270,21 @@ def _units(names: tuple[str, ...]) -> dict[str, UnitSpec]:
         units[spec.name] = spec
     if not units:
         raise CodesignError("--units names no compute unit")
-    return units
+    if scope == EACH_SCOPE:
+        return units
+    scopes = {name: unit_scope(spec) for name, spec in units.items()}
+    kept = {name: spec for name, spec in units.items() if scopes[name] == scope}
+    if not kept:
+        have = ", ".join(sorted(set(scopes.values())))
+        raise CodesignError(
+            f"--area-scope {scope}: no candidate unit's area has that scope (theirs: {have})"
+        )
+    return kept
+
+
+def unit_scope(spec: UnitSpec) -> str:
+    """What the unit's modelled area covers, as `scope_key` names it."""
+    return scope_key(DesignBatch.from_specs([spec]).rates().area_scope)
 
 
 def _shape(settings: Settings, store: Store, model: str) -> tuple[ModelShape, str]:

@@ -26,6 +26,7 @@ from codesign.search.context import SearchContext
 from codesign.search.objective import DIRECTIONS, OBJECTIVES
 from codesign.search.parameters.unit import spec_mapping
 from codesign.search.pareto import constraint_values
+from codesign.simulators.normalise import AREA_RULE
 
 INTERVAL_SOURCE = (
     f"{LEVEL:.0%} paired bootstrap over items ({N_BOOT} draws within each suite setting; "
@@ -101,6 +102,8 @@ def pareto_rows(trials: list[FrozenTrial], ctx: SearchContext) -> list[dict[str,
                 "decode_energy_per_token_mj",
                 "average_power_w",
                 "area_scope",
+                "area_mm2_native",
+                "area_node_nm",
                 "tech_nm",
                 "weight_storage",
             )
@@ -184,6 +187,16 @@ def summary(ctx: SearchContext, study_name: str, storage: str, n_trials: int) ->
                 "cannot_bind": ctx.mmlu_unresolved(),
             },
             "area_mm2": {"max": s.max_area_mm2} if s.max_area_mm2 is not None else None,
+        },
+        "area": {
+            "node_nm": s.area_node_nm,
+            "scope": s.area_scope,
+            "how": (
+                f"every unit's area at {s.area_node_nm:g} nm ({AREA_RULE})"
+                if s.area_node_nm
+                else "each unit's area at its own node"
+            )
+            + "; ranked only between units whose area covers the same scope",
             "refusal": {
                 "max": s.max_refusal,
                 "how": "the share of trust items unanswered (refused or unparseable; the mean "
@@ -320,7 +333,12 @@ def deployment(
                     "value": row["area_mm2"],
                     "source": modelled,
                     "scope": row["area_scope"],
-                    "node_nm": row["tech_nm"],
+                    "node_nm": row.get("area_node_nm") or row["tech_nm"],
+                    "at_its_own_node": {
+                        "value": row.get("area_mm2_native", row["area_mm2"]),
+                        "node_nm": row["tech_nm"],
+                    },
+                    **({"scaled_by": AREA_RULE} if row.get("area_node_nm") else {}),
                 },
                 "memory_gb": {"value": row["memory_gb"], "source": modelled},
             },
@@ -459,6 +477,11 @@ def _scope(row: dict[str, Any]) -> str:
     return " d" if row.get("area_scope") == "die" else ""
 
 
+def _area_at(ctx: SearchContext) -> str:
+    node = ctx.settings.area_node_nm
+    return "at each unit's own node" if node is None else f"scaled to {node:g} nm"
+
+
 def _node(row: dict[str, Any]) -> str:
     node = row.get("tech_nm")
     return "–" if node is None else f"{node:g} nm"
@@ -502,8 +525,9 @@ def print_table(console: Console, rows: list[dict[str, Any]], ctx: SearchContext
     console.print(table)
     console.print(
         "ms, mJ: latency and energy per request; W: average power over it; mm²: unit area "
-        "(d = whole die, else array + SRAM + DRAM PHY) at the node shown; GB: weights + KV "
-        "cache (all modelled); trust and MMLU measured"
+        f"({_area_at(ctx)}; d = whole die, else array + SRAM + DRAM PHY, compared only within "
+        "a scope); node: the unit's own; GB: weights + KV cache (all modelled); trust and MMLU "
+        "measured"
     )
     if len(rows) > limit:
         console.print(f"… {len(rows) - limit} more Pareto configurations in pareto.csv")

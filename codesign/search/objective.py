@@ -2,12 +2,13 @@
 
 Objectives: trust (maximize; mean of the four trust perspectives, from stored predictions by
 voting), latency per request, energy per request and unit area (minimize; modelled by the
-simulators for the cost shape). Constraints, set with `trial.set_constraint` (feasible when
-≤ 0): memory within the budget (and the unit's own memory), MMLU at or above the floor, at
-most `--max-refusal` of the trust items unanswered (the mean over the four perspectives, as
-trust is), and area within `--max-area-mm2` when given. A configuration the unit cannot run at
-all (e.g. 16-bit weights on an 8-bit array) is pruned, with the reason in the trial's user
-attributes.
+simulators for the cost shape; area at `--area-node` by simulators.normalise's rule, and ranked
+only between units whose area covers the same scope, see search.pareto). Constraints, set with
+`trial.set_constraint` (feasible when ≤ 0): memory within the budget (and the unit's own
+memory), MMLU at or above the floor, at most `--max-refusal` of the trust items unanswered (the
+mean over the four perspectives, as trust is), and area within `--max-area-mm2` when given. A
+configuration the unit cannot run at all (e.g. 16-bit weights on an 8-bit array) is pruned,
+with the reason in the trial's user attributes.
 """
 
 from __future__ import annotations
@@ -22,9 +23,10 @@ import optuna
 from codesign.ensembles.scores import MAX_UNANSWERED, UNANSWERED
 from codesign.errors import CodesignError
 from codesign.measurements.evaluate.suites import trust_suites
-from codesign.search.context import SearchContext
+from codesign.search.context import SearchContext, scope_key
 from codesign.search.space import Config, suggest
 from codesign.simulators import SCHEDULES, DesignBatch, evaluate
+from codesign.simulators.normalise import area_at_node
 from codesign.simulators.variants import one_nested_set
 
 OBJECTIVES = ("trust", "latency_ms", "energy_mj", "area_mm2")
@@ -117,15 +119,18 @@ def evaluate_config(ctx: SearchContext, config: Config) -> Outcome:
     n_new = ctx.settings.new_tokens
     latency = float(pre["latency_s"][0] + n_new * dec["latency_s"][0])
     energy = float(pre["energy_j"][0] + n_new * dec["energy_j"][0])
-    area = float(pre["area_mm2"][0])
     memory = float(dec["memory_bytes"][0]) / 1e9
     rates = designs.rates()
     capacity = float(rates.capacity_bytes[0]) / 1e9
     node = float(rates.tech_nm[0])
+    area = area_objective(pre, ctx.settings.area_node_nm)
     metrics |= {
         "latency_ms": latency * 1e3,
         "energy_mj": energy * 1e3,
         "area_mm2": area,
+        "area_mm2_native": float(pre["area_mm2"][0]),
+        "area_node_nm": ctx.settings.area_node_nm if math.isfinite(node) else None,
+        "area_group": scope_key(rates.area_scope),
         "memory_gb": memory,
         "prefill_ms": float(pre["latency_s"][0]) * 1e3,
         "decode_ms_per_token": float(dec["latency_s"][0]) * 1e3,
@@ -149,6 +154,15 @@ def evaluate_config(ctx: SearchContext, config: Config) -> Outcome:
         constraints["area_mm2"] = area - ctx.settings.max_area_mm2
     values = (row["trust"], latency * 1e3, energy * 1e3, area)
     return Outcome(values, constraints, metrics)
+
+
+def area_objective(pre: dict[str, Any], node_nm: float | None) -> float:
+    """The unit's modelled area at `node_nm` (simulators.normalise's rule: the DRAM PHY kept),
+    or at its own node when None or its node is unknown."""
+    if node_nm is None:
+        return float(pre["area_mm2"][0])
+    scaled = area_at_node(pre["area_mm2"], pre["dram_phy_mm2"], pre["tech_nm"], node_nm)
+    return float(scaled[0])
 
 
 def _storage(spec, schedule: str, nested: bool, members: int) -> str:

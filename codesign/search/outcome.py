@@ -166,12 +166,35 @@ def hypervolume_history(study: optuna.Study) -> dict[str, Any]:
 
 
 def best_per_objective(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """The front's best row for each objective (its number n in pareto.csv and the table)."""
+    """The front's best row for each objective (its number n in pareto.csv and the table);
+    for area, the best of each area scope (a die's area does not rank against an array's)."""
     out = {}
     for name, d in zip(OBJECTIVES, DIRECTIONS, strict=True):
+        if name == "area_mm2":
+            out[name] = {"by_scope": _best_area_by_scope(rows)}
+            continue
         pick = (max if d == "maximize" else min)(rows, key=lambda r: r[name])
         out[name] = {"n": pick["n"], "value": pick[name], "configuration": describe(pick)}
     return out
+
+
+def _best_area_by_scope(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    scopes = sorted({str(r.get("area_scope")) for r in rows})
+    out = {}
+    for scope in scopes:
+        pick = min((r for r in rows if str(r.get("area_scope")) == scope), key=_area)
+        node = pick.get("area_node_nm") or pick.get("tech_nm")
+        out[scope] = {
+            "n": pick["n"],
+            "value": pick["area_mm2"],
+            "node_nm": node,
+            "configuration": describe(pick),
+        }
+    return out
+
+
+def _area(row: dict[str, Any]) -> float:
+    return float(row["area_mm2"])
 
 
 def what_to_pick(rows: list[dict[str, Any]]) -> list[str]:
@@ -383,7 +406,14 @@ def lines(summary: dict[str, Any]) -> list[str]:
             "trial; hypervolume.png shows its growth)"
         )
     for name, b in summary["best"].items():
-        out.append(f"best {name}: #{b['n']} {b['configuration']} ({b['value']:.4g})")
+        for scope, one in b.get("by_scope", {}).items():
+            at = "" if one["node_nm"] is None else f", at {one['node_nm']:g} nm"
+            out.append(
+                f"best {name} ({scope}{at}): #{one['n']} {one['configuration']} "
+                f"({one['value']:.4g})"
+            )
+        if "n" in b:
+            out.append(f"best {name}: #{b['n']} {b['configuration']} ({b['value']:.4g})")
     out += [f"what to pick {line}" for line in summary["what_to_pick"]]
     u = summary.get("trust_uncertainty")
     if u:

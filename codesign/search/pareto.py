@@ -2,7 +2,9 @@
 
 `pareto_trials` is what `study.best_trials` returns (feasible, non-dominated, complete trials),
 computed here from each trial's constraint values so it holds for every sampler and Optuna
-version. `hypervolume` compares fronts on one normalised scale (the benchmark uses it).
+version, except that area ranks two trials only when their units' areas cover the same scope
+(a whole GPU die is not weighed against an accelerator's array + SRAM + PHY).
+`hypervolume` compares fronts on one normalised scale (the benchmark uses it).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import numpy as np
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from codesign.search.objective import DIRECTIONS
+from codesign.search.objective import DIRECTIONS, OBJECTIVES
 
 
 def constraint_values(trial: FrozenTrial) -> dict[str, float]:
@@ -34,12 +36,22 @@ def as_minimised(values: Sequence[Sequence[float]], directions=DIRECTIONS) -> np
     return np.asarray(values, dtype=float).reshape(-1, len(sign)) * sign
 
 
-def non_dominated(points: np.ndarray) -> np.ndarray:
-    """Mask of points no other point dominates (all columns minimised; equal points stay)."""
+def non_dominated(
+    points: np.ndarray, groups: Sequence[str] | None = None, column: int | None = None
+) -> np.ndarray:
+    """Mask of points no other point dominates (all columns minimised; equal points stay).
+
+    With `groups` and `column`: that column is compared only between points of one group (area
+    between units of one area scope); across groups the other columns decide."""
     points = np.asarray(points, dtype=float)
     keep = np.ones(len(points), dtype=bool)
+    labels = None if groups is None or column is None else np.asarray(groups, dtype=object)
     for i, p in enumerate(points):
-        dominated = np.all(points <= p, axis=1) & np.any(points < p, axis=1)
+        no_worse, better = points <= p, points < p
+        if labels is not None:
+            other = labels != labels[i]
+            no_worse[other, column], better[other, column] = True, False
+        dominated = np.all(no_worse, axis=1) & np.any(better, axis=1)
         keep[i] = not dominated.any()
     return keep
 
@@ -53,7 +65,9 @@ def pareto_trials(study: optuna.Study) -> list[FrozenTrial]:
     if not trials:
         return []
     directions = [d.name.lower() for d in study.directions]
-    mask = non_dominated(as_minimised([t.values for t in trials], directions))
+    groups = [str((t.user_attrs.get("metrics") or {}).get("area_group")) for t in trials]
+    column = OBJECTIVES.index("area_mm2") if len(directions) == len(OBJECTIVES) else None
+    mask = non_dominated(as_minimised([t.values for t in trials], directions), groups, column)
     front: dict[str, FrozenTrial] = {}
     for t, keep in zip(trials, mask, strict=True):
         key = json.dumps(t.params, sort_keys=True, default=str)

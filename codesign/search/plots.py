@@ -43,6 +43,12 @@ PROJECTION = (
 )
 
 
+def area_label(rows: list[dict[str, Any]]) -> str:
+    """Area's axis and colour-bar label, naming the node it was scaled to."""
+    node = next((r.get("area_node_nm") for r in rows if r.get("area_node_nm")), None)
+    return "area mm² (modelled" + (f", at {node:g} nm)" if node else ", at each unit's node)")
+
+
 def unit_markers(rows: list[dict[str, Any]]) -> dict[str, str]:
     """One marker per unit, in order of first appearance on the front."""
     units = list(dict.fromkeys(r["unit"] for r in rows))
@@ -207,7 +213,7 @@ def plot_fronts(
         _dense_line(ax, rows)
         points = _front(ax, rows, others, key, "trust", markers, norm)
         if points is not None:
-            fig.colorbar(points, ax=ax, label="unit area (mm², modelled)", pad=0.01)
+            fig.colorbar(points, ax=ax, label=f"unit {area_label(rows)}", pad=0.01)
         ax.set_xlabel(label)
         ax.set_ylabel("trust (0–100, measured: stored predictions, voting)")
         ax.set_title(f"{title}\n{PROJECTION}", fontsize=7.5)
@@ -239,11 +245,11 @@ def _matrix(out: Path, rows, others, title: str, markers, norm) -> Path:
                 _dense_line(ax, rows, axis="x")
             points = _front(ax, rows, others, x, y, markers, norm, size=22, numbers=first)
             if i == len(names) - 2:
-                ax.set_xlabel(AXES[x][0], fontsize=8)
+                ax.set_xlabel(area_label(rows) if x == "area_mm2" else AXES[x][0], fontsize=8)
             else:
                 ax.tick_params(labelbottom=False)
             if j == 0:
-                ax.set_ylabel(AXES[y][0], fontsize=8)
+                ax.set_ylabel(area_label(rows) if y == "area_mm2" else AXES[y][0], fontsize=8)
             else:
                 ax.tick_params(labelleft=False)
             ax.tick_params(labelsize=7)
@@ -261,11 +267,12 @@ def _matrix(out: Path, rows, others, title: str, markers, norm) -> Path:
         loc="upper right",
         bbox_to_anchor=(0.98, 0.88),
         fontsize=8,
-        title="marker: unit; colour: area (mm²)",
+        title="marker: unit; colour: area (mm²; ranked within a scope)",
         title_fontsize=8,
     )
     if points is not None:
-        fig.colorbar(points, cax=fig.add_axes((0.80, 0.42, 0.018, 0.22)), label="area mm²")
+        bar = fig.add_axes((0.80, 0.42, 0.018, 0.22))
+        fig.colorbar(points, cax=bar, label=area_label(rows))
     fig.suptitle(
         f"{title}\nall four objectives, every pair: the Pareto set (numbered as in pareto.json "
         "on the first panel) is optimal in the four together",

@@ -27,10 +27,25 @@ ENERGY_KEYS = (  # and power: energy over an unchanged latency
     "busy_energy_j",
     "member_energy_j",
 )
+AREA_RULE = (
+    f"area (DRAM PHY aside) x (N / node)^{cal.TECH_AREA_EXPONENT.value:g} (classic scaling, "
+    "stated assumption)"
+)
 RULE = (
     f"area (DRAM PHY aside) x (N / node)^{cal.TECH_AREA_EXPONENT.value:g}, energy x (N / node)^"
     f"{cal.TECH_ENERGY_EXPONENT.value:g} (classic scaling, stated assumption)"
 )
+
+
+def area_at_node(
+    area_mm2: np.ndarray, phy_mm2: np.ndarray, tech_nm: np.ndarray, node_nm: float
+) -> np.ndarray:
+    """Area scaled to `node_nm` by the stated rule; the DRAM PHY part kept; unknown node: as is."""
+    area, phy = np.asarray(area_mm2, dtype=float), np.asarray(phy_mm2, dtype=float)
+    node = np.asarray(tech_nm, dtype=float)
+    known = np.isfinite(node)
+    ratio = np.where(known, node_nm / np.where(known, node, 1.0), 1.0)
+    return (area - phy) * ratio**cal.TECH_AREA_EXPONENT.value + phy
 
 
 def normalise_node(out: Mapping[str, np.ndarray], node_nm: float) -> dict[str, np.ndarray]:
@@ -38,11 +53,10 @@ def normalise_node(out: Mapping[str, np.ndarray], node_nm: float) -> dict[str, n
     node = np.asarray(out["tech_nm"], dtype=float)
     known = np.isfinite(node)
     ratio = np.where(known, node_nm / np.where(known, node, 1.0), 1.0)
-    area = ratio**cal.TECH_AREA_EXPONENT.value
     energy = ratio**cal.TECH_ENERGY_EXPONENT.value
     scaled = dict(out)
     fixed = np.asarray(out.get("dram_phy_mm2", 0.0), dtype=float)  # I/O does not shrink
-    scaled["area_mm2"] = (np.asarray(out["area_mm2"], dtype=float) - fixed) * area + fixed
+    scaled["area_mm2"] = area_at_node(out["area_mm2"], fixed, node, node_nm)
     for key in ENERGY_KEYS:
         if key in out:
             value = np.asarray(out[key], dtype=float)

@@ -2,12 +2,13 @@
 
 Reads the measurement store's profile table (`Store.profiles_frame()`), maps each device to a
 roofline target (H100, A100 from their datasheets with the fitted efficiency terms; a CPU from
-the kernel terms measured beside the profile when it was made — measurements.kernel_probe —,
-or for older profiles the copy bandwidth and matmul rate, else from a bandwidth the user gives
-or measures here), models one decode step of the profiled variant at the profiled batch and
+the kernel terms measured beside the profile when it was made — measurements.kernel_probe —, or
+for older profiles the copy bandwidth and matmul rate, else from a bandwidth the user gives or
+measures here), models one decode step of the profiled variant at the profiled batch and
 context, and reports the relative error. A probed CPU row also gets the per-step time its parts
-leave out, estimated leave-one-out from the other profiles of its model and host. A kernel that dequantizes to
-dense weights moves dense bytes, so such rows are modelled at the run's dense width and say so.
+leave out, estimated leave-one-out from the other profiles of its model and host. A kernel that
+dequantizes to dense weights moves dense bytes, so such rows are modelled at the run's dense
+width and say so.
 """
 
 from __future__ import annotations
