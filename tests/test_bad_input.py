@@ -114,6 +114,7 @@ CASES = [
     case(*QUANTIZE, "--device", "tpu", says="--device 'tpu'"),
     case(*EVALUATE, "--suites", "nosuch", says="unknown suite 'nosuch'"),
     case(*EVALUATE, "--limit", "0", says="--limit"),
+    case(*EVALUATE, "--limit", "some", says="--limit: must be an integer from 1 to 1,000,000 or"),
     case(*EVALUATE, "--suite-limit", "mmlu_ll", says="--suite-limit takes SUITE=N"),
     case(*EVALUATE, "--suite-limit", "mmlu_ll=0", says="--suite-limit mmlu_ll must be"),
     case(*EVALUATE, "--suites", "ethics", "--suite-limit", "ood=3", says="not a chosen suite"),

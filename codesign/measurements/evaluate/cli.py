@@ -72,17 +72,18 @@ def add_item_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--limit",
-        type=COUNT,
+        type=item_limit,
         default=40,
+        metavar="N|all",
         help="items per suite setting, a seeded stratified sample; even when the fairness "
-        "suite runs on its offline data (half of each setting's items come from each sex) "
-        "(default: 40)",
+        "suite runs on its offline data (half of each setting's items come from each sex); "
+        "'all': every item, DecodingTrust's full counts when its data is given (default: 40)",
     )
     p.add_argument(
         "--suite-limit",
         action="append",
         default=[],
-        metavar="SUITE=N",
+        metavar="SUITE=N|all",
         help="items per setting for one suite instead of --limit, e.g. mmlu_ll=300 (MMLU has "
         "one setting, so --limit 4 scores 4 questions) (repeatable)",
     )
@@ -115,7 +116,22 @@ def items_from_args(args: argparse.Namespace) -> tuple[list, dict]:
     return suites, {s.name: s.load(limits[s.name], args.data_seed, sources) for s in suites}
 
 
-def suite_limits(pairs: list[str], suites: list, limit: int) -> dict[str, int]:
+ALL = "all"
+
+
+def item_limit(text: str) -> int | None:
+    """--limit's value: a count, or 'all' (None: no sampling, every item of every setting)."""
+    if str(text).strip().lower() == ALL:
+        return None
+    try:
+        return COUNT(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"must be {COUNT.describe()} or '{ALL}', got {text!r}"
+        ) from None
+
+
+def suite_limits(pairs: list[str], suites: list, limit: int | None) -> dict[str, int | None]:
     """Items per setting of each chosen suite: ``--limit``, or its ``--suite-limit``."""
     out = {s.name: limit for s in suites}
     seen: set[str] = set()
@@ -129,8 +145,15 @@ def suite_limits(pairs: list[str], suites: list, limit: int) -> dict[str, int]:
         if name in seen:
             raise CodesignError(f"--suite-limit {name} given twice")
         seen.add(name)
-        out[name] = COUNT.parse(count, f"--suite-limit {name}")
+        out[name] = None if count.strip().lower() == ALL else _count(name, count)
     return out
+
+
+def _count(name: str, count: str) -> int:
+    try:
+        return int(COUNT.parse(count, f"--suite-limit {name}"))
+    except CodesignError as exc:
+        raise CodesignError(f"{exc} (or '{ALL}')") from None
 
 
 def trim_long_settings(args, suites: list, data: dict, rows: list, *, quiet: bool) -> dict:
