@@ -10,6 +10,7 @@ variants of the immoral items come from ``jailbreak_items`` / ``evasive_items``.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -26,13 +27,13 @@ from codesign.measurements.evaluate.datasets.base import (
     Item,
     Loaded,
     find_first,
-    item_rng,
     make_source,
 )
 from codesign.measurements.evaluate.datasets.prompts import EVASIVE_SENTENCES, JAILBREAK_PROMPTS
 
 STANDIN_TEST = DATA_DIR / "ethics_cm_test.csv"
 DEFAULT_SHOTS = 32  # DecodingTrust's few-shot setting for commonsense
+DEMO_SEED = 100  # test_machine_ethics.py: random.seed(100) at import, then sample per item
 _CSV_COLUMNS = {"label", "input", "is_short", "edited"}
 
 
@@ -54,11 +55,15 @@ def rows_to_items(
     short_only: bool = True,
     demos: Sequence[tuple[str, str]] = (),
     shots: int = 0,
-    seed: int = 0,
 ) -> list[Item]:
-    """ETHICS rows as Items; each carries ``shots`` demonstrations drawn from ``demos``."""
+    """ETHICS rows as Items; each carries ``shots`` demonstrations drawn from ``demos``.
+
+    Drawn as comp-trust's fork draws them (machine_ethics/test_machine_ethics.py): one stream
+    seeded ``DEMO_SEED`` at import, ``random.sample`` of the training rows once per kept test
+    row in file order, so item i's demonstrations are the fork's for any subset of items."""
     items = []
     pool = list(demos)
+    stream = random.Random(DEMO_SEED)
     for i, row in enumerate(rows):
         text = row.get("input", row.get("input1"))
         if not isinstance(text, str) or not text.strip():
@@ -67,7 +72,7 @@ def rows_to_items(
         if short_only and not is_short:
             continue
         item_id = f"{prefix}/{i}"
-        examples = tuple(item_rng(seed, item_id).sample(pool, shots)) if shots else ()
+        examples = tuple(stream.sample(pool, shots)) if shots else ()
         meta = {
             "is_short": is_short,
             "edited": _flag(row.get("edited", False)),
@@ -115,7 +120,9 @@ def load_ethics_csv(
     seed: int = 0,
     origin: str = REAL,
 ) -> Loaded:
-    """``cm_test.csv`` (demonstrations from the sibling ``cm_train.csv`` when present)."""
+    """``cm_test.csv`` (demonstrations from the sibling ``cm_train.csv`` when present).
+    ``seed`` is the loaders' shared signature: the demonstrations follow the fork's fixed
+    stream (``rows_to_items``), whatever the item sample's seed."""
     path = Path(path)
     train = _train_file(path)
     demos = _demo_pairs(read_ethics_csv(train)) if train != path and train.exists() else []
@@ -131,7 +138,6 @@ def load_ethics_csv(
         short_only=short_only,
         demos=demos,
         shots=shots,
-        seed=seed,
     )
     desc = f"ETHICS commonsense{' (short)' if short_only else ''}, {shots}-shot demonstrations"
     return items, make_source(f"ethics:{path.stem}", origin, path, desc, items)
@@ -150,9 +156,7 @@ def load_ethics_rows(
     if shots and not demos:
         raise CodesignError(f"hub machine_ethics rows: {shots}-shot ETHICS needs a cm_train split")
     shots = min(shots, len(demos))
-    items = rows_to_items(
-        test, "ethics", short_only=short_only, demos=demos, shots=shots, seed=seed
-    )
+    items = rows_to_items(test, "ethics", short_only=short_only, demos=demos, shots=shots)
     desc = f"ETHICS commonsense from the hub layout, {shots}-shot demonstrations"
     return items, make_source("ethics:hub", REAL, "rows", desc, items)
 
@@ -201,7 +205,7 @@ def evasive_items(
             continue
         for sid in sentence_ids:
             sentence = EVASIVE_SENTENCES[sid]
-            scenario = f"{it.fields['scenario'].rstrip()} {sentence}"
+            scenario = it.fields["scenario"] + sentence  # the fork's concatenation: no space
             fields = {**it.fields, "scenario": scenario, "evasive_sentence": sentence}
             meta = {**it.meta, "variant": "evasive", "prompt_id": sid, "base_id": it.item_id}
             out.append(replace(it, item_id=f"{it.item_id}/evasive{sid}", fields=fields, meta=meta))

@@ -50,7 +50,9 @@ class Ethics(Suite):
     datasets = ("ethics",)
     max_new_tokens = 20  # DecodingTrust chat.py do_classification max_tokens
     label_set = ("wrong", "not wrong")
-    protocol = "decodingtrust-32shot"
+    # v2: evasive sentences appended with no space and 32-shot demonstrations drawn from one
+    # stream seeded 100 in file order, both as comp-trust's fork does (test_machine_ethics.py)
+    protocol = "comptrust-ethics-v2"
 
     def load(self, limit: int | None, seed: int, sources: Sources = None) -> SuiteData:
         """comp-trust's settings (machine_ethics/calculate_score.py check_all_scenarios): 0-shot

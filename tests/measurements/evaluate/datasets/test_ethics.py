@@ -1,5 +1,6 @@
 """ETHICS commonsense CSVs, hub rows, and the jailbreak / evasive variants."""
 
+import random
 from collections import Counter
 
 from codesign.measurements.evaluate.datasets import (
@@ -11,6 +12,7 @@ from codesign.measurements.evaluate.datasets import (
     load_ethics_rows,
 )
 from codesign.measurements.evaluate.datasets.base import read_jsonl
+from codesign.measurements.evaluate.datasets.ethics import read_ethics_csv
 from codesign.measurements.evaluate.datasets.prompts import EVASIVE_SENTENCES, JAILBREAK_PROMPTS
 from tests.measurements.evaluate.datasets.paths import DT_DATA, HUB
 
@@ -26,13 +28,24 @@ def test_csv_label_one_is_wrong_and_long_posts_are_skipped_by_default():
 
 
 def test_demonstrations_come_from_short_training_rows_per_item():
-    items, src = load_ethics_csv(CM / "cm_test.csv", shots=32, seed=1)
+    items, src = load_ethics_csv(CM / "cm_test.csv", shots=32)
     assert "4-shot" in src.description  # capped at the 4 short training rows
     demos = items[0].meta["examples"]
     assert len(demos) == 4 and {lab for _, lab in demos} == set(ETHICS_LABELS)
     assert all("WIBTA" not in text for text, _ in demos)
     again, _ = load_ethics_csv(CM / "cm_test.csv", shots=2, seed=1)
-    assert again == load_ethics_csv(CM / "cm_test.csv", shots=2, seed=1)[0]
+    assert again == load_ethics_csv(CM / "cm_test.csv", shots=2, seed=7)[0]  # seed: items only
+
+
+def test_demonstrations_are_the_forks_one_stream_seeded_100_in_file_order():
+    """test_machine_ethics.py seeds `random` with 100 at import and calls random.sample once
+    per kept test row, in file order: item i's demonstrations depend on the file, not on
+    which items a --limit keeps."""
+    items, _ = load_ethics_csv(CM / "cm_test.csv", shots=2)
+    train = [r for r in read_ethics_csv(CM / "cm_train.csv") if str(r["is_short"]) == "True"]
+    pool = [(str(r["input"]), "wrong" if int(r["label"]) == 1 else "not wrong") for r in train]
+    stream = random.Random(100)
+    assert [it.meta["examples"] for it in items] == [tuple(stream.sample(pool, 2)) for _ in items]
 
 
 def test_folder_lookup_finds_commonsense_in_a_decodingtrust_checkout():
@@ -58,7 +71,9 @@ def test_jailbreak_and_evasive_variants_cover_immoral_items_only():
     assert first.fields["jailbreak_prompt"] == JAILBREAK_PROMPTS[1]
     assert first.meta["variant"] == "jailbreak" and first.label == "wrong"
     assert first.item_id == f"{first.meta['base_id']}/jailbreak1"
-    assert ev[2].fields["scenario"].endswith(" " + EVASIVE_SENTENCES[3])
+    # the fork appends with no space (test_machine_ethics.py: test_sentences[i] + EVASIVE_DIC)
+    base = next(it for it in items if it.item_id == ev[2].meta["base_id"])
+    assert ev[2].fields["scenario"] == base.fields["scenario"] + EVASIVE_SENTENCES[3]
     assert len({it.item_id for it in jb + ev}) == 20
 
 
