@@ -139,6 +139,28 @@ def test_mmlu_loglik_prompt_matches_lm_eval_harness(loaded):
     assert "\nA. " in text and "\nD. " in text and text.endswith("Answer:")
 
 
+# lm-evaluation-harness 0.4.13, lm_eval/tasks/mmlu/default/_default_template_yaml, doc_to_text
+LM_EVAL_MMLU = (
+    "{{question.strip()}}\nA. {{choices[0]}}\nB. {{choices[1]}}\nC. {{choices[2]}}\n"
+    "D. {{choices[3]}}\nAnswer:"
+)
+
+
+def test_mmlu_loglik_options_keep_their_spaces_as_lm_eval_renders_them():
+    """The data carries trailing spaces in some options ("$22,500 "); lm-eval strips only the
+    question, so its prompt keeps them and so must ours, byte for byte."""
+    import jinja2
+
+    from codesign.measurements.evaluate.suites.mmlu import lm_eval_prompt
+
+    fields = {"question": " What is owed? ", "A": "$22,500 ", "B": "$0", "C": " 5", "D": "none"}
+    item = Item("mmlu/x/0", "mmlu:econometrics", fields, "A", tuple("ABCD"), {"subject": "x"})
+    choices = [fields[k] for k in "ABCD"]
+    theirs = jinja2.Template(LM_EVAL_MMLU).render(question=fields["question"], choices=choices)
+    ours = lm_eval_prompt(SuiteItem("test/mmlu/x/0", "test", item)).split("\n\n", 1)[1]
+    assert ours == theirs and "A. $22,500 \n" in ours
+
+
 def test_scores_are_nan_not_errors_when_nothing_is_answered():
     items = [_item("a", "br0-zero", "yes", ("yes", "no"), sex="Male")]
     s = SUITES.get("fairness").score(items, [REFUSED])

@@ -37,8 +37,8 @@ def lm_eval_prompt(it: SuiteItem) -> str:
     head = (
         f"The following are multiple choice questions (with answers) about {subject_name(it)}.\n\n"
     )
-    body = f"{str(f['question']).strip()}\n"
-    body += "".join(f"{k}. {str(f[k]).strip()}\n" for k in CHOICE_LETTERS)
+    body = f"{str(f['question']).strip()}\n"  # lm-eval strips the question only:
+    body += "".join(f"{k}. {f[k]}\n" for k in CHOICE_LETTERS)  # options keep their spaces
     return head + body + "Answer:"
 
 
@@ -150,6 +150,9 @@ class MMLULogLikelihood(_MMLU):
     order = 60
     kind = "loglik"
     choices = tuple(f" {k}" for k in CHOICE_LETTERS)
+    # v2: options as the data has them (v1 stripped their whitespace; lm-eval's mmlu template,
+    # tasks/mmlu/default/_default_template_yaml, strips only the question)
+    protocol = "lm-eval-mmlu-v2"
 
     def context(self, it: SuiteItem) -> str:
         return lm_eval_prompt(it)
