@@ -50,7 +50,6 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from codesign.errors import CodesignError, chain
 
 SCHEMA_VERSION = 4
-SCHEMA_TRIES = 8  # opening a new store: tries when a concurrent creation wins a race
 SCHEMA_LOCK_KEY = 0x636F6465  # PostgreSQL advisory lock serialising schema creation ("code")
 STORE_RETRY_S = 120.0  # how long an unreachable PostgreSQL server is waited for
 
@@ -536,16 +535,22 @@ class Store:
     def _open_schema(self, create: bool) -> None:
         """Check (and create or upgrade) the schema, one process at a time: on PostgreSQL under
         an advisory lock, and on both databases again when a concurrent creation won a race
-        ("table … already exists", a duplicate meta row)."""
-        for attempt in range(SCHEMA_TRIES):
+        ("table … already exists", a duplicate meta row). A lost race is retried for as long
+        as a locked store is waited for (``lock_wait_s``): on a loaded machine the winner's
+        creation can outlast a fixed number of short tries (SQLite answers a writer that would
+        deadlock "database is locked" at once, without its busy timeout)."""
+        deadline = time.monotonic() + lock_wait_s()
+        attempt = 0
+        while True:
             try:
                 with self._schema_lock():
                     self._check_schema(create)
                 return
             except (OperationalError, IntegrityError, ProgrammingError) as exc:
-                if attempt == SCHEMA_TRIES - 1 or not _lost_schema_race(exc):
+                attempt += 1
+                if not _lost_schema_race(exc) or time.monotonic() > deadline:
                     raise
-                time.sleep(0.05 * (attempt + 1) + random.random() * 0.05)
+                time.sleep(min(0.05 * attempt, 0.5) + random.random() * 0.05)
 
     @contextmanager
     def _schema_lock(self) -> Iterator[None]:
