@@ -83,18 +83,6 @@ def _peak_rss_bytes() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-def _module_bytes(model) -> int:
-    """Bytes of every parameter and buffer: packed low-bit weights count at their real size."""
-    tensors = list(model.parameters()) + list(model.buffers())
-    seen, total = set(), 0
-    for t in tensors:
-        if t.data_ptr() in seen:  # tied embeddings are stored once
-            continue
-        seen.add(t.data_ptr())
-        total += t.numel() * t.element_size()
-    return total
-
-
 def _quartiles(values: list[float]) -> tuple[float, float]:
     if len(values) < 2:
         return values[0], 0.0
@@ -205,7 +193,7 @@ def profile_in_this_process(
         dtype=loaded.dtype,
         kernel=loaded.kernel,
         real_low_bit=loaded.real_low_bit,
-        weight_bytes_memory=_module_bytes(loaded.model),
+        weight_bytes_memory=kernel_probe.module_bytes(loaded.model),
         peak_memory_bytes=peak,
         memory_method=method,
         versions=library_versions(),
