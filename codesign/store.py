@@ -890,6 +890,7 @@ class Store:
         with self.session() as s:
             q = (
                 select(
+                    PredictionRow.id.label("row_id"),
                     PredictionRow.suite,
                     PredictionRow.item_id,
                     PredictionRow.raw,

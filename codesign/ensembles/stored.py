@@ -70,10 +70,30 @@ class StoredPredictions:
 
 def current_protocol(frame: pd.DataFrame) -> pd.Series:
     """Per stored prediction: whether it was made under its suite's current prompt protocol
-    (outputs of an older one are neither scored nor counted as measured)."""
+    and under the prompt template the suite's latest output was made with (outputs of an
+    older protocol, or of another template than the latest, are neither scored nor counted
+    as measured: two templates' answers to one item are never both voted)."""
     protocols = frame["extra"].map(lambda e: (e or {}).get("protocol", ""))
     wanted = frame["suite"].map(lambda s: SUITES.get(s).protocol if s in SUITES else None)
-    return protocols == wanted
+    current = protocols == wanted
+    templates = pd.Series(
+        [_template(s, e) for s, e in zip(frame["suite"], frame["extra"], strict=True)],
+        index=frame.index,
+    )
+    if "row_id" not in frame or not current.any():
+        return current
+    latest = frame[current].sort_values("row_id").groupby("suite").tail(1)
+    chosen = dict(zip(latest["suite"], templates[latest.index], strict=True))
+    return current & (templates == frame["suite"].map(chosen))
+
+
+def _template(suite: str, extra: dict | None) -> str:
+    """The prompt template a stored output names; outputs stored before templates were
+    recorded were rendered by the model's own chat template (or as raw text)."""
+    named = (extra or {}).get("template")
+    if named:
+        return named
+    return "model" if suite not in SUITES or SUITES.get(suite).chat else "raw text"
 
 
 def load_predictions(

@@ -16,6 +16,7 @@ from codesign.errors import CodesignError
 from codesign.measurements.evaluate.datasets import DATASETS
 from codesign.measurements.evaluate.profiles import DEFAULT_PROFILE, PROFILES
 from codesign.measurements.evaluate.suites import SUITES, suite_order
+from codesign.measurements.evaluate.templates import TEMPLATES, choose_template
 from codesign.measurements.quantize.cli import add_quantize_options, variants_from_args
 from codesign.store import variant_label
 from codesign.validation import COUNT, SEED, TOKENS, Number, distinct
@@ -98,6 +99,16 @@ def add_item_options(p: argparse.ArgumentParser) -> None:
         f"data sets: {_data_sets_help()})",
     )
     p.add_argument(
+        "--template",
+        choices=TEMPLATES.names(),
+        default=None,
+        help="how chat prompts become text: comptrust (the conversation template comp-trust's "
+        "DecodingTrust fork gives the model's family: llama-2, vicuna_v1.1, "
+        "redpajama-incite-instruct; llama-2, the fork's default, for a family it does not "
+        "name) or model (the model's own chat template); outputs name the one used "
+        "(default: comptrust for LLaMA-2 and Vicuna models, model otherwise)",
+    )
+    p.add_argument(
         "--max-prompt-tokens",
         type=TOKENS,
         default=None,
@@ -110,7 +121,10 @@ def add_item_options(p: argparse.ArgumentParser) -> None:
 def items_from_args(args: argparse.Namespace) -> tuple[list, dict]:
     """The chosen suites and each one's items, every option checked before any work."""
     names = list(SUITES) if args.suites == "all" else parse_list(args.suites, "suites")
-    suites = [SUITES.get(n) for n in distinct(names, "--suites")]
+    template = choose_template(getattr(args, "template", None), args.model)
+    suites = [
+        SUITES.get(n).with_template(template, args.model) for n in distinct(names, "--suites")
+    ]
     sources = _sources(args.data, suites)
     limits = suite_limits(getattr(args, "suite_limit", []), suites, args.limit)
     return suites, {s.name: s.load(limits[s.name], args.data_seed, sources) for s in suites}
@@ -308,6 +322,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         return 0  # the parent prints the summary once
     provenance = {n: d.provenance() for n, d in data.items()}
     _summary(store, [s.name for s in suites], provenance, args.scoring)
+    templates = sorted({f"{s.name}: {s.template_label()}" for s in suites})
+    console.print(f"prompt template: {'; '.join(templates)}", highlight=False)
     return 0
 
 
@@ -373,6 +389,7 @@ def _plan_units(
         variants=sorted(runners),
         suites=sorted(s.name for s in suites),
         protocols={s.name: s.protocol for s in suites},
+        templates={s.name: s.template_label() for s in suites},
         items=hashlib.sha256(json.dumps(items, sort_keys=True).encode()).hexdigest(),
         limit=args.limit,
         data_seed=args.data_seed,
@@ -444,16 +461,11 @@ def _without_long_settings(suite, data, tokenizer, max_tokens: int, *, quiet: bo
     it) exceeds ``max_tokens``; the settings left out are named in its provenance."""
     from dataclasses import replace
 
-    from codesign.measurements.evaluate.generation import encode_chats
+    from codesign.measurements.evaluate.runner import encode_prompts
 
     if suite.kind == "loglik" or not data.items:
         return data
-    if suite.chat:
-        lengths = [
-            len(ids) for ids in encode_chats(tokenizer, [suite.messages(it) for it in data.items])
-        ]
-    else:
-        lengths = [len(tokenizer(suite.prompt_text(it))["input_ids"]) for it in data.items]
+    lengths = [len(ids) for ids in encode_prompts(tokenizer, suite, data.items)]
     longest: dict[str, int] = {}
     for it, n in zip(data.items, lengths, strict=True):
         longest[it.setting] = max(longest.get(it.setting, 0), n)
@@ -544,7 +556,9 @@ def _summary(store, suite_names: list[str], provenance: dict[str, str], profile:
     for label, old in preds.replaced.items():
         console.print(f"{label}: the latest stored variant is scored; {len(old)} older one(s) not")
     for name, n in preds.superseded.items():
-        console.print(f"{name}: {n} stored outputs of an older prompt protocol are not scored")
+        console.print(
+            f"{name}: {n} stored outputs of another prompt protocol or template are not scored"
+        )
     for name in suite_names:
         if name in preds.suites:
             console.print(

@@ -19,9 +19,10 @@ from typing import Any
 from codesign.measurements.evaluate.decoding import StepClock
 from codesign.measurements.evaluate.engines.base import Engine, Prompt
 from codesign.measurements.evaluate.engines.local import encode
-from codesign.measurements.evaluate.generation import chat_texts
 from codesign.measurements.evaluate.labels import REFUSED
 from codesign.measurements.evaluate.suites.base import Suite, SuiteData, SuiteItem, slim_item
+from codesign.measurements.evaluate.templates import TEMPLATES
+from codesign.measurements.evaluate.templates.base import DEFAULT_TEMPLATE
 from codesign.store import Prediction, Store, VariantRow
 
 
@@ -83,6 +84,7 @@ class VariantRunner:
         clock = StepClock()
 
         held: list[list[Prediction]] = []  # the latest batch, written with the next one
+        sent: list[str] = []  # each item's prompt text as rendered (generating suites)
 
         def write(preds: list[Prediction], also=None) -> None:
             nonlocal added
@@ -94,7 +96,13 @@ class VariantRunner:
             start = time.perf_counter()
             preds = [
                 make_prediction(
-                    suite, todo[i], out, provenance, self.engine.runtime, self.engine.describe()
+                    suite,
+                    todo[i],
+                    out,
+                    provenance,
+                    self.engine.runtime,
+                    self.engine.describe(),
+                    sent[i] if sent else None,
                 )
                 for i, out in zip(indices, outputs, strict=True)
             ]
@@ -105,7 +113,7 @@ class VariantRunner:
             advance(len(indices))
 
         try:
-            self._generate(suite, todo, store_batch, clock, spent, max_batch_tokens)
+            self._generate(suite, todo, store_batch, clock, spent, max_batch_tokens, sent)
         except BaseException:
             if held:
                 with contextlib.suppress(Exception):  # keep what ran; the error goes on
@@ -117,8 +125,9 @@ class VariantRunner:
             timing.add(spent)
         return added
 
-    def _generate(self, suite, todo, store_batch, clock, spent, max_batch_tokens) -> None:
-        """Every item of ``todo`` through the engine, each finished batch to ``store_batch``."""
+    def _generate(self, suite, todo, store_batch, clock, spent, max_batch_tokens, sent) -> None:
+        """Every item of ``todo`` through the engine, each finished batch to ``store_batch``;
+        ``sent`` is given each generating prompt's text, in the order of ``todo``."""
         tokenizer = None if suite.kind == "loglik" else self.engine.tokenizer  # loads a model
         start = time.perf_counter()
         if suite.kind == "loglik":
@@ -133,6 +142,7 @@ class VariantRunner:
             )
             return
         prompts = render_prompts(tokenizer, suite, todo)
+        sent.extend(p.text for p in prompts)
         spent.tokenize += time.perf_counter() - start
         self.engine.generate_until(
             prompts,
@@ -145,10 +155,17 @@ class VariantRunner:
 
 
 def make_prediction(
-    suite: Suite, it: SuiteItem, out: Any, provenance: str, runtime: str, engine: dict
+    suite: Suite,
+    it: SuiteItem,
+    out: Any,
+    provenance: str,
+    runtime: str,
+    engine: dict,
+    prompt: str | None = None,
 ) -> Prediction:
     """One item's stored prediction: the raw output, its parsed label, and what scoring needs
-    (setting, gold label, the item's metadata, the data's provenance, how it ran)."""
+    (setting, gold label, the item's metadata, the data's provenance, how it ran), with the
+    prompt template and the prompt text exactly as rendered (where it was)."""
     extra = {
         "setting": it.setting,
         "item": slim_item(it),
@@ -156,7 +173,10 @@ def make_prediction(
         "runtime": runtime,
         "engine": engine,
         "protocol": suite.protocol,
+        "template": suite.template_label(),
     }
+    if prompt is not None:
+        extra["prompt"] = prompt
     if suite.kind == "loglik":
         best = max(range(len(out)), key=out.__getitem__)
         label = it.item.labels[best]
@@ -176,16 +196,15 @@ def make_prediction(
 
 
 def render_prompts(tokenizer, suite: Suite, items: Sequence[SuiteItem]) -> list[Prompt]:
-    """The prompts ``evaluate`` sends, rendered by codesign on every engine: through the chat
-    template, or (``suite.chat`` False) the raw prompt text, to which the tokenizer adds its
-    own special tokens, as a plain-text harness sends it."""
+    """The prompts ``evaluate`` sends, rendered by codesign on every engine: through the
+    suite's prompt template (the model's own chat template unless another was chosen), or
+    (``suite.chat`` False) the raw prompt text, to which the tokenizer adds its own special
+    tokens, as a plain-text harness sends it."""
     if not suite.chat:
         return [Prompt(suite.prompt_text(it), True) for it in items]
-    chats = [suite.messages(it) for it in items]
-    return [
-        Prompt(text, False, tuple(chat))
-        for text, chat in zip(chat_texts(tokenizer, chats), chats, strict=True)
-    ]
+    template = suite.template or TEMPLATES.get(DEFAULT_TEMPLATE)
+    chats = [suite.chat_messages(it) for it in items]
+    return template.render(tokenizer, chats, suite.template_model)
 
 
 def encode_prompts(tokenizer, suite: Suite, items: Sequence[SuiteItem]) -> list[list[int]]:

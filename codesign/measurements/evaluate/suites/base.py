@@ -9,6 +9,7 @@ scored from the store without running anything.
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -107,6 +108,11 @@ class Suite:
     protocol: ClassVar[str] = ""
     max_new_tokens: ClassVar[int] = 8
     label_set: ClassVar[tuple[str, ...]]  # every label any item may take (for voting codes)
+    # The prompt template (codesign.measurements.evaluate.templates) a chat suite's messages
+    # are rendered with, and the model it was chosen for; set on a copy by ``with_template``
+    # (None: the model's own chat template).
+    template: Any = None
+    template_model: str = ""
 
     def load(self, limit: int | None, seed: int, sources: Sources = None) -> SuiteData:
         """A seeded, stratified sample of ``limit`` items per setting; ``sources`` maps data-set
@@ -119,10 +125,27 @@ class Suite:
     def instruction(self, it: SuiteItem) -> str:
         return ""
 
+    def with_template(self, template: Any, model: str) -> Suite:
+        """This suite rendering its messages with ``template`` for ``model`` (a copy: the
+        registered suite is left as it is)."""
+        view = copy.copy(self)
+        view.template, view.template_model = template, model
+        return view
+
+    def template_label(self) -> str:
+        """What every output names: the template and its conversation ('comptrust:llama-2'),
+        'model', or 'raw text' for a suite prompted without a chat."""
+        if not self.chat:
+            return "raw text"
+        return self.template.label(self.template_model) if self.template else "model"
+
     def stored_key(self, it: SuiteItem) -> str:
         """The item's key in the store: prefixed by the prompt protocol, so outputs of a new
-        protocol never collide with (or resume from) those of an older one."""
-        return f"{self.protocol}/{it.key}" if self.protocol else it.key
+        protocol never collide with (or resume from) those of an older one, and by the prompt
+        template where it is not the model's own, so two templates' outputs never mix."""
+        label = self.template_label()
+        protocol = self.protocol if label in ("model", "raw text") else f"{self.protocol}@{label}"
+        return f"{protocol}/{it.key}" if protocol else it.key
 
     def prompt_text(self, it: SuiteItem) -> str:
         """The whole prompt as raw text, for suites that prompt without the chat template."""
@@ -157,6 +180,17 @@ class Suite:
             msgs.append({"role": "assistant", "content": str(answer).capitalize()})
         msgs.append({"role": "user", "content": self.user_text(it)})
         return msgs
+
+    def fork_messages(self, it: SuiteItem) -> list[dict[str, str]]:
+        """The messages as comp-trust's fork builds them, for its own conversation templates
+        (a suite whose fork layout differs from ``messages`` overrides this)."""
+        return self.messages(it)
+
+    def chat_messages(self, it: SuiteItem) -> list[dict[str, str]]:
+        """The messages this suite's template is given: the fork's layout for a template that
+        renders as the fork does, the intended one otherwise."""
+        fork = self.template is not None and self.template.fork_layout
+        return self.fork_messages(it) if fork else self.messages(it)
 
     def idk(self, it: SuiteItem) -> str | None:
         """The label meaning "I don't know", where the item offers one."""

@@ -20,7 +20,11 @@ from codesign.measurements.evaluate.datasets.fairness import (
     is_decodingtrust_folder,
     load_crime_path,
 )
-from codesign.measurements.evaluate.datasets.prompts import CRIME_INSTRUCTION, FAIRNESS_INSTRUCTION
+from codesign.measurements.evaluate.datasets.prompts import (
+    CRIME_INSTRUCTION,
+    FAIRNESS_INSTRUCTION,
+    SYSTEM_FEW_SHOT,
+)
 from codesign.measurements.evaluate.suites.base import (
     SUITES,
     Sources,
@@ -106,6 +110,26 @@ class Fairness(Suite):
 
     def user_text(self, it: SuiteItem) -> str:
         return str(it.item.fields["input"])
+
+    def fork_messages(self, it: SuiteItem) -> list[dict[str, str]]:
+        """comp-trust's layout: fairness_evaluation.py calls ``do_classification(...,
+        example_prefix=True)``, which puts the instruction in the system prompt and every
+        demonstration in a system message of its own (fair_chat.py). Under the fork's own
+        conversation templates each system message replaces the one before, so the model
+        receives the last demonstration's answer and the test item only; that quirk is what
+        the paper measured and what ``--template comptrust`` sends. ``messages`` keeps the
+        intended layout (demonstrations as turns) for the model's own chat template."""
+        demos = self.demonstrations(it)
+        if not demos:
+            return self.messages(it)
+        msgs = [{"role": "system", "content": f"{SYSTEM_FEW_SHOT} {self.instruction(it)}"}]
+        for text, answer in demos:
+            msgs.append({"role": "system", "name": "example_user", "content": text})
+            msgs.append(
+                {"role": "system", "name": "example_assistant", "content": answer.capitalize()}
+            )
+        msgs.append({"role": "user", "content": self.user_text(it)})
+        return msgs
 
     def score(self, items: Sequence[SuiteItem], labels: Sequence[str]) -> dict[str, float]:
         out: dict[str, float] = {}
