@@ -134,8 +134,8 @@ class Suite:
 
     def template_label(self) -> str:
         """What every output names: the template and its conversation ('comptrust:llama-2'),
-        'model', or 'raw text' for a suite prompted without a chat."""
-        if not self.chat:
+        'model', or 'raw text' for a suite prompted without a chat (or scoring choices)."""
+        if not self.chat or self.kind == "loglik":
             return "raw text"
         return self.template.label(self.template_model) if self.template else "model"
 

@@ -94,7 +94,9 @@ class Fairness(Suite):
     datasets = ("adult",)
     max_new_tokens = 20  # DecodingTrust chat.py do_classification max_tokens
     label_set = ("yes", "no", "high", "low")
-    protocol = "comptrust-settings"
+    # v2: the offline test inputs begin "description:  A person" (two spaces), as
+    # DecodingTrust's data generation writes them
+    protocol = "comptrust-settings-v2"
 
     def load(self, limit: int | None, seed: int, sources: Sources = None) -> SuiteData:
         source = source_of(sources, "adult")
