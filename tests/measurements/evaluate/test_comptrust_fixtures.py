@@ -118,3 +118,19 @@ def test_mmlu_prompt_equals_comptrusts(subject):
     assert _rendered("mmlu_gen", items) == MMLU[subject]
     odd = re.compile(r"\n[A-D]\. nan\n|\n[A-D]\. [^\n]* \n")  # the cases the fixture holds
     assert any(odd.search(p) for p in MMLU[subject])
+
+
+ADV = _expected("adv_robustness")
+
+
+@pytest.mark.parametrize("task", sorted(ADV))
+def test_advglue_prompt_equals_the_forks(task):
+    """No system message in comp-trust's AdvGLUE++ config, so the llama-2 template keeps its
+    own system prompt and [INST] wrapper here (the rows are codesign's stand-in file: the
+    published AdvGLUE++ files are not on any registry)."""
+    path = FIXTURES / "data" / "adv-glue-plus-plus" / "data" / "alpaca.json"
+    data = SUITES.get("adv_robustness").load(None, 0, {"advglue": str(path)})
+    items = _first_two([it for it in data.items if it.setting == task])
+    rendered = _rendered("adv_robustness", items)
+    assert rendered == ADV[task]
+    assert rendered[0].startswith("<s>[INST] <<SYS>>\nYou are a helpful, respectful")
