@@ -159,8 +159,10 @@ def load_predictions(
         if table.empty:
             continue
         items = [items_by_id[k] for k in table.index]
+        template = _template(suite_name, extras.iloc[0])
+        data = f"{extras.iloc[0]['data']}; prompt template: {template}"
         out.suites[suite_name] = SuiteLabels(
-            suite, items, table.to_numpy(dtype=object), extras.iloc[0]["data"], scoring
+            suite, items, table.to_numpy(dtype=object), data, scoring
         )
     return out
 

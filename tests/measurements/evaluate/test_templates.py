@@ -10,7 +10,7 @@ import sys
 import pandas as pd
 import pytest
 
-from codesign.ensembles.stored import current_protocol
+from codesign.ensembles.stored import current_protocol, load_predictions
 from codesign.errors import CodesignError
 from codesign.measurements.evaluate.runner import render_prompts
 from codesign.measurements.evaluate.suites import SUITES
@@ -148,6 +148,8 @@ def test_evaluate_stores_the_template_and_prompt_and_scores_one_template(
     out = " ".join(second.stdout.split())
     assert f"ethics: {2 * n} stored outputs of another prompt protocol or template" in out
     assert "prompt template: ethics: model" in out
+    scored = load_predictions(Store(store_url)).suites["ethics"]  # what every report prints
+    assert scored.provenance.endswith("prompt template: model")
 
 
 def test_a_chat_api_cannot_send_the_forks_template(store_url):
