@@ -157,6 +157,12 @@ CASES = [
     case(*OPENAI, "--serve", "gptq-w9=m", says="gptq-w9: not a variant of this command"),
     case(*OPENAI, "--serve", "dense", says="VARIANT=MODEL_NAME[@URL]"),
     case(*OPENAI, "--api", "chat", "--suites", "mmlu_gen", says="--api chat: mmlu_gen"),
+    *(
+        case(*cmd, "--api", "chat", "--suites", "ethics", "--template", "comptrust", says=says)
+        for cmd in (OPENAI, ("measurements", "export", "--store", "sqlite:///new.db", "--out", "o"))
+        for says in ("--template comptrust cannot be sent that way",)
+    ),
+    case(*EVALUATE, "--template", "fastchat", says="--template: invalid choice: 'fastchat'"),
     case(*SEARCH, "--base-url", "http://127.0.0.1:1", says="an option of --engine openai"),
     case(
         "search",

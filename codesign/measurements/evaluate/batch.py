@@ -135,15 +135,32 @@ def _command_items(args):
     return store, rows, suites, trim_long_settings(args, suites, data, rows, quiet=False)
 
 
+def _check_chat_api(args: argparse.Namespace) -> None:
+    """A chat request lets the server apply its own template: refused, before any work, for
+    suites prompted as raw text and for a prompt template other than the model's own."""
+    from codesign.measurements.evaluate.suites import SUITES
+    from codesign.measurements.evaluate.templates import choose_template
+
+    names = list(SUITES) if args.suites == "all" else [n.strip() for n in args.suites.split(",")]
+    suites = [SUITES.get(n) for n in names]
+    if raw := [s.name for s in suites if not s.chat]:
+        raise CodesignError(f"--api chat: {', '.join(raw)} prompts without a chat")
+    if choose_template(args.template, args.model).name != "model":
+        raise CodesignError(
+            "--api chat: the server applies its own chat template, so --template comptrust "
+            "cannot be sent that way; use --api completions"
+        )
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from codesign.measurements.evaluate.engines.openai_server import parse_serve
     from codesign.paths import writable_folder
 
     writable_folder(args.out, "--out")
     names = {k: m for k, (m, _) in parse_serve(args.serve, "http://unused").items()}
+    if args.api == "chat":
+        _check_chat_api(args)
     store, rows, suites, data = _command_items(args)
-    if args.api == "chat" and (raw := [s.name for s in suites if not s.chat]):
-        raise CodesignError(f"--api chat: {', '.join(raw)} prompts without a chat")
     lines: dict[str, list[str]] = {}
     models: dict[str, str] = {}
     done: dict[tuple[int, str], set[str]] = {}
@@ -188,8 +205,9 @@ def cmd_import(args: argparse.Namespace) -> int:
     provenance = {n: d.provenance() for n, d in data.items()}
     by_variant: dict[int, list] = {}
     for req, out, runtime, engine in answers.values():
+        prompt = req.body.get("prompt")  # the text a completions request sent
         pred = make_prediction(
-            req.suite, req.item, out, provenance[req.suite.name], runtime, engine
+            req.suite, req.item, out, provenance[req.suite.name], runtime, engine, prompt
         )
         by_variant.setdefault(req.variant.id, []).append(pred)
     added = sum(store.add_predictions(v, preds) for v, preds in by_variant.items())

@@ -150,33 +150,3 @@ def test_evaluate_stores_the_template_and_prompt_and_scores_one_template(
     assert "prompt template: ethics: model" in out
     scored = load_predictions(Store(store_url)).suites["ethics"]  # what every report prints
     assert scored.provenance.endswith("prompt template: model")
-
-
-def test_a_chat_api_cannot_send_the_forks_template(store_url):
-    got = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "codesign.measurements",
-            "evaluate",
-            "--model",
-            "smollm2-135m",
-            "--engine",
-            "openai",
-            "--base-url",
-            "http://127.0.0.1:9/v1",
-            "--api",
-            "chat",
-            "--suites",
-            "ethics",
-            "--template",
-            "comptrust",
-            "--store",
-            store_url,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert got.returncode == 2
-    assert "--template comptrust cannot be sent that way" in got.stderr + got.stdout
