@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 
 import pandas as pd
 import pytest
@@ -17,6 +16,7 @@ from codesign.measurements.evaluate.suites import SUITES
 from codesign.measurements.evaluate.templates import TEMPLATES, choose_template
 from codesign.store import Store
 from tests.measurements.evaluate.test_comptrust_fixtures import FIXTURES
+from tests.measurements.evaluate.test_runner import _cmd
 
 
 @pytest.mark.parametrize(
@@ -100,29 +100,8 @@ def test_only_the_latest_templates_outputs_are_current():
 
 
 def _evaluate(model, store_url, env, *extra):
-    cmd = [
-        sys.executable,
-        "-m",
-        "codesign.measurements",
-        "evaluate",
-        "--model",
-        str(model),
-        "--method",
-        "gptq",
-        "--bits",
-        "4",
-        "--calib-samples",
-        "4",
-        "--calib-seq-len",
-        "32",
-        "--suites",
-        "ethics",
-        "--limit",
-        "1",
-        "--store",
-        store_url,
-        *extra,
-    ]
+    """test_runner's evaluate command on one item per setting (a later --limit wins)."""
+    cmd = [*_cmd(model, store_url), "--limit", "1", *extra]
     return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
 
 
