@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from codesign.simulators import DesignBatch, Workload, evaluate, load_model, load_unit
+from codesign.simulators import DesignBatch, Workload, evaluate, gpu_fit, load_model, load_unit
 from codesign.simulators import calibration as cal
 from codesign.simulators.cli import main
 from codesign.simulators.published import (
@@ -75,8 +75,28 @@ def test_the_validate_command_prints_every_point_and_the_verdict(capsys):
     text = capsys.readouterr().out
     for point in published_points()["id"]:
         assert point in text
-    assert "Target: median <= 15 %, none > 35 %: met" in text
+    assert "target median <= 15 %, none > 35 %: met" in text  # in sample
+    assert "out of sample (every fit row predicted without itself" in text
+    assert "Target: median <= 10 %, none > 25 %:" in text  # met or not, it is printed
     assert "github.com/pytorch-labs/gpt-fast" in text
+
+
+def test_a_left_out_row_is_predicted_by_terms_fitted_without_it():
+    """Leave-one-out refits the terms without each fit row: its prediction then moves (the
+    fit no longer sees it), a holdout row's does not, and calibration is left as it was."""
+    before = gpu_fit.current()
+    points = published_points()
+    res = gpu_fit.leave_one_out(points).set_index("id")
+    assert np.array_equal(gpu_fit.current(), before)
+    hold = res[res["role"] == "holdout"]
+    assert np.allclose(hold["predicted_left_out"], hold["predicted"])
+    fit = res[res["role"] == "fit"]
+    moved = ~np.isclose(fit["predicted_left_out"], fit["predicted"], rtol=1e-3)
+    assert moved.sum() >= len(fit) // 2, fit[["predicted", "predicted_left_out"]]
+    # in sample the fit rows look better than out of sample: the reason to print both
+    assert fit["error_left_out_pct"].abs().median() > fit["error_pct"].abs().median()
+    stats = summary(res.reset_index())
+    assert stats["out_of_sample_max"] >= stats["fit_max"]
 
 
 def test_validate_without_a_store_or_published_is_a_one_line_error(capsys):
