@@ -143,28 +143,33 @@ def load_predictions(
             sf = sf[sf["current"]]
             if sf.empty:
                 continue
-        extras = sf.drop_duplicates("item_id").set_index("item_id")["extra"]
-        items_by_id = {k: suite_item_from_stored(k, e) for k, e in extras.items()}
-        if scoring.reparse and suite.kind == "generate":
-            sf = sf.assign(
-                label=[
-                    scoring.parse(suite, items_by_id[i], raw)
-                    for i, raw in zip(sf["item_id"], sf["raw"], strict=True)
-                ]
-            )
-        table = sf.pivot_table(
-            index="item_id", columns="variant_key", values="label", aggfunc="first"
-        )
-        table = table.reindex(columns=order).dropna()  # items every member answered
-        if table.empty:
-            continue
-        items = [items_by_id[k] for k in table.index]
-        template = _template(suite_name, extras.iloc[0])
-        data = f"{extras.iloc[0]['data']}; prompt template: {template}"
-        out.suites[suite_name] = SuiteLabels(
-            suite, items, table.to_numpy(dtype=object), data, scoring
-        )
+        labels = _suite_labels(suite, sf, order, scoring)
+        if labels is not None:
+            out.suites[suite_name] = labels
     return out
+
+
+def _suite_labels(
+    suite: Suite, sf: pd.DataFrame, order: list[str], scoring: ScoringProfile
+) -> SuiteLabels | None:
+    """One suite's stored rows as an items × members table of labels ``scoring`` parsed, over
+    the items every member answered (None when there is none)."""
+    extras = sf.drop_duplicates("item_id").set_index("item_id")["extra"]
+    items_by_id = {k: suite_item_from_stored(k, e) for k, e in extras.items()}
+    if scoring.reparse and suite.kind == "generate":
+        sf = sf.assign(
+            label=[
+                scoring.parse(suite, items_by_id[i], raw)
+                for i, raw in zip(sf["item_id"], sf["raw"], strict=True)
+            ]
+        )
+    table = sf.pivot_table(index="item_id", columns="variant_key", values="label", aggfunc="first")
+    table = table.reindex(columns=order).dropna()  # items every member answered
+    if table.empty:
+        return None
+    items = [items_by_id[k] for k in table.index]
+    data = f"{extras.iloc[0]['data']}; prompt template: {_template(suite.name, extras.iloc[0])}"
+    return SuiteLabels(suite, items, table.to_numpy(dtype=object), data, scoring)
 
 
 def _latest_per_label(

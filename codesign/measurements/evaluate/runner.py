@@ -94,16 +94,9 @@ class VariantRunner:
 
         def store_batch(indices: list[int], outputs: list) -> None:
             start = time.perf_counter()
+            how = (provenance, self.engine.runtime, self.engine.describe())
             preds = [
-                make_prediction(
-                    suite,
-                    todo[i],
-                    out,
-                    provenance,
-                    self.engine.runtime,
-                    self.engine.describe(),
-                    sent[i] if sent else None,
-                )
+                make_prediction(suite, todo[i], out, *how, sent[i] if sent else None)
                 for i, out in zip(indices, outputs, strict=True)
             ]
             spent.parse += time.perf_counter() - start
