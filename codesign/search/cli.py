@@ -40,6 +40,7 @@ from codesign.measurements.evaluate.cli import (
 from codesign.measurements.evaluate.profiles import DEFAULT_PROFILE, PROFILES
 from codesign.measurements.quantize.models import DEFAULT_MODEL
 from codesign.paths import writable_folder
+from codesign.search import exact
 from codesign.search.context import (
     AREA_NODE_NM,
     EACH_SCOPE,
@@ -55,9 +56,11 @@ from codesign.search.pareto import constraint_values, feasible, pareto_trials
 from codesign.search.space import options
 from codesign.search.study import (
     DEFAULT_SAMPLER,
+    DEFAULT_TRIALS,
     MAX_EXHAUSTIVE,
     RUN_ATTR,
     SAMPLERS,
+    SIGNATURE_ATTR,
     completed,
     exhaustive_configs,
     fail_stale,
@@ -68,7 +71,6 @@ from codesign.search.study import (
     plan_exhaustive,
     redacted,
     run_study,
-    small_space_size,
 )
 from codesign.simulators.workload import model_presets
 from codesign.store import Store, check_store_url, sqlite_file
@@ -269,20 +271,23 @@ def _run_options(g) -> None:
         "--sampler",
         default=None,
         choices=SAMPLERS.names(),
-        help=f"Optuna multi-objective sampler (default: {DEFAULT_SAMPLER}; a space of at most "
-        f"{MAX_EXHAUSTIVE:,} configurations is enumerated exactly unless a sampler is given)",
+        help=f"Optuna multi-objective sampler (default: none for a space whose exact enumeration "
+        f"is estimated at most {exact.EXACT_LIMIT_S:.0f} s: its exact front; {DEFAULT_SAMPLER} "
+        "for a larger one)",
     )
     g.add_argument(
         "--n-trials",
         type=COUNT,
-        default=200,
-        help="trials the study should hold; a rerun continues to it (default: 200)",
+        default=None,
+        help=f"trials the study should hold when sampling; a rerun continues to it (default: "
+        f"{DEFAULT_TRIALS})",
     )
     g.add_argument("--seed", type=SEED, default=0, help="sampler seed (default: 0)")
     g.add_argument(
         "--exhaustive",
         action="store_true",
-        help="run every configuration of a small space instead of sampling (not with --sampler)",
+        help=f"run every configuration of a space of at most {MAX_EXHAUSTIVE:,} as an Optuna "
+        "trial of its own (resumable, shared by --workers; not with --sampler)",
     )
     g.add_argument(
         "--workers", type=WORKERS, default=1, help="worker processes on this machine (default: 1)"
@@ -425,9 +430,27 @@ def _precheck(ctx: SearchContext) -> None:
             )
 
 
+def _nothing_feasible_exact(record: dict) -> NoFeasibleConfiguration:
+    """Which constraint excluded how many of an exactly enumerated space's configurations."""
+    flags = {"memory_gb": "--budget-gb (or the unit's own memory)", "mmlu": "the MMLU floor"}
+    flags |= {"refusal": "--max-refusal", "area_mm2": "--max-area-mm2"}
+    parts = [
+        f"{flags.get(name, name)} excluded {n:,}"
+        for name, n in sorted(record["excluded"].items(), key=lambda kv: -kv[1])
+        if n
+    ]
+    parts += [f"{n:,} cannot run ({why})" for why, n in record["cannot_run"].items() if n]
+    return NoFeasibleConfiguration(
+        f"no configuration among {record['configurations']:,} (every one priced) meets the "
+        "constraints: " + "; ".join(parts)
+    )
+
+
 def _nothing_feasible(study: optuna.Study, ctx: SearchContext) -> NoFeasibleConfiguration:
     """Which constraint excluded how many completed trials, the most excluding first, each with
     the closest any trial came."""
+    if exact.EXACT_ATTR in study.user_attrs:
+        return _nothing_feasible_exact(study.user_attrs[exact.EXACT_ATTR])
     done = list(completed(study))
     if not done:
         return NoFeasibleConfiguration(
@@ -476,14 +499,10 @@ def _nothing_feasible(study: optuna.Study, ctx: SearchContext) -> NoFeasibleConf
 
 def _search(args: argparse.Namespace, ctx: SearchContext, name: str) -> optuna.Study:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    if not args.exhaustive and args.sampler is None:
-        size = small_space_size(ctx)
-        if size is not None:
-            args.exhaustive = True
-            console.print(
-                f"the space has {size:,} configurations (at most {MAX_EXHAUSTIVE:,}): enumerating "
-                "it exactly instead of sampling (give --sampler to sample)"
-            )
+    if _exact_by_default(args, ctx):
+        return _search_exact(args, ctx, name)
+    if args.n_trials is None:
+        args.n_trials = DEFAULT_TRIALS
     sampler = "random" if args.exhaustive else (args.sampler or DEFAULT_SAMPLER)
     configs = exhaustive_configs(ctx) if args.exhaustive else []
     label = "exhaustive" if args.exhaustive else sampler
@@ -540,6 +559,71 @@ def _search(args: argparse.Namespace, ctx: SearchContext, name: str) -> optuna.S
     return study
 
 
+def _exact_by_default(args: argparse.Namespace, ctx: SearchContext) -> bool:
+    """With no --sampler, --n-trials or --exhaustive: enumerate exactly when the space's
+    estimated time is within EXACT_LIMIT_S, and say which way was taken and why."""
+    if args.exhaustive or args.sampler is not None or args.n_trials is not None:
+        return False
+    count = exact.space_count(ctx)
+    seconds = exact.estimate_s(count)
+    if seconds > exact.EXACT_LIMIT_S:
+        console.print(
+            f"the space has {count:,} configurations, about {seconds:.0f} s to enumerate (more "
+            f"than {exact.EXACT_LIMIT_S:.0f} s): sampling {DEFAULT_TRIALS} trials with "
+            f"{DEFAULT_SAMPLER} instead"
+        )
+        return False
+    console.print(
+        f"the space has {count:,} configurations: enumerating it exactly, in batches of the "
+        f"vectorised simulators (about {max(seconds, 1):.0f} s at "
+        f"{exact.RATE_PER_S:,} configurations/s; give --sampler or --n-trials to sample)"
+    )
+    return True
+
+
+def _search_exact(args: argparse.Namespace, ctx: SearchContext, name: str) -> optuna.Study:
+    """The exact front, stored in the study as its trials (once: a rerun reuses it)."""
+    storage = open_storage(args.store)
+    run = {"sampler": "exact", "seed": None}
+    study = open_study(storage, name, ctx, make_sampler("random", None), run=run)
+    if exact.EXACT_ATTR in study.user_attrs:
+        done = study.user_attrs[exact.EXACT_ATTR]
+        console.print(
+            f"study {name!r} on {redacted(args.store)} holds the exact front already "
+            f"({done['front']} of {done['configurations']:,} configurations)"
+        )
+        return study
+    on_interrupt(lambda: f"nothing of study {name!r} was stored; run the same command again")
+    with progress_bar() as progress:
+        task = progress.add_task("configurations", total=exact.space_count(ctx))
+        result = exact.exact_front(ctx, progress=lambda n: progress.advance(task, n))
+    stored = exact.record(study, ctx, result)
+    console.print(
+        f"enumerated {result.configurations:,} configurations in {result.seconds:.0f} s "
+        f"({result.feasible:,} feasible, {len(result.front)} Pareto-optimal); stored the front "
+        f"and a sample of {stored - len(result.front)} others as trials of study {name!r}"
+    )
+    return study
+
+
+def _exact_records(args: argparse.Namespace, ctx: SearchContext, study: optuna.Study):
+    """The study's own exact record, or, for a sampled study, its hypervolume share of the
+    exact front stored under the settings' default study name (when there is one)."""
+    if exact.EXACT_ATTR in study.user_attrs:
+        return study.user_attrs[exact.EXACT_ATTR], None
+    name = default_study_name(ctx)
+    if name == study.study_name:
+        return None, None
+    try:
+        other = optuna.load_study(study_name=name, storage=open_storage(args.store))
+    except KeyError:  # no such study
+        return None, None
+    if other.user_attrs.get(SIGNATURE_ATTR) != study.user_attrs.get(SIGNATURE_ATTR):
+        return None, None
+    done = [t for t in completed(study) if feasible(t)]
+    return None, exact.hypervolume_share(done, other)
+
+
 def _report(args: argparse.Namespace, ctx: SearchContext, study: optuna.Study, store: Store):
     # imported here, not at the top: scipy (the trust intervals) and matplotlib take seconds
     # to import, and a typo in the command line must be refused before that (issue 35)
@@ -584,7 +668,9 @@ def _report(args: argparse.Namespace, ctx: SearchContext, study: optuna.Study, s
     timings["report"] = time.perf_counter() - start + timings.pop("pareto_rows", 0.0)
     unresolved = {"mmlu": why} if (why := ctx.mmlu_unresolved()) else {}
     how = {"mmlu": ctx.mmlu_note} if ctx.mmlu_floor is not None else {}
-    result = outcome.build(study, front, rows, run, unresolved, how)
+    result = outcome.build(
+        study, front, rows, run, unresolved, how, *_exact_records(args, ctx, study)
+    )
     result["this_machine"] = here
     result["phase_seconds"] = {k: round(v, 1) for k, v in timings.items()}
     written = outcome.write(out, result)

@@ -18,6 +18,7 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import optuna
 
 from codesign.ensembles.scores import MAX_UNANSWERED, UNANSWERED
@@ -68,6 +69,59 @@ def config_dict(config: Config, ctx: SearchContext) -> dict[str, Any]:
 def evaluate_config(ctx: SearchContext, config: Config) -> Outcome:
     """Trust from the voted table, cost from the simulators; no model run, no voting."""
     row = ctx.trust.row(config.members, config.vote_rule)
+    metrics = trust_metrics(row)
+    if math.isnan(row["trust"]):
+        missing = [p for p in trust_suites() if math.isnan(row.get(p, math.nan))]
+        reason = f"trust undefined: no {', '.join(missing)} score (too few answered items)"
+        return Outcome(None, metrics=metrics, cannot_run=reason)
+    try:
+        spec = ctx.unit_design(config.unit, config.unit_params)
+    except CodesignError as exc:
+        return Outcome(None, metrics=metrics, cannot_run=str(exc))
+    keys, run_probability = member_order(ctx, config)
+    if run_probability is not None:
+        metrics["cascade_members"] = [ctx.trust.member(k).label for k in keys]
+        metrics["run_probability"] = run_probability
+    variants = [ctx.variants[k] for k in keys]
+    nested = one_nested_set(variants)
+    if reason := bitplane_refusal(ctx, config.schedule, keys):
+        return Outcome(None, metrics=metrics, cannot_run=reason)
+    metrics["weight_storage"] = _storage(spec, config.schedule, nested, len(variants))
+    cost = price(ctx, DesignBatch.from_specs([spec]), variants, config.schedule, run_probability)
+    if not bool(cost.runs[0]):
+        widths = sorted({v.bits for v in variants}, reverse=True)
+        reason = f"{spec.name} cannot run {'/'.join(map(str, widths))}-bit weights together"
+        return Outcome(None, metrics=metrics, cannot_run=reason)
+    metrics |= cost.metrics(0, ctx.settings.area_node_nm)
+    constraints = {k: float(v[0]) for k, v in constraint_arrays(ctx, row, cost).items()}
+    if ctx.mmlu_floor is not None:
+        metrics["mmlu"] = row.get(ctx.mmlu_suite, math.nan)
+    values = tuple(float(v[0]) for v in cost.objectives(row["trust"]))
+    return Outcome(values, constraints, metrics)
+
+
+def member_order(ctx: SearchContext, config: Config) -> tuple[list[str], list[float] | None]:
+    """The members in the order they run, and each one's chance to run (cascade only)."""
+    if config.schedule != "cascade":
+        return list(config.members), None
+    keys = ctx.trust.cascade_order(list(config.members), config.cascade_order or "ascending")
+    return keys, ctx.trust.run_probabilities(keys, config.vote_rule)
+
+
+def bitplane_refusal(ctx: SearchContext, schedule: str, keys: list[str]) -> str | None:
+    """Why a bit-plane schedule cannot run these members (None when it can)."""
+    variants = [ctx.variants[k] for k in keys]
+    if not SCHEDULES.get(schedule).bitplane or len(variants) < 2 or one_nested_set(variants):
+        return None
+    labels = "+".join(ctx.trust.member(k).label for k in keys)
+    return (
+        f"{schedule} needs the members to be one nested set (the top bit-planes of "
+        f"one quantization); {labels} are independent quantizations"
+    )
+
+
+def trust_metrics(row: dict) -> dict[str, Any]:
+    """A voted row's reported trust figures, with the answered share each score rests on."""
     metrics: dict[str, Any] = {p: row.get(p, math.nan) for p in trust_suites()}
     metrics |= {
         "trust": row["trust"],
@@ -83,86 +137,111 @@ def evaluate_config(ctx: SearchContext, config: Config) -> Outcome:
         metrics[f"{p}_answered"] = row.get(f"{p}_answered", math.nan)
         metrics[f"{p}_fallback_settings"] = row.get(f"{p}_fallback_settings", 0.0)
         metrics[f"{p}_thin"] = bool(row.get(f"{p}_thin", False))
-    if math.isnan(row["trust"]):
-        missing = [p for p in trust_suites() if math.isnan(row.get(p, math.nan))]
-        reason = f"trust undefined: no {', '.join(missing)} score (too few answered items)"
-        return Outcome(None, metrics=metrics, cannot_run=reason)
-    try:
-        spec = ctx.unit_design(config.unit, config.unit_params)
-    except CodesignError as exc:
-        return Outcome(None, metrics=metrics, cannot_run=str(exc))
-    keys, run_probability = list(config.members), None
-    if config.schedule == "cascade":
-        keys = ctx.trust.cascade_order(keys, config.cascade_order or "ascending")
-        run_probability = ctx.trust.run_probabilities(keys, config.vote_rule)
-        metrics["cascade_members"] = [ctx.trust.member(k).label for k in keys]
-        metrics["run_probability"] = run_probability
-    designs = DesignBatch.from_specs([spec])
-    variants = [ctx.variants[k] for k in keys]
-    nested = one_nested_set(variants)
-    if SCHEDULES.get(config.schedule).bitplane and len(variants) > 1 and not nested:
-        labels = "+".join(ctx.trust.member(k).label for k in keys)
-        reason = (
-            f"{config.schedule} needs the members to be one nested set (the top bit-planes of "
-            f"one quantization); {labels} are independent quantizations"
-        )
-        return Outcome(None, metrics=metrics, cannot_run=reason)
-    metrics["weight_storage"] = _storage(spec, config.schedule, nested, len(variants))
+    return metrics
+
+
+@dataclass
+class Priced:
+    """One member set's cost on a batch of designs: every figure an array, one per design
+    (the search prices one design, the exact enumeration a unit's whole grid, alike)."""
+
+    pre: dict[str, Any]
+    dec: dict[str, Any]
+    latency_s: np.ndarray
+    energy_j: np.ndarray
+    area_mm2: np.ndarray  # at the search's area node (simulators.normalise's rule)
+    memory_gb: np.ndarray
+    capacity_gb: np.ndarray
+    tech_nm: np.ndarray
+    area_scope: list[str]
+
+    @property
+    def runs(self) -> np.ndarray:
+        return np.asarray(self.pre["feasible"], dtype=bool)
+
+    def objectives(self, trust: float) -> tuple[np.ndarray, ...]:
+        """The objective columns in OBJECTIVES' order."""
+        n = len(self.latency_s)
+        return (np.full(n, trust), self.latency_s * 1e3, self.energy_j * 1e3, self.area_mm2)
+
+    def metrics(self, i: int, area_node_nm: float | None) -> dict[str, Any]:
+        """Design `i`'s reported cost figures."""
+        latency, energy = float(self.latency_s[i]), float(self.energy_j[i])
+        node, capacity = float(self.tech_nm[i]), float(self.capacity_gb[i])
+        return {
+            "latency_ms": latency * 1e3,
+            "energy_mj": energy * 1e3,
+            "area_mm2": float(self.area_mm2[i]),
+            "area_mm2_native": float(self.pre["area_mm2"][i]),
+            "area_node_nm": area_node_nm if math.isfinite(node) else None,
+            "area_group": scope_key(self.area_scope[i]),
+            "memory_gb": float(self.memory_gb[i]),
+            "prefill_ms": float(self.pre["latency_s"][i]) * 1e3,
+            "decode_ms_per_token": float(self.dec["latency_s"][i]) * 1e3,
+            # named as the simulators name them: one decode step's energy per generated token
+            # (prefill excluded), and the whole request's (the energy objective, energy_mj)
+            "decode_energy_per_token_mj": float(self.dec["energy_per_token_j"][i]) * 1e3,
+            "energy_per_request_mj": energy * 1e3,
+            "average_power_w": energy / latency if latency > 0 else None,
+            "area_scope": self.area_scope[i],
+            "tech_nm": node if math.isfinite(node) else None,
+            "unit_memory_gb": capacity if math.isfinite(capacity) else None,
+        }
+
+
+def price(
+    ctx: SearchContext,
+    designs: DesignBatch,
+    variants: list,
+    schedule: str,
+    run_probability: list[float] | None = None,
+) -> Priced:
+    """A request (prefill, then `new_tokens` decode steps) of `variants` under `schedule` on
+    every design of the batch."""
     pre, dec = (
-        evaluate(designs, w, variants, config.schedule, run_probability=run_probability)
+        evaluate(designs, w, variants, schedule, run_probability=run_probability)
         for w in (ctx.prefill, ctx.decode)
     )
-    if not bool(pre["feasible"][0]):
-        widths = sorted({v.bits for v in variants}, reverse=True)
-        reason = f"{spec.name} cannot run {'/'.join(map(str, widths))}-bit weights together"
-        return Outcome(None, metrics=metrics, cannot_run=reason)
     n_new = ctx.settings.new_tokens
-    latency = float(pre["latency_s"][0] + n_new * dec["latency_s"][0])
-    energy = float(pre["energy_j"][0] + n_new * dec["energy_j"][0])
-    memory = float(dec["memory_bytes"][0]) / 1e9
     rates = designs.rates()
-    capacity = float(rates.capacity_bytes[0]) / 1e9
-    node = float(rates.tech_nm[0])
-    area = area_objective(pre, ctx.settings.area_node_nm)
-    metrics |= {
-        "latency_ms": latency * 1e3,
-        "energy_mj": energy * 1e3,
-        "area_mm2": area,
-        "area_mm2_native": float(pre["area_mm2"][0]),
-        "area_node_nm": ctx.settings.area_node_nm if math.isfinite(node) else None,
-        "area_group": scope_key(rates.area_scope),
-        "memory_gb": memory,
-        "prefill_ms": float(pre["latency_s"][0]) * 1e3,
-        "decode_ms_per_token": float(dec["latency_s"][0]) * 1e3,
-        # named as the simulators name them: one decode step's energy per generated token
-        # (prefill excluded), and the whole request's (the energy objective, energy_mj)
-        "decode_energy_per_token_mj": float(dec["energy_per_token_j"][0]) * 1e3,
-        "energy_per_request_mj": energy * 1e3,
-        "average_power_w": energy / latency if latency > 0 else None,
-        "area_scope": rates.area_scope,
-        "tech_nm": node if math.isfinite(node) else None,
-        "unit_memory_gb": capacity if math.isfinite(capacity) else None,
-    }
-    limit = min(ctx.settings.budget_gb, capacity)
-    constraints = {"memory_gb": memory - limit}
+    scope = rates.area_scope
+    return Priced(
+        pre,
+        dec,
+        latency_s=pre["latency_s"] + n_new * dec["latency_s"],
+        energy_j=pre["energy_j"] + n_new * dec["energy_j"],
+        area_mm2=area_objective(pre, ctx.settings.area_node_nm),
+        memory_gb=dec["memory_bytes"] / 1e9,
+        capacity_gb=np.asarray(rates.capacity_bytes, dtype=float) / 1e9,
+        tech_nm=np.asarray(rates.tech_nm, dtype=float),
+        area_scope=[scope] * len(designs) if isinstance(scope, str) else list(scope),
+    )
+
+
+def constraint_arrays(ctx: SearchContext, row: dict, cost: Priced) -> dict[str, np.ndarray]:
+    """Each constraint's value per design (feasible when ≤ 0): memory within the budget and
+    the unit's own memory, the MMLU floor, the refusal bound, the area bound."""
+    n = len(cost.latency_s)
+    out = {"memory_gb": cost.memory_gb - np.minimum(ctx.settings.budget_gb, cost.capacity_gb)}
     if ctx.mmlu_floor is not None:
-        metrics["mmlu"] = row.get(ctx.mmlu_suite, math.nan)
-        constraints["mmlu"] = ctx.mmlu_floor - or_default(metrics["mmlu"], -math.inf)
+        mmlu = or_default(row.get(ctx.mmlu_suite, math.nan), -math.inf)
+        out["mmlu"] = np.full(n, ctx.mmlu_floor - mmlu)
     if ctx.settings.max_refusal < 1:
-        constraints["refusal"] = or_default(metrics[UNANSWERED], 1.0) - ctx.settings.max_refusal
+        unanswered = or_default(row.get(UNANSWERED, math.nan), 1.0)
+        out["refusal"] = np.full(n, unanswered - ctx.settings.max_refusal)
     if ctx.settings.max_area_mm2 is not None:
-        constraints["area_mm2"] = area - ctx.settings.max_area_mm2
-    values = (row["trust"], latency * 1e3, energy * 1e3, area)
-    return Outcome(values, constraints, metrics)
+        out["area_mm2"] = cost.area_mm2 - ctx.settings.max_area_mm2
+    return out
 
 
-def area_objective(pre: dict[str, Any], node_nm: float | None) -> float:
-    """The unit's modelled area at `node_nm` (simulators.normalise's rule: the DRAM PHY kept),
-    or at its own node when None or its node is unknown."""
+def area_objective(pre: dict[str, Any], node_nm: float | None) -> np.ndarray:
+    """Each design's modelled area at `node_nm` (simulators.normalise's rule: the DRAM PHY
+    kept), or at its own node when None or its node is unknown."""
     if node_nm is None:
-        return float(pre["area_mm2"][0])
-    scaled = area_at_node(pre["area_mm2"], pre["dram_phy_mm2"], pre["tech_nm"], node_nm)
-    return float(scaled[0])
+        return np.asarray(pre["area_mm2"], dtype=float)
+    return np.asarray(
+        area_at_node(pre["area_mm2"], pre["dram_phy_mm2"], pre["tech_nm"], node_nm), dtype=float
+    )
 
 
 def _storage(spec, schedule: str, nested: bool, members: int) -> str:
@@ -192,7 +271,7 @@ class Objective:
         config = suggest(trial, self.ctx.space)
         outcome = evaluate_config(self.ctx, config)
         trial.set_user_attr("config", config_dict(config, self.ctx))
-        trial.set_user_attr("metrics", _jsonable(outcome.metrics))
+        trial.set_user_attr("metrics", jsonable(outcome.metrics))
         if outcome.cannot_run is not None:
             trial.set_user_attr("cannot_run", outcome.cannot_run)
             raise optuna.TrialPruned(outcome.cannot_run)
@@ -212,7 +291,7 @@ def _finite(value: float) -> float:
     return max(min(value, 1e12), -1e12)
 
 
-def _jsonable(metrics: dict[str, Any]) -> dict[str, Any]:
+def jsonable(metrics: dict[str, Any]) -> dict[str, Any]:
     out = {}
     for key, value in metrics.items():
         if isinstance(value, float) and not math.isfinite(value):

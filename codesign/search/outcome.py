@@ -110,17 +110,21 @@ def constraint_activity(
     front: list[FrozenTrial],
     unresolved: dict[str, str] | None = None,
     how: dict[str, str] | None = None,
+    exact_excluded: dict[str, int] | None = None,
 ) -> dict[str, Any]:
-    """Per constraint: how many complete trials it excluded, and the least slack left on the
-    front (limit minus value, in the constraint's unit). A constraint that excluded nothing
-    never bound this run; ``unresolved`` names constraints whose measurement is too coarse to
-    bind at their tolerance, and why (said instead of "never bound")."""
+    """Per constraint: how many complete trials it excluded (configurations, from
+    ``exact_excluded``, for an exact study), and the least slack left on the front (limit
+    minus value, in the constraint's unit). A constraint that excluded nothing never bound
+    this run; ``unresolved`` names constraints whose measurement is too coarse to bind at
+    their tolerance, and why (said instead of "never bound")."""
     unresolved, how = unresolved or {}, how or {}
     complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
     names = sorted({k for t in complete for k in constraint_values(t)})
     out = {}
     for name in names:
         excluded = sum(constraint_values(t).get(name, 0) > 0 for t in complete)
+        if exact_excluded is not None:
+            excluded = exact_excluded.get(name, 0)
         slack = [-constraint_values(t)[name] for t in front if name in constraint_values(t)]
         out[name] = {
             "set_by": LIMITS.get(name, name),
@@ -163,6 +167,10 @@ def hypervolume_history(study: optuna.Study) -> dict[str, Any]:
             for name, d, lo, hi in zip(OBJECTIVES, DIRECTIONS, low, high, strict=True)
         },
     }
+
+
+def _no_history() -> dict[str, Any]:
+    return {"final": None, "history": [], "reference_point": None}
 
 
 def best_per_objective(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -354,13 +362,21 @@ def build(
     run: dict,
     unresolved: dict[str, str] | None = None,
     how: dict[str, str] | None = None,
+    exact: dict[str, Any] | None = None,
+    exact_share: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """`exact`: the enumeration's record when the study holds an exact front (its constraint
+    counts are over every configuration, and there is no sampling history to draw);
+    `exact_share`: a sampled study's hypervolume against a stored exact front's."""
+    excluded = exact["excluded"] if exact else None
     return {
         "study": study.study_name,
         "run": run,
         "trials": trial_breakdown(study),
-        "constraints": constraint_activity(study, front, unresolved, how),
-        "hypervolume": hypervolume_history(study),
+        "exact": exact,
+        "exact_share": exact_share,
+        "constraints": constraint_activity(study, front, unresolved, how, excluded),
+        "hypervolume": hypervolume_history(study) if not exact else _no_history(),
         "best": best_per_objective(rows),
         "what_to_pick": what_to_pick(rows),
         "trust_uncertainty": trust_uncertainty(rows),
@@ -371,20 +387,44 @@ def build(
     }
 
 
+def _exact_lines(exact: dict[str, Any] | None, share: dict[str, Any] | None) -> list[str]:
+    out = []
+    if exact:
+        why = ", ".join(f"{n:,} {k}" for k, n in exact["cannot_run"].items() if n)
+        out.append(
+            f"exact front: every one of {exact['configurations']:,} configurations priced in "
+            f"{exact['seconds']:.0f} s ({exact['feasible']:,} feasible, {exact['front']} "
+            f"Pareto-optimal; cannot run: {why or 'none'}); the study holds the front and a "
+            "sample of the rest as trials"
+        )
+    if share and share.get("share") is not None:
+        out.append(
+            f"exact front known (study {share['exact_study']!r}): this study's trials reach "
+            f"{share['share']:.1%} of its hypervolume (trust, log10 latency/energy/area scaled "
+            "over every feasible configuration, reference point 1.1)"
+        )
+    return out
+
+
 def lines(summary: dict[str, Any]) -> list[str]:
     """The summary in a few lines of plain text (terminal and summary.md)."""
     t = summary["trials"]
-    out = [
-        f"trials: {t['trials']} — {t['complete']} complete ({t['feasible']} feasible, "
-        f"{t['infeasible']} infeasible), {t['pruned']} pruned, {t['failed']} failed"
-        + (
-            f" ({t['failed_interrupted']} by Ctrl-C, {t['failed_worker_died']} by a worker "
-            f"that died, each run again; {t['failed_error']} by an error)"
-            if t["failed"]
-            else ""
-        )
-        + f", {t['running']} running, {t['waiting']} queued"
-    ]
+    out = _exact_lines(summary.get("exact"), summary.get("exact_share"))
+    out += (
+        []
+        if summary.get("exact")
+        else [
+            f"trials: {t['trials']} — {t['complete']} complete ({t['feasible']} feasible, "
+            f"{t['infeasible']} infeasible), {t['pruned']} pruned, {t['failed']} failed"
+            + (
+                f" ({t['failed_interrupted']} by Ctrl-C, {t['failed_worker_died']} by a worker "
+                f"that died, each run again; {t['failed_error']} by an error)"
+                if t["failed"]
+                else ""
+            )
+            + f", {t['running']} running, {t['waiting']} queued"
+        ]
+    )
     for name, n in t["infeasible_by_constraint"].items():
         out.append(f"  infeasible by {name}: {n}")
     for reason, n in t["pruned_by_reason"].items():
@@ -392,7 +432,8 @@ def lines(summary: dict[str, Any]) -> list[str]:
     for name, c in summary["constraints"].items():
         slack = c["least_slack_on_front"]
         room = "–" if slack is None else f"{slack:.3g} {c['unit']}"
-        state = f"excluded {c['excluded_trials']} trials" if c["binds"] else "never bound"
+        counted = "configurations" if summary.get("exact") else "trials"
+        state = f"excluded {c['excluded_trials']:,} {counted}" if c["binds"] else "never bound"
         if c.get("unresolved"):
             state += f"; its measurement {c['unresolved']}"
         what = f"{c['set_by']}: {c['how']}" if c.get("how") else c["set_by"]

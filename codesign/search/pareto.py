@@ -60,7 +60,9 @@ def pareto_trials(study: optuna.Study) -> list[FrozenTrial]:
     """Feasible complete trials that no other feasible complete trial dominates, one per
     configuration (a configuration sampled twice is reported once, as its first trial)."""
     trials = [
-        t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)) if feasible(t)
+        t
+        for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        if feasible(t) and t.user_attrs.get("exact") != "sample"  # an exact study's cloud
     ]
     if not trials:
         return []

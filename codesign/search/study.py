@@ -53,6 +53,7 @@ MAX_EXHAUSTIVE = 5_000  # about ten minutes of trials on a SQLite store
 
 SAMPLERS: Registry[Callable[[int | None], BaseSampler]] = Registry("sampler")
 DEFAULT_SAMPLER = "tpe"
+DEFAULT_TRIALS = 200  # a sampled study's size when --n-trials is not given
 
 
 def _constraints(trial: optuna.trial.FrozenTrial) -> list[float]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import re
 
 import optuna
 import pytest
@@ -102,12 +103,28 @@ def test_rerunning_resumes_the_study_without_duplicating_trials(search_store, tm
 
 
 def test_a_small_space_is_enumerated_exactly_by_default_and_says_so(search_store, tmp_path, capsys):
-    out = tmp_path / "out"
+    """The default (no --sampler, no --n-trials) prices every configuration in batches and
+    reports the front that running each configuration as a trial (--exhaustive) reports."""
+    out = tmp_path / "exact"
     code, text, err = _run(capsys, *search_args(search_store, out), *SMALL_SPACE)
     assert code == 0, err
     assert f"the space has {SMALL_SPACE_SIZE} configurations" in text
     assert "enumerating it exactly" in text
-    assert len(_study(search_store, out).trials) == SMALL_SPACE_SIZE
+    assert f"exact front: every one of {SMALL_SPACE_SIZE} configurations priced" in text
+    stored = _study(search_store, out).trials
+    assert {t.user_attrs["exact"] for t in stored} <= {"front", "sample"}
+    assert len(stored) < SMALL_SPACE_SIZE  # the front and feasible others, no pruned trial
+    slow = tmp_path / "exhaustive"
+    argv = [*search_args(search_store, slow), *SMALL_SPACE, "--exhaustive", "--study", "slow"]
+    assert _run(capsys, *argv)[0] == 0
+    assert _front(out) == _front(slow) and _front(out)
+    # a rerun reuses the stored front; a sampled study of the same settings is scored against it
+    code, text, _ = _run(capsys, *search_args(search_store, out), *SMALL_SPACE)
+    assert code == 0 and "holds the exact front already" in text
+    assert len(_study(search_store, out).trials) == len(stored)
+    argv = [*search_args(search_store, tmp_path / "tpe"), *SMALL_SPACE, "--sampler", "random"]
+    code, text, _ = _run(capsys, *argv, "--n-trials", "6", "--study", "sampled")
+    assert code == 0 and re.search(r"this study's trials reach [\d.]+% of its hypervolume", text)
 
 
 def test_outputs_name_their_sources_and_every_deployment_is_complete(
