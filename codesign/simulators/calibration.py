@@ -420,7 +420,6 @@ def _table(
 _SRAM_READ = _table(SRAM_READ_PJ_32BIT, 32.0)  # per bit
 _SRAM_WRITE = _table(SRAM_WRITE_PJ_32BIT, 32.0)
 _SRAM_X = _SRAM_READ[0]
-_SRAM_ACCESS = np.log((np.exp(_SRAM_READ[1]) + np.exp(_SRAM_WRITE[1])) / 2.0)  # mean, per bit
 _SRAM_LEAK = _table(SRAM_LEAKAGE_MW, per_key=True)  # mW per byte
 _SRAM_AREA = _table(SRAM_AREA_MM2, 1e-6, per_key=True)  # um^2 per byte
 
@@ -430,11 +429,16 @@ def _sram_bytes(capacity_kb: np.ndarray | float) -> np.ndarray:
     return np.maximum(np.asarray(capacity_kb, dtype=float) * 1024.0, _SRAM_X[0])
 
 
-def sram_pj_per_bit(capacity_kb: np.ndarray | float) -> np.ndarray:
-    """Mean of read and write energy per bit of a 45 nm SRAM of this capacity (CACTI sweep to
-    16 KB, Horowitz beyond); one pass through a buffer (written, then read) costs twice this.
-    Weight and activation buffers follow the same rule."""
-    return _interp_loglog(_sram_bytes(capacity_kb), _SRAM_X, _SRAM_ACCESS)
+def sram_read_pj_per_bit(capacity_kb: np.ndarray | float) -> np.ndarray:
+    """Read energy per bit of a 45 nm SRAM of this capacity (CACTI sweep to 16 KB, Horowitz
+    beyond). Weight and activation buffers follow the same rule."""
+    return _interp_loglog(_sram_bytes(capacity_kb), _SRAM_X, _SRAM_READ[1])
+
+
+def sram_write_pj_per_bit(capacity_kb: np.ndarray | float) -> np.ndarray:
+    """Write energy per bit of a 45 nm SRAM of this capacity (as sram_read_pj_per_bit); a
+    buffer is charged its reads and its writes apart, by what the workload reads and writes."""
+    return _interp_loglog(_sram_bytes(capacity_kb), _SRAM_X, _SRAM_WRITE[1])
 
 
 def _per_byte(capacity_kb: np.ndarray | float, table: tuple[np.ndarray, np.ndarray]) -> np.ndarray:

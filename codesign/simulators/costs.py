@@ -108,7 +108,9 @@ class MemberCosts:
 
     def weight_sram_j(self, weight_bytes: np.ndarray) -> np.ndarray:
         """Energy of writing then reading `weight_bytes` through the weight buffer."""
-        return weight_bytes * 16.0 * self.rates.weight_sram_pj_bit[:, None, None] * 1e-12
+        r = self.rates
+        pj = r.weight_sram_read_pj_bit + r.weight_sram_write_pj_bit
+        return weight_bytes * 8.0 * pj[:, None, None] * 1e-12
 
     def dram_j(self, nbytes: np.ndarray) -> np.ndarray:
         return nbytes * 8.0 * self.rates.dram_pj_bit[:, None, None] * 1e-12
@@ -247,6 +249,16 @@ def _activations(rates: Rates, t: GemmTable, kv_bits: int, batch: int) -> dict[s
     }
 
 
+def _act_sram_j(rates: Rates, act: dict, rereads: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """(n, ·, G) activation-buffer energy: inputs read once per column tile, outputs written
+    once, the KV cache written in and read out on its way to the array; reads and writes at
+    their own energies per bit."""
+    read = rates.act_sram_read_pj_bit[:, None, None] * 8e-12
+    write = rates.act_sram_write_pj_bit[:, None, None] * 8e-12
+    tiles = act["in"][:, None, :] * rereads * count * read + act["out"][:, None, :] * count * write
+    return tiles + act["kv"][:, None, :] * (read + write)
+
+
 def member_costs(rates: Rates, workload: Workload, variants: Sequence[Variant]) -> MemberCosts:
     """Every member's per-GEMM compute time, DRAM bytes and dynamic energy on every design."""
     t = workload.gemms()
@@ -260,13 +272,7 @@ def member_costs(rates: Rates, workload: Workload, variants: Sequence[Variant]) 
         rereads = np.ceil(t.n / rates.cols[:, :1, None])  # (n, 1, G)
     else:
         rereads = kinds.spread(t.n, "cols", lambda n_out, cols: np.ceil(n_out / cols))
-    act_sram = (act["in"][:, None, :] * rereads + act["out"][:, None, :]) * t.count
-    act_sram = (
-        (act_sram + 2.0 * act["kv"][:, None, :])
-        * 8.0
-        * rates.act_sram_pj_bit[:, None, None]
-        * 1e-12
-    )
+    act_sram = _act_sram_j(rates, act, rereads, t.count)
     weight_bytes = _weight_bytes(rates, t, mb, stored) * act["refetch"]
     # a GPU's weight-only kernels stream slower than dense; accelerators' factors are all 1
     factor = None

@@ -95,24 +95,27 @@ def test_array_leakage_is_the_pes_plus_the_buffers():
 @pytest.mark.parametrize(("size", "read", "write", "leak", "area"), CACTI_ROWS)
 def test_sram_figures_reproduce_the_cacti_sweep(size, read, write, leak, area):
     kb = size / 1024
-    mean_pj_bit = (read + write) / 2 * 1000 / 32
-    assert within(float(cal.sram_pj_per_bit(kb)), mean_pj_bit)
+    assert within(float(cal.sram_read_pj_per_bit(kb)), read * 1000 / 32)
+    assert within(float(cal.sram_write_pj_per_bit(kb)), write * 1000 / 32)
     assert within(float(cal.sram_leakage_mw(kb)), leak)
     assert within(float(cal.sram_um2(kb)) / 1e6, area)
 
 
 def test_sram_energy_continues_through_horowitz_caches():
-    assert within(float(cal.sram_pj_per_bit(32)) * 64, 20.0)  # 64-bit read, 32 KB
-    assert within(float(cal.sram_pj_per_bit(1024)) * 64, 100.0)  # 64-bit read, 1 MB
+    assert within(float(cal.sram_read_pj_per_bit(32)) * 64, 20.0)  # 64-bit read, 32 KB
+    assert within(float(cal.sram_read_pj_per_bit(1024)) * 64, 100.0)  # 64-bit read, 1 MB
     sizes = np.array([0.125, 1, 16, 128, 1024, 4096])
-    assert np.all(np.diff(cal.sram_pj_per_bit(sizes)) > 0)  # larger buffers cost more per bit
+    assert np.all(np.diff(cal.sram_read_pj_per_bit(sizes)) > 0)  # larger buffers cost more
 
 
 def test_weight_and_activation_buffers_follow_one_rule():
     rates = pe_rates(
         {"family": "fixed", "bits": 8, "act_bits": 8, "sram": {"weight_kb": 0.5, "act_kb": 0.5}}
     )
-    assert rates.weight_sram_pj_bit[0] == rates.act_sram_pj_bit[0]
+    assert rates.weight_sram_read_pj_bit[0] == rates.act_sram_read_pj_bit[0]
+    assert rates.weight_sram_write_pj_bit[0] == rates.act_sram_write_pj_bit[0]
+    # CACTI at 512 B: a write costs more than a read, and each is charged as itself
+    assert rates.weight_sram_write_pj_bit[0] > rates.weight_sram_read_pj_bit[0]
 
 
 def test_heterogeneous_sub_arrays_cost_like_fixed_pes():
@@ -189,3 +192,20 @@ def test_every_calibration_constant_names_its_source():
     assert all(f.source and f.unit is not None for f in figures)
     assumptions = [f for f in figures if f.source == cal.ASSUMPTION]
     assert all(f.note for f in assumptions)
+
+
+def test_activation_buffer_charges_reads_and_writes_at_their_own_energies():
+    """Inputs read once per column tile at the read energy, outputs written once at the write
+    energy, KV bytes both written and read (issue 38: not the mean of the two)."""
+    from types import SimpleNamespace
+
+    from codesign.simulators.costs import _act_sram_j
+
+    rates = SimpleNamespace(
+        act_sram_read_pj_bit=np.array([2.0]), act_sram_write_pj_bit=np.array([5.0])
+    )
+    act = {"in": np.array([[10.0]]), "out": np.array([[3.0]]), "kv": np.array([[7.0]])}
+    energy = _act_sram_j(rates, act, rereads=np.array([[[4.0]]]), count=np.array([2.0]))
+    bits = 8e-12
+    expected = (10 * 4 * 2 * 2.0 + 3 * 2 * 5.0 + 7 * (2.0 + 5.0)) * bits
+    assert energy.shape == (1, 1, 1) and within(float(energy[0, 0, 0]), expected)

@@ -39,8 +39,10 @@ class Rates:
     head_bits: np.ndarray  # (n,) compute width of the 16-bit LM head
     attn_bits: np.ndarray  # (n,) compute width of attention (activations x KV cache)
     act_bits: np.ndarray  # (n,) activation width in memory
-    weight_sram_pj_bit: np.ndarray  # (n,)
-    act_sram_pj_bit: np.ndarray  # (n,)
+    weight_sram_read_pj_bit: np.ndarray  # (n,)
+    weight_sram_write_pj_bit: np.ndarray  # (n,)
+    act_sram_read_pj_bit: np.ndarray  # (n,)
+    act_sram_write_pj_bit: np.ndarray  # (n,)
     dram_pj_bit: np.ndarray  # (n,)
     dram_bytes_per_s: np.ndarray  # (n,)
     act_sram_bytes: np.ndarray  # (n,) on-chip room for activations before they spill
@@ -171,9 +173,11 @@ def memory_system(a: Mapping[str, np.ndarray], n: int) -> dict[str, np.ndarray]:
     weight_kb, act_kb = a["sram_weight_kb"], a["sram_act_kb"]
     sram_leak_w = (cal.sram_leakage_mw(weight_kb) + cal.sram_leakage_mw(act_kb)) * 1e-3
     return {
-        # both buffers under one rule (calibration.sram_pj_per_bit)
-        "weight_sram_pj_bit": cal.sram_pj_per_bit(weight_kb) * energy_scale,
-        "act_sram_pj_bit": cal.sram_pj_per_bit(act_kb) * energy_scale,
+        # both buffers under one rule (calibration.sram_read/write_pj_per_bit)
+        "weight_sram_read_pj_bit": cal.sram_read_pj_per_bit(weight_kb) * energy_scale,
+        "weight_sram_write_pj_bit": cal.sram_write_pj_per_bit(weight_kb) * energy_scale,
+        "act_sram_read_pj_bit": cal.sram_read_pj_per_bit(act_kb) * energy_scale,
+        "act_sram_write_pj_bit": cal.sram_write_pj_per_bit(act_kb) * energy_scale,
         "vector_ops_per_s": lanes * a["clock_mhz"] * 1e6,
         "vector_pj_per_op": cal.fp16_fma_pj() * energy_scale * cal.vf_energy_scale(a["clock_mhz"]),
         "vector_mm2": lanes * cal.fp16_fma_um2() * area_scale / 1e6,
@@ -195,6 +199,19 @@ def memory_system(a: Mapping[str, np.ndarray], n: int) -> dict[str, np.ndarray]:
 def first_supported(supported: np.ndarray) -> np.ndarray:
     """Index of the first True along the last axis (0 where none)."""
     return np.argmax(supported, axis=-1)
+
+
+SRAM_FIELDS = (
+    "weight_sram_read_pj_bit",
+    "weight_sram_write_pj_bit",
+    "act_sram_read_pj_bit",
+    "act_sram_write_pj_bit",
+)
+
+
+def sram_energies(mem: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The Rates fields of both buffers' read and write energies, from memory_system."""
+    return {name: mem[name] for name in SRAM_FIELDS}
 
 
 def single_array_rates(
@@ -227,8 +244,7 @@ def single_array_rates(
         head_bits=head_bits.astype(np.int64),
         attn_bits=act_bits,
         act_bits=act_bits,
-        weight_sram_pj_bit=mem["weight_sram_pj_bit"],
-        act_sram_pj_bit=mem["act_sram_pj_bit"],
+        **sram_energies(mem),
         dram_pj_bit=mem["dram_pj_bit"],
         dram_bytes_per_s=mem["dram_bytes_per_s"],
         act_sram_bytes=mem["act_sram_bytes"],

@@ -20,6 +20,7 @@ from codesign.simulators.families.base import (
     Rates,
     exact_storage,
     memory_system,
+    sram_energies,
 )
 from codesign.simulators.families.fixed import check_fixed_width
 from codesign.simulators.fields import Field, field_error
@@ -124,8 +125,7 @@ class HeterogeneousFamily(Family):
             head_bits=np.max(np.where(valid, width, 0), axis=1).astype(np.int64),
             attn_bits=act_bits,
             act_bits=act_bits,
-            weight_sram_pj_bit=mem["weight_sram_pj_bit"],
-            act_sram_pj_bit=mem["act_sram_pj_bit"],
+            **sram_energies(mem),
             dram_pj_bit=mem["dram_pj_bit"],
             dram_bytes_per_s=mem["dram_bytes_per_s"],
             act_sram_bytes=mem["act_sram_bytes"],

@@ -26,9 +26,10 @@ class SharedFetch(Schedule):
 
     def combine(self, costs: MemberCosts, params: ScheduleParams) -> ScheduleResult:
         shared = costs.shared_weight_bytes()  # (n, 1, G)
-        pj = costs.rates.weight_sram_pj_bit[:, None, None] * 1e-12
-        written = shared * 8.0 * pj
-        read = costs.weight_bytes * 8.0 * pj  # each member reads its own planes
+        rates = costs.rates
+        written = shared * 8.0 * rates.weight_sram_write_pj_bit[:, None, None] * 1e-12
+        # each member reads its own planes
+        read = costs.weight_bytes * 8.0 * rates.weight_sram_read_pj_bit[:, None, None] * 1e-12
         sram = (
             np.sum(written, axis=(1, 2))
             + np.sum(read, axis=(1, 2))
