@@ -60,9 +60,10 @@ DRAM_READ_32BIT_PJ = Figure(640.0, "pJ", EIE_2016, "32-bit DRAM read (Horowitz: 
 # --- Bit Fusion, ISCA 2018: one synthesis table for every PE ------------------------------------
 # Every PE figure comes from one table: the Bit Fusion artifact's systolic-array synthesis
 # (results/systolic_array_synth.csv, 45 nm, 500 MHz), rows of a 4 x 4 array divided by its 16
-# PEs, so fixed and fusible PEs share one footing (array wiring amortised the same way). Its
-# single-PE rows are larger per PE (fixed 8-bit: 687.6 um^2 / 171.8 uW alone against 510.7 /
-# 117.8 per PE in a 4 x 4 array); an array is what this model builds, so the 4 x 4 rows are used.
+# PEs, so fixed and fusible PEs share one footing (array wiring amortised the same way). The
+# per-PE cost moves with the array's shape (fixed 8-bit: 687.6 um^2 alone, 510.7 per PE in
+# 4 x 4, 782.6 in 1 x 16): the families move these 4 x 4 figures to their array's shape by
+# pe_shape.shape_factor, fitted on the whole table.
 BITFUSION_SYNTH = (
     "Bit Fusion artifact (github.com/hsharma35/bitfusion, results/systolic_array_synth.csv; "
     "Sharma et al., ISCA 2018): 45 nm, 500 MHz, 4 x 4 array rows / 16 PEs"
@@ -184,7 +185,7 @@ VECTOR_LANES_DEFAULT = Figure(
 # --- SRAM: read/write energy, leakage and area over capacity, one 45 nm table -------------------
 # CACTI sweep of the Bit Fusion artifact (bitfusion/sram/cacti_sweep.csv: 45 nm, 32-bit port,
 # itrs-hp cells, 360 K) from 128 B to 16 KB, continued for energy by Horowitz's 45 nm cache reads
-# at 32 KB and 1 MB (read only: taken as the mean of read and write there). Between points:
+# at 32 KB and 1 MB (read only: the write figure there is taken equal to it). Between points:
 # log-log interpolation; past the ends, the end segments' slopes (energy) or the 16 KB per-byte
 # figure (leakage, area).
 BITFUSION_CACTI = (

@@ -19,9 +19,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 DATA_FILE = "bitfusion_systolic_array_synth.csv"
 SOURCE = (
@@ -39,6 +42,8 @@ TARGET_MEDIAN_PCT = 10.0  # issue 38: held-out shapes
 @cache
 def synthesis_rows() -> pd.DataFrame:
     """One row per (N, M, max bits, min bits): the per-PE cost of each metric."""
+    import pandas as pd  # here: the families import this module, and a CLI starts fast
+
     root = resources.files("codesign.simulators.reference_data")
     with resources.as_file(root / DATA_FILE) as path:
         raw = pd.read_csv(path).drop_duplicates()
@@ -87,6 +92,8 @@ def leave_one_shape_out(metric: str) -> pd.DataFrame:
         fit = fit_shape(rows[(rows["n"] != n) | (rows["m"] != m)], metric)
         predicted = [fit.per_pe(k, n, m) for k in held["kind"]]
         parts.append(held.assign(predicted=predicted))
+    import pandas as pd
+
     out = pd.concat(parts)
     out["error_pct"] = (out["predicted"] / out[metric] - 1.0) * 100.0
     return out
@@ -97,3 +104,24 @@ def one_shape_error(metric: str, n: int = 4, m: int = 4) -> pd.Series:
     rows = synthesis_rows()
     ref = rows[(rows["n"] == n) & (rows["m"] == m)].set_index("kind")[metric]
     return (rows[metric] / rows["kind"].map(ref) - 1.0).abs() * 100.0
+
+
+TABLE_SIDE = (1, 16)  # the table's array sides: every shape has N, M within 1..16
+CALIBRATED_SHAPE = (4, 4)  # the rows calibration.py's per-PE figures come from
+
+
+@cache
+def _fits() -> dict[str, ShapeFit]:
+    rows = synthesis_rows()
+    return {metric: fit_shape(rows, metric) for metric in METRICS}
+
+
+def shape_factor(metric: str, rows, cols) -> np.ndarray:
+    """Per-PE `metric` of a rows x cols array over the 4 x 4 array's (what calibration.py
+    prices), by the fitted shape law. Each side is held within the table's 1..16: the table
+    has no array past 16 PEs, and a power law is not carried 500x beyond its data (a 64 x 128
+    array is priced as 16 x 16, i.e. area x0.88, dynamic x0.81, leakage x0.88)."""
+    fit = _fits()[metric]
+    n = np.clip(np.asarray(rows, dtype=float), *TABLE_SIDE) / CALIBRATED_SHAPE[0]
+    m = np.clip(np.asarray(cols, dtype=float), *TABLE_SIDE) / CALIBRATED_SHAPE[1]
+    return np.power(n, fit.a) * np.power(m, fit.b)

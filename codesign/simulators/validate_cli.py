@@ -147,12 +147,12 @@ def _render_pe_shapes(out: Console) -> None:
     beside calibration's one-shape rule (a 4 x 4 row / 16 for every shape)."""
     from codesign.simulators import pe_shape
 
-    rows, worst = [], 0.0
+    rows, medians = [], {}
     for metric in pe_shape.METRICS:
         held = pe_shape.leave_one_shape_out(metric)["error_pct"].abs()
         one = pe_shape.one_shape_error(metric)
         fit = pe_shape.fit_shape(pe_shape.synthesis_rows(), metric)
-        worst = max(worst, float(held.median())) if metric != "leakage_uw" else worst
+        medians[metric] = float(held.median())
         rows.append(
             [
                 metric,
@@ -168,7 +168,8 @@ def _render_pe_shapes(out: Console) -> None:
         "kinds; 'held-out': each of the 15 shapes predicted by the fit over the other 14."
     )
     out.print(fmt.table("Accelerator PEs by array shape", heads, rows, caption))
-    ok = worst <= pe_shape.TARGET_MEDIAN_PCT
+    # the target is on area and dynamic power; leakage is shown, not held to it
+    ok = max(medians["area_um2"], medians["dynamic_uw"]) <= pe_shape.TARGET_MEDIAN_PCT
     out.print(
         f"PE area and dynamic power on held-out array shapes: median <= "
         f"{pe_shape.TARGET_MEDIAN_PCT:g} %: {'met' if ok else 'NOT met'}."

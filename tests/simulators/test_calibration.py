@@ -9,6 +9,7 @@ import pytest
 
 from codesign.simulators import DesignBatch, evaluate, load_unit, variants_from_bits
 from codesign.simulators import calibration as cal
+from codesign.simulators.pe_shape import shape_factor, synthesis_rows
 from codesign.simulators.spec import spec_from_mapping
 
 from .conftest import accelerator
@@ -65,7 +66,8 @@ def within(value: float, published: float, tolerance: float = 0.05) -> bool:
 
 
 def pe_rates(fields: dict):
-    fields = dict(fields)
+    """Rates of a 4 x 4 array (the synthesis rows' own shape) unless `fields` gives another."""
+    fields = {"array": {"rows": 4, "cols": 4}, **fields}
     spec = spec_from_mapping(accelerator(fields.pop("family"), **fields), "test")
     return DesignBatch.from_specs([spec]).rates()
 
@@ -85,9 +87,10 @@ def test_pe_figures_reproduce_bit_fusion_synthesis(label, fields, area, dynamic,
 
 
 def test_array_leakage_is_the_pes_plus_the_buffers():
-    fields = {"bits": 8, "act_bits": 8}
+    fields = {"bits": 8, "act_bits": 8, "array": {"rows": 16, "cols": 16}}
     rates = pe_rates({"family": "fixed", **fields})
-    pes = 16 * 16 * 257700 / 16 / 1e9  # 256 PEs at the 4 x 4 row's per-PE leakage
+    # 256 PEs at the 4 x 4 row's per-PE leakage, moved to a 16 x 16 array's by the shape law
+    pes = 16 * 16 * 257700 / 16 / 1e9 * float(shape_factor("leakage_uw", 16, 16))
     sram = 2 * float(cal.sram_leakage_mw(64)) / 1e3
     assert within(float(rates.static_w[0]), pes + sram)
 
@@ -209,3 +212,27 @@ def test_activation_buffer_charges_reads_and_writes_at_their_own_energies():
     bits = 8e-12
     expected = (10 * 4 * 2 * 2.0 + 3 * 2 * 5.0 + 7 * (2.0 + 5.0)) * bits
     assert energy.shape == (1, 1, 1) and within(float(energy[0, 0, 0]), expected)
+
+
+def test_families_price_every_synthesised_array_shape_within_the_shape_fit():
+    """Every row of Bit Fusion's synthesis table (15 array shapes, fixed and fusible PEs) as
+    the families price it: per-PE area and dynamic power within 10 % at the median, and
+    closer than the 4 x 4 rule (one row divided by 16 for every shape) was."""
+    errors, flat = {"area": [], "power": []}, {"area": [], "power": []}
+    for row in synthesis_rows().itertuples():
+        top, low = (int(b) for b in row.kind.split("/"))
+        if top == low:
+            fields = {"family": "fixed", "bits": top, "act_bits": top}
+        else:
+            fields = {"family": "fusible", "brick_bits": low, "max_bits": top, "act_bits": top}
+        shaped = pe_rates({**fields, "array": {"rows": int(row.n), "cols": int(row.m)}})
+        square = pe_rates(fields)
+        for name, field, table in (
+            ("area", "pe_area_um2", row.area_um2),
+            ("power", "pe_power_uw", row.dynamic_uw),
+        ):
+            errors[name].append(abs(float(getattr(shaped, field)[0, 0]) / table - 1))
+            flat[name].append(abs(float(getattr(square, field)[0, 0]) / table - 1))
+    for name in errors:
+        assert np.median(errors[name]) <= 0.10, name
+        assert np.median(errors[name]) < np.median(flat[name]), name

@@ -19,6 +19,7 @@ import numpy as np
 from codesign.registry import Registry
 from codesign.simulators import calibration as cal
 from codesign.simulators.fields import Field
+from codesign.simulators.pe_shape import shape_factor
 from codesign.simulators.searched import SearchedField
 
 WIDTHS = 17  # rate tables are indexed by weight bits 0..16 (0 unused)
@@ -227,9 +228,15 @@ def single_array_rates(
     head_bits: np.ndarray,
 ) -> Rates:
     """Rates of a one-array accelerator from per-PE tables (n, 17) and per-PE figures (n,):
-    area, dynamic energy per cycle and leakage, all at 45 nm."""
+    area, dynamic energy per cycle and leakage, all at 45 nm in a 4 x 4 array, moved to the
+    array's shape by pe_shape.shape_factor (Bit Fusion's whole synthesis table)."""
     mem = memory_system(a, n)
-    pe_count = a["array_rows"] * a["array_cols"]
+    rows, cols = a["array_rows"], a["array_cols"]
+    dynamic = shape_factor("dynamic_uw", rows, cols)
+    pj_per_mac, pe_pj_cycle = pj_per_mac * dynamic[:, None], pe_pj_cycle * dynamic
+    pe_um2 = pe_um2 * shape_factor("area_um2", rows, cols)
+    pe_leak_uw = pe_leak_uw * shape_factor("leakage_uw", rows, cols)
+    pe_count = rows * cols
     clock_hz = a["clock_mhz"] * 1e6
     energy_scale = cal.tech_energy_scale(a["tech_nm"])[:, None]
     dynamic_scale = energy_scale * cal.vf_energy_scale(a["clock_mhz"])[:, None]

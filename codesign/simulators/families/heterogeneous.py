@@ -24,6 +24,7 @@ from codesign.simulators.families.base import (
 )
 from codesign.simulators.families.fixed import check_fixed_width
 from codesign.simulators.fields import Field, field_error
+from codesign.simulators.pe_shape import shape_factor
 from codesign.simulators.searched import (
     CLOCK_SEARCHED,
     DRAM_SEARCHED,
@@ -93,18 +94,20 @@ class HeterogeneousFamily(Family):
             & (BITS[None, None, :] <= width[:, :, None])
         )  # (n, S, 17)
         energy_scale = cal.tech_energy_scale(a["tech_nm"])[:, None]
+        shape = {  # each sub-array's own shape (pe_shape.shape_factor)
+            m: shape_factor(m, a["sub_rows"], a["sub_cols"])
+            for m in ("area_um2", "dynamic_uw", "leakage_uw")
+        }
         pe_pj = (
-            cal.fixed_pe_pj(safe, act) * energy_scale * cal.vf_energy_scale(a["clock_mhz"])[:, None]
+            cal.fixed_pe_pj(safe, act)
+            * shape["dynamic_uw"]
+            * energy_scale
+            * cal.vf_energy_scale(a["clock_mhz"])[:, None]
         )
-        leak_w = (
-            np.sum(
-                np.where(valid, cal.fixed_pe_leakage_uw(safe, act), 0.0) * count * energy_scale,
-                axis=1,
-            )
-            * 1e-6
-        )
+        leak_uw = cal.fixed_pe_leakage_uw(safe, act) * shape["leakage_uw"]
+        leak_w = np.sum(np.where(valid, leak_uw, 0.0) * count * energy_scale, axis=1) * 1e-6
         pe_um2 = (
-            np.where(valid, cal.fixed_pe_um2(safe, act), 0.0)
+            np.where(valid, cal.fixed_pe_um2(safe, act) * shape["area_um2"], 0.0)
             * cal.tech_area_scale(a["tech_nm"])[:, None]
         )
         clock = a["clock_mhz"][:, None] * 1e6
