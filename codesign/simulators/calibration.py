@@ -327,6 +327,21 @@ GPU_EFFICIENCY: dict[str, dict[str, Figure]] = {
         "layer_overhead_us": Figure(24.9, "us", GPU_FIT, "per layer per forward pass"),
     },
 }
+# GPU energy per DRAM bit and per MAC (board power = idle + these x traffic, capped at TDP),
+# fitted by simulators.gpu_energy.fit_power on ML.ENERGY's measured H100 rows (15 rows, four
+# models, batch 8-64; leave-one-model-out error printed by `validate --published`); a test
+# holds these to the fit. GPUs without measured energy keep the TDP rule (idle + TDP - idle
+# while kernels run) and `simulators` says so.
+MLENERGY_FIT = (
+    "fitted to ML.ENERGY Leaderboard v3 measured energy (github.com/ml-energy/leaderboard "
+    "@0cd52da; vLLM 0.11.1, H100 SXM, bf16; simulators.gpu_energy)"
+)
+GPU_ENERGY: dict[str, dict[str, Figure]] = {
+    "h100-sxm": {
+        "dram_pj_per_bit": Figure(18.29, "pJ/bit", MLENERGY_FIT, "HBM3 bytes streamed, per bit"),
+        "mac_pj": Figure(4.732, "pJ", MLENERGY_FIT, "bf16 tensor-core MAC"),
+    },
+}
 # Weight-only kernels: the fraction of the dense-streaming bandwidth at which a kernel moves
 # its packed weights (dequantizing in registers costs instructions; at batch 1 that shows as a
 # lower effective bandwidth). 1.0 would be a kernel as fast per byte as an fp16 GEMV.

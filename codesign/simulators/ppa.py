@@ -88,13 +88,14 @@ def _metrics(
         return np.where(ok.reshape((-1,) + (1,) * (x.ndim - 1)), x, np.nan)
 
     busy_j = rates.busy_w * np.maximum(result.latency_s - result.overhead_s, 0.0)
-    energy = (
+    energy = np.minimum(
         result.mac_j
         + result.sram_j
         + result.dram_j
         + result.vector_j
         + static * result.latency_s
-        + busy_j
+        + busy_j,
+        rates.max_w * result.latency_s,
     )
     tokens = workload.batch * (workload.tokens if workload.phase == "prefill" else 1)
     out = {
@@ -124,7 +125,10 @@ def _metrics(
         latency, dynamic, busy = _alone(costs)
         out["member_latency_s"] = masked(latency)
         out["member_energy_j"] = masked(
-            dynamic + static[:, None] * latency + rates.busy_w[:, None] * busy
+            np.minimum(
+                dynamic + static[:, None] * latency + rates.busy_w[:, None] * busy,
+                rates.max_w[:, None] * latency,
+            )
         )
     return out
 

@@ -133,15 +133,30 @@ def test_units_that_cannot_hold_a_width_report_infeasible(decode):
     assert run("stripes", decode, [4, 16])["feasible"]
 
 
-def test_gpu_energy_is_idle_power_plus_busy_power_while_kernels_run(decode):
-    out = run("h100", decode, [4])
-    idle = 700.0 * 0.15  # calibration.IDLE_POWER_FRACTION of the TDP
+def test_gpu_energy_without_measured_energy_is_idle_plus_busy_power_while_kernels_run(decode):
+    out = run("a100", decode, [4])  # no calibration.GPU_ENERGY entry: the TDP rule
+    idle = 400.0 * 0.15  # calibration.IDLE_POWER_FRACTION of the TDP
     busy = out["latency_s"] - out["overhead_s"]
     assert 0 < busy < out["latency_s"]
-    assert out["energy_j"] == pytest.approx(idle * out["latency_s"] + (700.0 - idle) * busy)
-    assert idle < out["average_power_w"] < 700.0
+    assert out["energy_j"] == pytest.approx(idle * out["latency_s"] + (400.0 - idle) * busy)
+    assert idle < out["average_power_w"] < 400.0
     assert out["energy_per_token_j"] == pytest.approx(out["energy_j"])  # batch 1, one token
+
+
+def test_h100_energy_is_idle_plus_its_traffic_capped_at_tdp(decode):
+    """The H100 has measured energy (calibration.GPU_ENERGY): idle for the whole step plus
+    the fitted energy per DRAM bit and per MAC, and never above its TDP."""
+    from codesign.simulators import calibration as cal
+
+    out = run("h100", decode, [4])
+    energies = cal.GPU_ENERGY["h100-sxm"]
+    traffic = out["dram_bytes"] * 8 * energies["dram_pj_per_bit"].value * 1e-12
+    macs = out["mac_energy_j"]
+    assert macs > 0 and out["busy_energy_j"] == 0
+    assert out["energy_j"] == pytest.approx(700.0 * 0.15 * out["latency_s"] + traffic + macs)
     assert out["area_mm2"] == 814.0 and out["tech_nm"] == 4.0
+    prefill = run("h100", Workload.prefill(load_model("llama-2-7b"), 512, 8), [16])
+    assert prefill["average_power_w"] == pytest.approx(700.0)  # compute-bound: at the cap
 
 
 def test_seven_billion_fits_an_h100_and_thirteen_at_sixteen_bits_needs_more_than_a_gpu():

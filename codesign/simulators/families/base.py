@@ -60,6 +60,7 @@ class Rates:
     weight_time_factor: np.ndarray | None = None
     layer_overhead_s: np.ndarray | None = None  # (n,) fixed time per layer per forward pass
     busy_w: np.ndarray | None = None  # (n,) board power above static at full utilisation
+    max_w: np.ndarray | None = None  # (n,) power cap (a GPU's TDP): energy <= max_w x time
     vector_ops_per_s: np.ndarray | None = None  # (n,) elementwise ops/s (inf: free)
     vector_pj_per_op: np.ndarray | None = None  # (n,) energy per elementwise op
     tech_nm: np.ndarray | None = None  # (n,) technology node
@@ -73,6 +74,7 @@ class Rates:
             "weight_time_factor": np.ones((n, WIDTHS)),
             "layer_overhead_s": np.zeros(n),
             "busy_w": np.zeros(n),
+            "max_w": np.full(n, np.inf),
             "vector_ops_per_s": np.full(n, np.inf),
             "vector_pj_per_op": np.zeros(n),
             "tech_nm": np.full(n, np.nan),

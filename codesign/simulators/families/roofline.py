@@ -87,6 +87,15 @@ class RooflineFamily(Family):
         Field("cache_mb", "float", 8.0, low=0.0, help="last-level cache (activations spill)"),
         Field("power_w", "float", None, low=0.0, help="board power (TDP) for energy (optional)"),
         Field("idle_w", "float", None, low=0.0, help="board power with no kernel running"),
+        Field(
+            "dram_pj_per_bit",
+            "float",
+            None,
+            low=0.0,
+            help="energy per DRAM bit moved; with mac_pj, board power = idle + traffic x these, "
+            "capped at power_w (calibration.GPU_ENERGY), instead of the TDP rule",
+        ),
+        Field("mac_pj", "float", None, low=0.0, help="energy per MAC (with dram_pj_per_bit)"),
         Field("die_area_mm2", "float", None, low=0.0, help="die area (optional)"),
         Field("tech_nm", "float", None, low=1.0, help="process node (optional)"),
         Field("memory_gb", "float", None, low=0.0, help="memory capacity (optional)"),
@@ -100,6 +109,7 @@ class RooflineFamily(Family):
             return raw
         filled = {k: f.value for k, f in sheet.items() if k != "int8_tops"}
         filled.update({k: f.value for k, f in cal.GPU_EFFICIENCY.get(key, {}).items()})
+        filled.update({k: f.value for k, f in cal.GPU_ENERGY.get(key, {}).items()})
         return {**filled, **raw}
 
     def resolve(self, params: dict[str, Any], notes: list[str]) -> dict[str, Any]:
@@ -121,9 +131,12 @@ class RooflineFamily(Family):
         capacity = a["memory_gb"] * 1e9
         tdp = a["power_w"].astype(float)
         idle = np.where(np.isnan(a["idle_w"]), tdp * cal.IDLE_POWER_FRACTION.value, a["idle_w"])
+        # traffic-based power where the spec (or calibration.GPU_ENERGY) gives its energies
+        traffic = ~np.isnan(a["dram_pj_per_bit"]) & ~np.isnan(a["mac_pj"])
+        mac_pj = np.where(traffic, a["mac_pj"], 0.0)
         return Rates(
             macs_per_s=np.where(supported, per_s[:, None], 0.0)[:, None, :],
-            pj_per_mac=np.zeros((n, 1, WIDTHS)),
+            pj_per_mac=np.where(supported, mac_pj[:, None], 0.0)[:, None, :],
             lane_of=np.zeros((n, WIDTHS), dtype=np.int64),
             stored_bits=stored,
             cols=np.full((n, 1), _NO_TILING),
@@ -131,7 +144,7 @@ class RooflineFamily(Family):
             attn_bits=np.full(n, 16, dtype=np.int64),
             act_bits=a["act_bits"].astype(np.int64),
             **{name: 0 * ones for name in SRAM_FIELDS},
-            dram_pj_bit=0 * ones,
+            dram_pj_bit=np.where(traffic, a["dram_pj_per_bit"], 0.0),
             dram_bytes_per_s=a["bandwidth_gbs"] * a["bandwidth_efficiency"] * 1e9,
             act_sram_bytes=a["cache_mb"] * 1e6,
             static_w=idle,
@@ -143,7 +156,8 @@ class RooflineFamily(Family):
             capacity_bytes=np.where(np.isnan(capacity), np.inf, capacity),
             weight_time_factor=weight_time_factor(a, n),
             layer_overhead_s=a["layer_overhead_us"] * 1e-6,
-            busy_w=np.maximum(tdp - idle, 0.0),
+            busy_w=np.where(traffic, 0.0, np.maximum(tdp - idle, 0.0)),
+            max_w=np.where(traffic & ~np.isnan(tdp), tdp, np.inf),
             tech_nm=a["tech_nm"].astype(float),
             area_scope="die",
         )
