@@ -138,18 +138,10 @@ def _command_items(args):
 def _check_chat_api(args: argparse.Namespace) -> None:
     """A chat request lets the server apply its own template: refused, before any work, for
     suites prompted as raw text and for a prompt template other than the model's own."""
-    from codesign.measurements.evaluate.suites import SUITES
-    from codesign.measurements.evaluate.templates import choose_template
+    from codesign.measurements.evaluate.cli import suites_from_args
+    from codesign.measurements.evaluate.templates import check_chat_api
 
-    names = list(SUITES) if args.suites == "all" else [n.strip() for n in args.suites.split(",")]
-    suites = [SUITES.get(n) for n in names]
-    if raw := [s.name for s in suites if not s.chat]:
-        raise CodesignError(f"--api chat: {', '.join(raw)} prompts without a chat")
-    if choose_template(args.template, args.model).name != "model":
-        raise CodesignError(
-            "--api chat: the server applies its own chat template, so --template comptrust "
-            "cannot be sent that way; use --api completions"
-        )
+    check_chat_api(suites_from_args(args))
 
 
 def cmd_export(args: argparse.Namespace) -> int:

@@ -118,13 +118,16 @@ def add_item_options(p: argparse.ArgumentParser) -> None:
     )
 
 
-def items_from_args(args: argparse.Namespace) -> tuple[list, dict]:
-    """The chosen suites and each one's items, every option checked before any work."""
+def suites_from_args(args: argparse.Namespace) -> list:
+    """The chosen suites, each bound to the prompt template `--template` picks for the model."""
     names = list(SUITES) if args.suites == "all" else parse_list(args.suites, "suites")
     template = choose_template(getattr(args, "template", None), args.model)
-    suites = [
-        SUITES.get(n).with_template(template, args.model) for n in distinct(names, "--suites")
-    ]
+    return [SUITES.get(n).with_template(template, args.model) for n in distinct(names, "--suites")]
+
+
+def items_from_args(args: argparse.Namespace) -> tuple[list, dict]:
+    """The chosen suites and each one's items, every option checked before any work."""
+    suites = suites_from_args(args)
     sources = _sources(args.data, suites)
     limits = suite_limits(getattr(args, "suite_limit", []), suites, args.limit)
     return suites, {s.name: s.load(limits[s.name], args.data_seed, sources) for s in suites}

@@ -379,14 +379,10 @@ class OpenAI(EngineKind):
         base = _base_url(args.base_url, "--base-url") if args.base_url else None
         if not args.serve and base is None:
             raise CodesignError("--engine openai needs --base-url URL or --serve VARIANT=NAME@URL")
-        if args.api == "chat" and any(not s.chat for s in suites):
-            raw = ", ".join(s.name for s in suites if not s.chat)
-            raise CodesignError(f"--api chat: {raw} prompts without a chat; use --api completions")
-        if args.api == "chat" and any(s.chat and s.template_label() != "model" for s in suites):
-            raise CodesignError(
-                "--api chat: the server applies its own chat template, so --template "
-                "comptrust cannot be sent that way; use --api completions"
-            )
+        if args.api == "chat":
+            from codesign.measurements.evaluate.templates import check_chat_api
+
+            check_chat_api(suites)
         self._key = self._api_key()
         bound = parse_serve(args.serve, base)
         if unknown := sorted(set(bound) - set(variant_labels)):

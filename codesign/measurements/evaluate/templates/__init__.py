@@ -7,10 +7,11 @@ template) and ``comptrust`` (the conversation templates of comp-trust's Decoding
 from codesign.measurements.evaluate.templates.base import (
     TEMPLATES,
     PromptTemplate,
+    check_chat_api,
     choose_template,
 )
 from codesign.registry import import_all
 
 import_all(__name__)
 
-__all__ = ["TEMPLATES", "PromptTemplate", "choose_template"]
+__all__ = ["TEMPLATES", "PromptTemplate", "check_chat_api", "choose_template"]

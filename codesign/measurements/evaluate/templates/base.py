@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import ClassVar
 
+from codesign.errors import CodesignError
 from codesign.measurements.evaluate.engines.base import Prompt
 from codesign.registry import Registry
 
@@ -37,6 +38,22 @@ class PromptTemplate:
 
 
 TEMPLATES: Registry[PromptTemplate] = Registry("prompt template")
+
+
+def check_chat_api(suites: Sequence) -> None:
+    """`--api chat` lets the server apply its own chat template: refused, before any work, for
+    suites prompted as raw text and for suites bound to a template other than the model's own
+    (`suites` as `Suite.with_template` returns them)."""
+    if raw := [s.name for s in suites if not s.chat]:
+        raw_text = ", ".join(raw)
+        raise CodesignError(f"--api chat: {raw_text} prompts without a chat; use --api completions")
+    # log-likelihood suites score choices (no chat is sent): the engine refuses them apart
+    chats = [s for s in suites if s.kind != "loglik"]
+    if any(s.template_label() != DEFAULT_TEMPLATE for s in chats):
+        raise CodesignError(
+            "--api chat: the server applies its own chat template, so --template comptrust "
+            "cannot be sent that way; use --api completions"
+        )
 
 
 def choose_template(name: str | None, model: str) -> PromptTemplate:
