@@ -387,6 +387,40 @@ def build(
     }
 
 
+def _trial_lines(t: dict[str, Any]) -> list[str]:
+    """How the study's trials stand: complete, feasible, pruned (why), failed (how)."""
+    failed = (
+        f" ({t['failed_interrupted']} by Ctrl-C, {t['failed_worker_died']} by a worker "
+        f"that died, each run again; {t['failed_error']} by an error)"
+        if t["failed"]
+        else ""
+    )
+    out = [
+        f"trials: {t['trials']} — {t['complete']} complete ({t['feasible']} feasible, "
+        f"{t['infeasible']} infeasible), {t['pruned']} pruned, {t['failed']} failed{failed}, "
+        f"{t['running']} running, {t['waiting']} queued"
+    ]
+    out += [f"  infeasible by {name}: {n}" for name, n in t["infeasible_by_constraint"].items()]
+    out += [f"  pruned ({n}): {reason}" for reason, n in t["pruned_by_reason"].items()]
+    return out
+
+
+def _constraint_lines(constraints: dict[str, Any], exact: bool) -> list[str]:
+    """Per constraint: what it excluded (configurations when enumerated exactly) and the
+    least slack left on the front."""
+    out = []
+    for name, c in constraints.items():
+        slack = c["least_slack_on_front"]
+        room = "–" if slack is None else f"{slack:.3g} {c['unit']}"
+        counted = "configurations" if exact else "trials"
+        state = f"excluded {c['excluded_trials']:,} {counted}" if c["binds"] else "never bound"
+        if c.get("unresolved"):
+            state += f"; its measurement {c['unresolved']}"
+        what = f"{c['set_by']}: {c['how']}" if c.get("how") else c["set_by"]
+        out.append(f"constraint {name} ({what}): {state}; least slack on the front {room}")
+    return out
+
+
 def _exact_lines(exact: dict[str, Any] | None, share: dict[str, Any] | None) -> list[str]:
     out = []
     if exact:
@@ -408,36 +442,10 @@ def _exact_lines(exact: dict[str, Any] | None, share: dict[str, Any] | None) -> 
 
 def lines(summary: dict[str, Any]) -> list[str]:
     """The summary in a few lines of plain text (terminal and summary.md)."""
-    t = summary["trials"]
     out = _exact_lines(summary.get("exact"), summary.get("exact_share"))
-    out += (
-        []
-        if summary.get("exact")
-        else [
-            f"trials: {t['trials']} — {t['complete']} complete ({t['feasible']} feasible, "
-            f"{t['infeasible']} infeasible), {t['pruned']} pruned, {t['failed']} failed"
-            + (
-                f" ({t['failed_interrupted']} by Ctrl-C, {t['failed_worker_died']} by a worker "
-                f"that died, each run again; {t['failed_error']} by an error)"
-                if t["failed"]
-                else ""
-            )
-            + f", {t['running']} running, {t['waiting']} queued"
-        ]
-    )
-    for name, n in t["infeasible_by_constraint"].items():
-        out.append(f"  infeasible by {name}: {n}")
-    for reason, n in t["pruned_by_reason"].items():
-        out.append(f"  pruned ({n}): {reason}")
-    for name, c in summary["constraints"].items():
-        slack = c["least_slack_on_front"]
-        room = "–" if slack is None else f"{slack:.3g} {c['unit']}"
-        counted = "configurations" if summary.get("exact") else "trials"
-        state = f"excluded {c['excluded_trials']:,} {counted}" if c["binds"] else "never bound"
-        if c.get("unresolved"):
-            state += f"; its measurement {c['unresolved']}"
-        what = f"{c['set_by']}: {c['how']}" if c.get("how") else c["set_by"]
-        out.append(f"constraint {name} ({what}): {state}; least slack on the front {room}")
+    if not summary.get("exact"):
+        out += _trial_lines(summary["trials"])
+    out += _constraint_lines(summary["constraints"], bool(summary.get("exact")))
     hv = summary["hypervolume"]
     if hv["history"]:
         first = hv["history"][0]["hypervolume"]

@@ -311,20 +311,20 @@ GPU_EFFICIENCY: dict[str, dict[str, Figure]] = {
         "bandwidth_efficiency": Figure(
             1700.0 / 2039.0, "", GPT_FAST_README, "achieved / datasheet DRAM bandwidth"
         ),
-        "compute_efficiency": Figure(0.589, "", GPU_FIT, "prefill GEMMs: achieved / peak"),
-        "layer_overhead_us": Figure(87.5, "us", GPU_FIT, "per layer per forward pass"),
+        "compute_efficiency": Figure(0.5793, "", GPU_FIT, "prefill GEMMs: achieved / peak"),
+        "layer_overhead_us": Figure(78.97, "us", GPU_FIT, "per layer per forward pass"),
     },
     "h100-sxm": {
-        "bandwidth_efficiency": Figure(0.538, "", GPU_FIT, "achieved / datasheet bandwidth"),
+        "bandwidth_efficiency": Figure(0.7869, "", GPU_FIT, "achieved / datasheet bandwidth"),
         "compute_efficiency": Figure(
-            0.296, "", GPU_FIT, "prefill GEMMs: achieved / peak (one 128-token prefill pins it)"
+            0.219, "", GPU_FIT, "prefill GEMMs: achieved / peak (one 128-token prefill pins it)"
         ),
-        "layer_overhead_us": Figure(10.2, "us", GPU_FIT, "per layer per forward pass"),
+        "layer_overhead_us": Figure(60.08, "us", GPU_FIT, "per layer per forward pass"),
     },
     "rtx4090": {
         "bandwidth_efficiency": Figure(1.0, "", GPU_FIT, "achieved / datasheet (at its bound)"),
         "compute_efficiency": Figure(0.6, "", ASSUMPTION, "no prefill point in the set"),
-        "layer_overhead_us": Figure(24.9, "us", GPU_FIT, "per layer per forward pass"),
+        "layer_overhead_us": Figure(24.88, "us", GPU_FIT, "per layer per forward pass"),
     },
 }
 # GPU energy per DRAM bit and per MAC (board power = idle + these x traffic, capped at TDP),
@@ -348,8 +348,8 @@ GPU_ENERGY: dict[str, dict[str, Figure]] = {
 WEIGHT_ONLY_KERNELS: dict[str, Figure] = {
     "dense": Figure(1.0, "", "definition", "fp16/bf16 GEMM/GEMV: the reference"),
     "int8-wo": Figure(1.0, "", GPU_FIT, "int8 weight-only (gpt-fast / torchao)"),
-    "tinygemm": Figure(0.790, "", GPU_FIT, "W4A16 tinygemm _weight_int4pack_mm (gpt-fast)"),
-    "exllama": Figure(0.815, "", GPU_FIT, "W4A16 / W3A16 exllama-class (exllamav2 GPTQ, EXL2)"),
+    "tinygemm": Figure(0.7577, "", GPU_FIT, "W4A16 tinygemm _weight_int4pack_mm (gpt-fast)"),
+    "exllama": Figure(0.8147, "", GPU_FIT, "W4A16 / W3A16 exllama-class (exllamav2 GPTQ, EXL2)"),
     "marlin": Figure(
         0.9,
         "",

@@ -155,8 +155,11 @@ def test_h100_energy_is_idle_plus_its_traffic_capped_at_tdp(decode):
     assert macs > 0 and out["busy_energy_j"] == 0
     assert out["energy_j"] == pytest.approx(700.0 * 0.15 * out["latency_s"] + traffic + macs)
     assert out["area_mm2"] == 814.0 and out["tech_nm"] == 4.0
-    prefill = run("h100", Workload.prefill(load_model("llama-2-7b"), 512, 8), [16])
-    assert prefill["average_power_w"] == pytest.approx(700.0)  # compute-bound: at the cap
+    prefill = Workload.prefill(load_model("llama-2-7b"), 512, 8)
+    assert run("h100", prefill, [16])["average_power_w"] <= 700.0
+    hungry = DesignBatch.from_spec(load_unit("h100"), mac_pj=50.0)  # MACs alone over TDP
+    capped = evaluate(hungry, prefill, variants_from_bits([16], "gptq"))
+    assert float(capped["average_power_w"][0]) == pytest.approx(700.0)
 
 
 def test_seven_billion_fits_an_h100_and_thirteen_at_sixteen_bits_needs_more_than_a_gpu():
