@@ -499,8 +499,8 @@ def _nothing_feasible(study: optuna.Study, ctx: SearchContext) -> NoFeasibleConf
 
 def _search(args: argparse.Namespace, ctx: SearchContext, name: str) -> optuna.Study:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    if _exact_by_default(args, ctx):
-        return _search_exact(args, ctx, name)
+    if count := _exact_by_default(args, ctx):
+        return _search_exact(args, ctx, name, count)
     if args.n_trials is None:
         args.n_trials = DEFAULT_TRIALS
     sampler = "random" if args.exhaustive else (args.sampler or DEFAULT_SAMPLER)
@@ -559,11 +559,11 @@ def _search(args: argparse.Namespace, ctx: SearchContext, name: str) -> optuna.S
     return study
 
 
-def _exact_by_default(args: argparse.Namespace, ctx: SearchContext) -> bool:
-    """With no --sampler, --n-trials or --exhaustive: enumerate exactly when the space's
-    estimated time is within EXACT_LIMIT_S, and say which way was taken and why."""
+def _exact_by_default(args: argparse.Namespace, ctx: SearchContext) -> int:
+    """With no --sampler, --n-trials or --exhaustive: the space's size when its estimated
+    enumeration time is within EXACT_LIMIT_S (0: sample), saying which way was taken and why."""
     if args.exhaustive or args.sampler is not None or args.n_trials is not None:
-        return False
+        return 0
     count = exact.space_count(ctx)
     seconds = exact.estimate_s(count)
     if seconds > exact.EXACT_LIMIT_S:
@@ -572,16 +572,18 @@ def _exact_by_default(args: argparse.Namespace, ctx: SearchContext) -> bool:
             f"than {exact.EXACT_LIMIT_S:.0f} s): sampling {DEFAULT_TRIALS} trials with "
             f"{DEFAULT_SAMPLER} instead"
         )
-        return False
+        return 0
     console.print(
         f"the space has {count:,} configurations: enumerating it exactly, in batches of the "
         f"vectorised simulators (about {max(seconds, 1):.0f} s at "
         f"{exact.RATE_PER_S:,} configurations/s; give --sampler or --n-trials to sample)"
     )
-    return True
+    return count
 
 
-def _search_exact(args: argparse.Namespace, ctx: SearchContext, name: str) -> optuna.Study:
+def _search_exact(
+    args: argparse.Namespace, ctx: SearchContext, name: str, count: int
+) -> optuna.Study:
     """The exact front, stored in the study as its trials (once: a rerun reuses it)."""
     storage = open_storage(args.store)
     run = {"sampler": "exact", "seed": None}
@@ -595,7 +597,7 @@ def _search_exact(args: argparse.Namespace, ctx: SearchContext, name: str) -> op
         return study
     on_interrupt(lambda: f"nothing of study {name!r} was stored; run the same command again")
     with progress_bar() as progress:
-        task = progress.add_task("configurations", total=exact.space_count(ctx))
+        task = progress.add_task("configurations", total=count)
         result = exact.exact_front(ctx, progress=lambda n: progress.advance(task, n))
     stored = exact.record(study, ctx, result)
     console.print(

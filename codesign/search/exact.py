@@ -10,15 +10,14 @@ rule except through a cascade's run probabilities, so one member set's batch is 
 The front is found without comparing millions of points pairwise: within one member set's
 batch trust is constant, so only the batch's own cost front can be Pareto-optimal, and only for
 the configurations of highest trust that share that cost; the remaining candidates are filtered
-by `pareto_mask` (lexicographic order, blocks compared against the front so far) within each
-area scope, then across scopes with area left out, as `search.pareto.non_dominated` ranks them.
+by `search.pareto.non_dominated` (blocks in lexicographic order, compared against the front so
+far) within each area scope, then across scopes with area left out.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import itertools
-import json
 import math
 import time
 from collections import Counter
@@ -42,7 +41,7 @@ from codesign.search.objective import (
     member_order,
     price,
 )
-from codesign.search.pareto import as_minimised
+from codesign.search.pareto import as_minimised, grouped_front, hypervolume, params_key, pareto_mask
 from codesign.search.space import Config, enumerate_space, suggest
 from codesign.simulators import DesignBatch
 
@@ -180,9 +179,9 @@ def exact_front(
             batch.holders.append(len(bases) - 1)
         drawn = _draw(drawn, rng, len(bases) - 1, np.flatnonzero(ok), 2 * sample)
     out.front, out.values = _global_front(batches, bases, grids)
-    on_front = {json_key(p) for p, _ in out.front}
+    on_front = {params_key(p) for p, _ in out.front}
     rest = [_config_at(bases, grids, int(b), int(i)) for _, b, i in drawn[np.argsort(drawn[:, 0])]]
-    rest = [pc for pc in rest if json_key(pc[0]) not in on_front]
+    rest = [pc for pc in rest if params_key(pc[0]) not in on_front]
     out.sample = [rest[i] for i in sorted(rng.permutation(len(rest))[:sample])]
     if trusts:
         out.low, out.high = _bounds(batches, trusts)
@@ -195,10 +194,6 @@ def _draw(drawn: np.ndarray, rng, base: int, index: np.ndarray, k: int) -> np.nd
     new = np.column_stack([rng.random(len(index)), np.full(len(index), base), index])
     both = np.vstack([drawn, new])
     return both if len(both) <= k else both[np.argpartition(both[:, 0], k)[:k]]
-
-
-def json_key(params: dict[str, Any]) -> str:
-    return json.dumps(params, sort_keys=True, default=str)
 
 
 def _feasible(ctx, config: Config, grid: Grid, costs: dict, out: ExactFront):
@@ -275,61 +270,6 @@ def _bounds(batches: dict, trusts: list[float]) -> tuple[np.ndarray, np.ndarray]
     return low, high
 
 
-def _dominated_by(front: np.ndarray, points: np.ndarray, chunk: int = 1 << 20) -> np.ndarray:
-    """Mask over `points`: dominated by some row of `front` (all columns minimised)."""
-    out = np.zeros(len(points), dtype=bool)
-    if len(front) == 0 or len(points) == 0:
-        return out
-    step = max(1, chunk // max(len(front), 1))
-    for s in range(0, len(points), step):
-        p = points[s : s + step, None, :]
-        no_worse = np.all(front[None, :, :] <= p, axis=2)
-        better = np.any(front[None, :, :] < p, axis=2)
-        out[s : s + step] = np.any(no_worse & better, axis=1)
-    return out
-
-
-def pareto_mask(points: np.ndarray, block: int = 256) -> np.ndarray:
-    """Mask of points no other point dominates (all columns minimised; equal points stay).
-
-    In lexicographic order a point can be dominated only by points before it, and dominance is
-    transitive, so each block is checked against the front found so far and within itself."""
-    points = np.asarray(points, dtype=float)
-    order = np.lexsort(points.T[::-1])
-    ordered = points[order]
-    keep = np.zeros(len(points), dtype=bool)
-    front = ordered[:0]
-    for s in range(0, len(ordered), block):
-        chunk = ordered[s : s + block]
-        alive = np.flatnonzero(~_dominated_by(front, chunk))
-        inner = _dominated_by(chunk[alive], chunk[alive])
-        survivors = alive[~inner]
-        keep[order[s + survivors]] = True
-        front = np.vstack([front, chunk[survivors]])
-    return keep
-
-
-def grouped_front(points: np.ndarray, groups: np.ndarray, column: int) -> np.ndarray:
-    """`pareto_mask` where `column` is compared only between points of one group (area between
-    units of one area scope): each group's own front, less what another group's front
-    dominates on the other columns (enough: a point another group dominates is dominated by
-    that group's front, dominance within a group being transitive)."""
-    keep = np.zeros(len(points), dtype=bool)
-    fronts = {}
-    for g in np.unique(groups):
-        at = np.flatnonzero(groups == g)
-        fronts[g] = at[pareto_mask(points[at])]
-    others = [c for c in range(points.shape[1]) if c != column]
-    for g, at in fronts.items():
-        mine = points[at][:, others]
-        beaten = np.zeros(len(at), dtype=bool)
-        for h, there in fronts.items():
-            if h != g:
-                beaten |= _dominated_by(points[there][:, others], mine)
-        keep[at[~beaten]] = True
-    return keep
-
-
 EXACT_ATTR = "codesign_exact"  # study user attribute: the enumeration's counts
 
 
@@ -337,11 +277,11 @@ def record(study: optuna.Study, ctx: SearchContext, result: ExactFront) -> int:
     """Store the front (and the sample, marked, for the plots' cloud) as complete trials, each
     evaluated again by the search objective, whose values must be the enumeration's. A record
     cut short is completed, not repeated."""
-    stored = {json_key(t.params) for t in study.get_trials(deepcopy=False)}
+    stored = {params_key(t.params) for t in study.get_trials(deepcopy=False)}
     expected = [tuple(v) for v in result.values] + [None] * len(result.sample)
     trials = []
     for (params, config), values in zip([*result.front, *result.sample], expected, strict=True):
-        if json_key(params) in stored:
+        if params_key(params) in stored:
             continue
         outcome = evaluate_config(ctx, config)
         if outcome.values is None or (values and not np.allclose(outcome.values, values, 1e-9)):
@@ -373,8 +313,6 @@ def _trial(ctx: SearchContext, params: dict, config: Config, outcome, tag: str):
 def hypervolume_share(sampled: list, exact_study: optuna.Study) -> dict[str, Any] | None:
     """The sampled study's feasible trials' hypervolume as a share of the exact front's, on
     the exact enumeration's scale (None when `exact_study` holds no exact front)."""
-    from codesign.search.pareto import hypervolume
-
     done = exact_study.user_attrs.get(EXACT_ATTR)
     if not done or done.get("low") is None:
         return None

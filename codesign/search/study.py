@@ -32,6 +32,7 @@ from codesign.errors import CodesignError
 from codesign.registry import Registry
 from codesign.search.context import SearchContext
 from codesign.search.objective import DIRECTIONS, HAS_SET_CONSTRAINT, OBJECTIVES, Objective
+from codesign.search.pareto import params_key
 from codesign.search.space import enumerate_space
 from codesign.store import lock_wait_s, sqlite_pragmas, store_refusal
 
@@ -221,10 +222,6 @@ def split(total: int, workers: int) -> list[int]:
     return [total // workers + (1 if i < total % workers else 0) for i in range(workers)]
 
 
-def _params_key(params: dict[str, Any]) -> str:
-    return json.dumps(params, sort_keys=True, default=str)
-
-
 def small_space_size(ctx: SearchContext) -> int | None:
     """The number of configurations when at most MAX_EXHAUSTIVE, else None (stops counting
     there, so a large space costs no more than a small one)."""
@@ -314,11 +311,11 @@ def plan_exhaustive(study: optuna.Study, configs: list[dict[str, Any]]) -> Exhau
         state = t.state.name
         if t.state == TrialState.FAIL and t.user_attrs.get(INTERRUPTED_ATTR):
             state = "INTERRUPTED"
-        key = _params_key(t.system_attrs.get("fixed_params") or t.params)
+        key = params_key(t.system_attrs.get("fixed_params") or t.params)
         states.setdefault(key, set()).add(state)
     queued = waiting = running = done = 0
     for params in configs:
-        seen = states.get(_params_key(params), set())
+        seen = states.get(params_key(params), set())
         if seen & {"COMPLETE", "PRUNED"}:
             done += 1
         elif "WAITING" in seen:

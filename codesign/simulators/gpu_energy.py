@@ -96,6 +96,7 @@ def steps() -> tuple[Step, ...]:
     return tuple(model_step(r) for r in rows().to_dict("records"))
 
 
+@cache
 def idle_w() -> float:
     return float(load_unit(GPU).params["power_w"]) * cal.IDLE_POWER_FRACTION.value
 
