@@ -1,13 +1,13 @@
-"""Every example command in the README's code blocks and in each command's --help runs as
-written: its options parse and pass their checks, the simulators' examples run to exit 0, and
-no search example would collide with the study `make run` leaves (a study keeps its sampler,
-so an example that names another sampler names its own --study)."""
+"""Every example command in the code blocks of the README and docs/, and in each command's
+--help, runs as written: its options parse and pass the checks a command makes before any work,
+the simulators' examples run to exit 0, and no search example would collide with the study
+`make run` leaves (a study keeps its sampler, so an example that names another sampler names
+its own --study)."""
 
 from __future__ import annotations
 
 import contextlib
 import io
-import re
 import shlex
 from pathlib import Path
 
@@ -15,11 +15,29 @@ import pytest
 
 from codesign.cli import main as codesign
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+ROOT = Path(__file__).resolve().parents[1]
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+SHELL = {"", "sh", "bash", "console"}
+
+
+def _shell_blocks(text: str) -> list[str]:
+    """The bodies of fenced blocks in a shell language (or none), fences paired in order."""
+    blocks, body, lang = [], None, ""
+    for line in text.splitlines():
+        if line.startswith("```"):
+            if body is None:
+                body, lang = [], line[3:].strip()
+            else:
+                if lang in SHELL:
+                    blocks.append("\n".join(body))
+                body = None
+        elif body is not None:
+            body.append(line)
+    return blocks
 
 
 def _readme_examples() -> list[str]:
-    blocks = re.findall(r"```(?:sh|bash|console)?\n(.*?)```", README.read_text(), re.S)
+    blocks = [b for page in PAGES for b in _shell_blocks(page.read_text())]
     lines = (ln.strip() for b in blocks for ln in b.replace("\\\n", " ").splitlines())
     return [
         shlex.join(shlex.split(ln, comments=True))
