@@ -141,7 +141,7 @@ def main() -> int:
                         ids,
                         suite.max_new_tokens,
                         device=args.device,
-                        merge=False,
+                        batching=generation.Batching.APART,
                     )
                 ]
                 return time.perf_counter() - start, outs

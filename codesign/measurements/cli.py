@@ -158,45 +158,12 @@ def cmd_profile(args: argparse.Namespace) -> int:
     """Profile every stored variant not yet profiled on this device, one work unit per
     (variant, batch size): several hosts (or the GPUs of one, ``--workers``) share the list."""
     from codesign.measurements import work
-    from codesign.measurements.profiling import ProfileWorkload, device_name, profile_variant
-    from codesign.store import Store
+    from codesign.measurements.profiling import device_name
 
-    batches = parse_list(args.batch_sizes, "batch sizes", int)
-    for batch in batches:
-        BATCH.check(batch, "--batch-sizes")
-    device = check_device(args.device)
-    parent = args.workers > 1 and not args.worker
-    if parent and not device.startswith("cuda"):
-        raise CodesignError(
-            "--workers N profiles on N GPUs; on a CPU two profiles would time each other: "
-            "run one here, or the same command on other hosts"
-        )
-    store = Store(args.store, create=False)  # profiles need stored variants: never create
-    model_name = None
-    if args.model:
-        from codesign.measurements.quantize.models import check_model, resolve_model
-
-        check_model(args.model)
-        model_name = resolve_model(args.model).name
-    variants = store.variants(model_name)
-    if not variants:
-        raise CodesignError("the store holds no variants yet: run `quantize` first")
+    batches, device, parent = _profile_checks(args)
+    store, variants = _profiled_variants(args)
     where = device_name(device)
-    pairs, todo = {}, set()
-    for v, m in variants:
-        for b in batches:
-            w = ProfileWorkload(args.prompt_len, args.decode_tokens, b, args.warmup, args.repeats)
-            key = f"{v.key}|b{b}"
-            pairs[key] = (v, m, w)
-            if not store.has_profile(v.id, w.key, where):
-                todo.add(key)
-    workload = (args.prompt_len, args.decode_tokens, batches, args.warmup, args.repeats)
-    job = work.job_id("profile", variants=sorted(pairs), workload=workload, device=where)
-    units = [
-        (k, f"{m.name} {variant_label(v.method, v.bits, v.seed)} batch {w.batch_size}")
-        for k, (v, m, w) in pairs.items()
-    ]
-    work.plan(store, "profile", job, units, reopen=todo)
+    pairs, todo, job = _plan_profiles(args, store, variants, batches, where)
     on_interrupt(
         lambda: (
             f"{len(store.profiles())} profiles are stored in {args.store}; run the same "
@@ -213,8 +180,77 @@ def cmd_profile(args: argparse.Namespace) -> int:
         codes = work.spawn_workers(args.workers, args.argv, gpus=gpus)
         work.check_workers(codes, "profile", store, job)
         return cmd_list(args)
+    _profile_here(args, store, job, pairs, len(todo), device, where)
+    if (left := work.leftover_line(store, job)) is not None:
+        console.print(left, highlight=False)
+    if args.worker:
+        return 0
+    return cmd_list(args)
+
+
+def _profile_checks(args: argparse.Namespace) -> tuple[list[int], str, bool]:
+    """Batch sizes, device and whether this process spawns workers, checked before any work."""
+    batches = parse_list(args.batch_sizes, "batch sizes", int)
+    for batch in batches:
+        BATCH.check(batch, "--batch-sizes")
+    device = check_device(args.device)
+    parent = args.workers > 1 and not args.worker
+    if parent and not device.startswith("cuda"):
+        raise CodesignError(
+            "--workers N profiles on N GPUs; on a CPU two profiles would time each other: "
+            "run one here, or the same command on other hosts"
+        )
+    return batches, device, parent
+
+
+def _profiled_variants(args: argparse.Namespace) -> tuple:
+    """The store (never created: profiles need stored variants) and the variants to profile."""
+    from codesign.store import Store
+
+    store = Store(args.store, create=False)
+    model_name = None
+    if args.model:
+        from codesign.measurements.quantize.models import check_model, resolve_model
+
+        check_model(args.model)
+        model_name = resolve_model(args.model).name
+    variants = store.variants(model_name)
+    if not variants:
+        raise CodesignError("the store holds no variants yet: run `quantize` first")
+    return store, variants
+
+
+def _plan_profiles(args, store, variants, batches: list[int], where: str) -> tuple:
+    """One work unit per (variant, batch size) in the store's job queue; the ones this device
+    has not profiled yet reopened."""
+    from codesign.measurements import work
+    from codesign.measurements.profiling import ProfileWorkload
+
+    pairs, todo = {}, set()
+    for v, m in variants:
+        for b in batches:
+            w = ProfileWorkload(args.prompt_len, args.decode_tokens, b, args.warmup, args.repeats)
+            key = f"{v.key}|b{b}"
+            pairs[key] = (v, m, w)
+            if not store.has_profile(v.id, w.key, where):
+                todo.add(key)
+    workload = (args.prompt_len, args.decode_tokens, batches, args.warmup, args.repeats)
+    job = work.job_id("profile", variants=sorted(pairs), workload=workload, device=where)
+    units = [
+        (k, f"{m.name} {variant_label(v.method, v.bits, v.seed)} batch {w.batch_size}")
+        for k, (v, m, w) in pairs.items()
+    ]
+    work.plan(store, "profile", job, units, reopen=todo)
+    return pairs, todo, job
+
+
+def _profile_here(args, store, job, pairs: dict, todo: int, device: str, where: str) -> None:
+    """Claims and runs work units in this process until the job has none left."""
+    from codesign.measurements import work
+    from codesign.measurements.profiling import profile_variant
+
     with progress_bar() as progress:
-        task = progress.add_task("profiling", total=len(todo))
+        task = progress.add_task("profiling", total=todo)
 
         def run(unit, completion) -> None:  # done once its profile is stored
             v, _, w = pairs[unit.key]
@@ -238,11 +274,21 @@ def cmd_profile(args: argparse.Namespace) -> int:
             progress.advance(task)
 
         work.work_through(store, job, run, known=pairs, wait=args.wait or args.worker)
-    if (left := work.leftover_line(store, job)) is not None:
-        console.print(left, highlight=False)
-    if args.worker:
-        return 0
-    return cmd_list(args)
+
+
+LIST_COLUMNS = (
+    "model",
+    "variant",
+    "backend",
+    "calibration",
+    "disk MB",
+    "batch",
+    "decode ms/tok",
+    "tok/s",
+    "prefill ms",
+    "peak MB",
+    "kernel",
+)
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -260,49 +306,14 @@ def cmd_list(args: argparse.Namespace) -> int:
     for p, v, _ in store.profiles():
         profiles.setdefault(v.id, []).append(p)
     table = Table(title=f"variants in {args.store}", show_lines=False)
-    for col in (
-        "model",
-        "variant",
-        "backend",
-        "calibration",
-        "disk MB",
-        "batch",
-        "decode ms/tok",
-        "tok/s",
-        "prefill ms",
-        "peak MB",
-        "kernel",
-    ):
+    for col in LIST_COLUMNS:
         table.add_column(col, overflow="fold")
     devices, baselines = set(), set()
     for v, m in variants:
         baselines.add(f"{m.name}: {m.baseline} — {m.source}")
-        label = "dense" if v.method == "dense" else f"{v.method}-w{v.bits}-g{v.group_size or 'ch'}"
-        if v.seed:
-            label += f"-s{v.seed}"
         rows = sorted(profiles.get(v.id, []), key=lambda p: (p.device, p.batch_size)) or [None]
-        for i, p in enumerate(rows):
-            first = i == 0
-            cells = [
-                m.name if first else "",
-                label if first else "",
-                v.backend_version if first else "",
-                v.calibration if first else "",
-                megabytes(v.weight_bytes_disk) if first else "",
-            ]
-            if p is None:
-                cells += ["–"] * 6
-            else:
-                devices.add(p.device)
-                kind = "real low-bit" if p.real_low_bit else "dequantized/float"
-                cells += [
-                    str(p.batch_size),
-                    f"{p.decode_ms_per_token:.1f} ± {p.decode_ms_per_token_iqr:.1f}",
-                    f"{p.tokens_per_s:.1f}",
-                    f"{p.prefill_ms:.0f}",
-                    megabytes(p.peak_memory_bytes),
-                    f"{kind}: {p.kernel}" + (" (synthetic weights)" if p.synthetic_weights else ""),
-                ]
+        devices |= {p.device for p in rows if p is not None}
+        for cells in _list_rows(v, m, rows):
             table.add_row(*cells)
     console.print(table)
     for b in sorted(baselines):
@@ -312,6 +323,37 @@ def cmd_list(args: argparse.Namespace) -> int:
     counts = store.counts()
     console.print(", ".join(f"{n} {t}" for t, n in counts.items()))
     return 0
+
+
+def _list_rows(v, m, profiles: list) -> list[list[str]]:
+    """A variant's table rows: its recipe once, then one row per profile (or a dash)."""
+    label = "dense" if v.method == "dense" else f"{v.method}-w{v.bits}-g{v.group_size or 'ch'}"
+    if v.seed:
+        label += f"-s{v.seed}"
+    out = []
+    for i, p in enumerate(profiles):
+        first = i == 0
+        cells = [
+            m.name if first else "",
+            label if first else "",
+            v.backend_version if first else "",
+            v.calibration if first else "",
+            megabytes(v.weight_bytes_disk) if first else "",
+        ]
+        if p is None:
+            cells += ["–"] * 6
+        else:
+            kind = "real low-bit" if p.real_low_bit else "dequantized/float"
+            cells += [
+                str(p.batch_size),
+                f"{p.decode_ms_per_token:.1f} ± {p.decode_ms_per_token_iqr:.1f}",
+                f"{p.tokens_per_s:.1f}",
+                f"{p.prefill_ms:.0f}",
+                megabytes(p.peak_memory_bytes),
+                f"{kind}: {p.kernel}" + (" (synthetic weights)" if p.synthetic_weights else ""),
+            ]
+        out.append(cells)
+    return out
 
 
 def _list_records(store, variants) -> dict:

@@ -87,7 +87,7 @@ from codesign.validation import (
 
 DEFAULT_MMLU_TOLERANCE = 5.0
 # At most half of the trust items unanswered (mean over the perspectives): beyond it trust is
-# mostly a measure of what was refused (README, "Refusals cannot win").
+# mostly a measure of what was refused (docs/search.md, "Refusals cannot win").
 DEFAULT_MAX_REFUSAL = 0.5
 STUDY_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,119}")
 
@@ -178,6 +178,20 @@ def _target_options(g) -> None:
         default=24.0,
         help="memory budget of the deployment, weights + KV cache (default: 24)",
     )
+    _quality_constraints(g)
+    _area_options(g)
+    g.add_argument(
+        "--prompt-tokens",
+        type=TOKENS,
+        default=256,
+        help="prefill tokens per request (default: 256)",
+    )
+    g.add_argument("--new-tokens", type=TOKENS, default=8, help="decoded tokens (default: 8)")
+    g.add_argument("--batch", type=BATCH, default=1, help="sequences per batch (default: 1)")
+
+
+def _quality_constraints(g) -> None:
+    """The floors a configuration must meet: MMLU and the share of trust items answered."""
     g.add_argument(
         "--mmlu-tolerance",
         type=Number(float, 0, 100),
@@ -200,6 +214,10 @@ def _target_options(g) -> None:
         "with fewer than 3 answers its best score); 1 turns the bound off "
         f"(default: {DEFAULT_MAX_REFUSAL:g})",
     )
+
+
+def _area_options(g) -> None:
+    """How area is bounded and compared: a limit, a common node, like scopes only."""
     g.add_argument(
         "--max-area-mm2",
         type=Number(float, 0, 1e6, above=True),
@@ -222,14 +240,6 @@ def _target_options(g) -> None:
         "scope (a whole GPU die is never weighed against an accelerator's array + SRAM + DRAM "
         "PHY); array or die: search only the units of that scope (default: each)",
     )
-    g.add_argument(
-        "--prompt-tokens",
-        type=TOKENS,
-        default=256,
-        help="prefill tokens per request (default: 256)",
-    )
-    g.add_argument("--new-tokens", type=TOKENS, default=8, help="decoded tokens (default: 8)")
-    g.add_argument("--batch", type=BATCH, default=1, help="sequences per batch (default: 1)")
 
 
 AREA_NODE = Number(float, 1, 1000)
@@ -629,7 +639,7 @@ def _exact_records(args: argparse.Namespace, ctx: SearchContext, study: optuna.S
 def _report(args: argparse.Namespace, ctx: SearchContext, study: optuna.Study, store: Store):
     # imported here, not at the top: scipy (the trust intervals) and matplotlib take seconds
     # to import, and a typo in the command line must be refused before that (issue 35)
-    from codesign.search import export, heldout, machine, outcome, plots
+    from codesign.search import export, heldout, outcome
 
     front = pareto_trials(study)
     if not front:
@@ -653,19 +663,7 @@ def _report(args: argparse.Namespace, ctx: SearchContext, study: optuna.Study, s
     start = time.perf_counter()
     head = export.summary(ctx, study.study_name, redacted(args.store), finished(study))
     head["run"] = run
-    export.write_json(out / "pareto.json", head, rows)
-    export.write_csv(out / "pareto.csv", rows)
-    paths = {v.key: v.path for v, _ in store.variants(ctx.model)}
-    here = machine.machine_check(store, ctx.model)
-    deploys = export.write_deployments(out, rows, ctx, paths, here)
-    numbers = {r["trial"] for r in rows}
-    others = [
-        t.user_attrs["metrics"] for t in completed(study) if feasible(t) and t.number not in numbers
-    ]
-    title = (
-        f"{study.study_name}: trust measured on {ctx.model}, cost modelled for {ctx.shape_label}"
-    )
-    pngs = plots.plot_fronts(out, rows, others, title)
+    here, deploys, pngs = _write_front(out, head, rows, ctx, study, store)
     timings = getattr(args, "timings", {})
     timings["report"] = time.perf_counter() - start + timings.pop("pareto_rows", 0.0)
     unresolved = {"mmlu": why} if (why := ctx.mmlu_unresolved()) else {}
@@ -688,6 +686,26 @@ def _report(args: argparse.Namespace, ctx: SearchContext, study: optuna.Study, s
         + ", ".join(p.name for p in [*written, *pngs])
     )
     console.print(f"open the study: optuna-dashboard {redacted(args.store)}")
+
+
+def _write_front(out: Path, head: dict, rows: list[dict], ctx: SearchContext, study, store):
+    """pareto.json, pareto.csv, one deploy file per row and the plots; returns the cost
+    model's check on this machine, the deploy files and the plots written."""
+    from codesign.search import export, machine, plots
+
+    export.write_json(out / "pareto.json", head, rows)
+    export.write_csv(out / "pareto.csv", rows)
+    paths = {v.key: v.path for v, _ in store.variants(ctx.model)}
+    here = machine.machine_check(store, ctx.model)
+    deploys = export.write_deployments(out, rows, ctx, paths, here)
+    numbers = {r["trial"] for r in rows}
+    others = [
+        t.user_attrs["metrics"] for t in completed(study) if feasible(t) and t.number not in numbers
+    ]
+    title = (
+        f"{study.study_name}: trust measured on {ctx.model}, cost modelled for {ctx.shape_label}"
+    )
+    return here, deploys, plots.plot_fronts(out, rows, others, title)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

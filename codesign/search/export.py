@@ -242,10 +242,47 @@ def deployment(
     here: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """One Pareto configuration as a deployment file: what to load, how to vote and run it."""
-    members = [ctx.trust.member(k) for k in row["variant_keys"]]
     spec = ctx.unit_design(row["unit"], row["unit_params"])
+    choices = row.get("equivalent_choices")
+    return _clean(
+        {
+            "deployment": row["n"],
+            "statement": row["statement"],
+            "study_trial": row["trial"],
+            **({"equivalent_choices": choices} if choices else {}),
+            "model": {
+                "measured": ctx.model,
+                "baseline": ctx.trust.baseline,
+                "cost_shape": ctx.shape_label,
+            },
+            "variants": _variant_entries(row, ctx, paths),
+            "vote": {
+                "rule": row["vote_rule"],
+                "description": VOTE_RULE_TEXT.get(row["vote_rule"], row["vote_rule"]),
+                "refusals": "dropped, except on out-of-scope knowledge where they vote "
+                "'I don't know'; nothing left → refused",
+            },
+            "schedule": _schedule_entry(row),
+            "compute_unit": {
+                "name": row["unit"],
+                "family": row["unit_family"],
+                "searched_parameters": row["unit_params"],
+                "spec": spec_mapping(spec),
+            },
+            **({"parameters": row["parameters"]} if row.get("parameters") else {}),
+            "workload": ctx.workload_text(),
+            "predicted": _predicted(row, ctx, f"{spec.label()} for {ctx.shape_label}"),
+            "data": row["data"],
+            "scoring": row["scoring"],
+            **({"cost_model_on_the_measured_host": _host_entry(here)} if here else {}),
+        }
+    )
+
+
+def _variant_entries(row, ctx: SearchContext, paths: dict[str, Any]) -> list[dict[str, Any]]:
+    """What to load: each member's recipe, its path and, when profiled, its measured figures."""
     variants = []
-    for m in members:
+    for m in (ctx.trust.member(k) for k in row["variant_keys"]):
         entry = {
             "label": m.label,
             "key": m.key,
@@ -258,6 +295,10 @@ def deployment(
         if m.key in ctx.profiles:
             entry["measured"] = ctx.profiles[m.key]
         variants.append(entry)
+    return variants
+
+
+def _schedule_entry(row: dict[str, Any]) -> dict[str, Any]:
     schedule: dict[str, Any] = {"name": row["schedule"]}
     if row["schedule"] == "cascade":
         schedule |= {
@@ -266,87 +307,48 @@ def deployment(
             "run_probability": row["run_probability"],
             "run_probability_source": "measured (lossless early exit over stored predictions)",
         }
-    modelled = f"{spec.label()} for {ctx.shape_label}"
-    return _clean(
-        {
-            "deployment": row["n"],
-            "statement": row["statement"],
-            "study_trial": row["trial"],
-            **(
-                {"equivalent_choices": row["equivalent_choices"]}
-                if row.get("equivalent_choices")
-                else {}
-            ),
-            "model": {
-                "measured": ctx.model,
-                "baseline": ctx.trust.baseline,
-                "cost_shape": ctx.shape_label,
-            },
-            "variants": variants,
-            "vote": {
-                "rule": row["vote_rule"],
-                "description": VOTE_RULE_TEXT.get(row["vote_rule"], row["vote_rule"]),
-                "refusals": "dropped, except on out-of-scope knowledge where they vote "
-                "'I don't know'; nothing left → refused",
-            },
-            "schedule": schedule,
-            "compute_unit": {
-                "name": row["unit"],
-                "family": row["unit_family"],
-                "searched_parameters": row["unit_params"],
-                "spec": spec_mapping(spec),
-            },
-            **({"parameters": row["parameters"]} if row.get("parameters") else {}),
-            "workload": ctx.workload_text(),
-            "predicted": {
-                "trust": {
-                    "value": row["trust"],
-                    "source": row["trust_source"],
-                    **_interval_entry(row),
-                    "held_out": row.get("held_out"),
-                },
-                **{p: _perspective_entry(row, p) for p in trust_suites()},
-                **{
-                    p: {"value": row[p], "source": row["trust_source"]}
-                    for p in (
-                        "refusal_rate",
-                        "no_valid_rate",
-                        "unanswered_rate",
-                        "max_unanswered_rate",
-                    )
-                },
-                **{
-                    s: {"value": row[s], "source": f"measured ({s})", **_mmlu_entry(row, ctx, s)}
-                    for s in ("mmlu_ll", "mmlu_gen")
-                },
-                "latency_ms": {"value": row["latency_ms"], "source": modelled},
-                "energy_mj": {"value": row["energy_mj"], "source": modelled},
-                **{
-                    k: {"value": row[k], "source": modelled}
-                    for k in (
-                        "energy_per_request_mj",
-                        "decode_energy_per_token_mj",
-                        "average_power_w",
-                    )
-                },
-                "area_mm2": {
-                    "value": row["area_mm2"],
-                    "source": modelled,
-                    "scope": row["area_scope"],
-                    "node_nm": row.get("area_node_nm") or row["tech_nm"],
-                    "at_its_own_node": {
-                        "value": row.get("area_mm2_native", row["area_mm2"]),
-                        "node_nm": row["tech_nm"],
-                    },
-                    **({"scaled_by": AREA_RULE} if row.get("area_node_nm") else {}),
-                },
-                "memory_gb": {"value": row["memory_gb"], "source": modelled},
-            },
-            "data": row["data"],
-            "scoring": row["scoring"],
-            **({"cost_model_on_the_measured_host": _host_entry(here)} if here else {}),
-        }
-    )
+    return schedule
+
+
+UNANSWERED = ("refusal_rate", "no_valid_rate", "unanswered_rate", "max_unanswered_rate")
+ENERGY = ("energy_per_request_mj", "decode_energy_per_token_mj", "average_power_w")
+
+
+def _predicted(row: dict[str, Any], ctx: SearchContext, modelled: str) -> dict[str, Any]:
+    """Every predicted metric with its source: trust and MMLU measured, costs ``modelled``."""
+    return {
+        "trust": {
+            "value": row["trust"],
+            "source": row["trust_source"],
+            **_interval_entry(row),
+            "held_out": row.get("held_out"),
+        },
+        **{p: _perspective_entry(row, p) for p in trust_suites()},
+        **{p: {"value": row[p], "source": row["trust_source"]} for p in UNANSWERED},
+        **{
+            s: {"value": row[s], "source": f"measured ({s})", **_mmlu_entry(row, ctx, s)}
+            for s in ("mmlu_ll", "mmlu_gen")
+        },
+        "latency_ms": {"value": row["latency_ms"], "source": modelled},
+        "energy_mj": {"value": row["energy_mj"], "source": modelled},
+        **{k: {"value": row[k], "source": modelled} for k in ENERGY},
+        "area_mm2": _area_entry(row, modelled),
+        "memory_gb": {"value": row["memory_gb"], "source": modelled},
+    }
+
+
+def _area_entry(row: dict[str, Any], modelled: str) -> dict[str, Any]:
+    return {
+        "value": row["area_mm2"],
+        "source": modelled,
+        "scope": row["area_scope"],
+        "node_nm": row.get("area_node_nm") or row["tech_nm"],
+        "at_its_own_node": {
+            "value": row.get("area_mm2_native", row["area_mm2"]),
+            "node_nm": row["tech_nm"],
+        },
+        **({"scaled_by": AREA_RULE} if row.get("area_node_nm") else {}),
+    }
 
 
 def _host_entry(here: dict[str, Any]) -> dict[str, Any]:

@@ -105,6 +105,13 @@ def build_parser() -> argparse.ArgumentParser:
         "any-precision set (its members share bit-planes)",
     )
     p.add_argument("--group-size", type=_group, default=128, help="group size or 'none'")
+    _workload_options(p)
+    _unit_options(p)
+    return p
+
+
+def _workload_options(p: argparse.ArgumentParser) -> None:
+    """How the ensemble runs: schedule, batch, lengths, KV width, cascade measurements."""
     p.add_argument(
         "--schedule",
         default="sequential",
@@ -123,6 +130,10 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="cascade: measured probability that each member runs, comma list (0-1)",
     )
+
+
+def _unit_options(p: argparse.ArgumentParser) -> None:
+    """How the unit is reported and changed: node normalisation, spec overrides, JSON."""
     p.add_argument(
         "--normalise-node",
         type=NODE_NM,
@@ -143,7 +154,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--json", action="store_true", help="print the rows as JSON (numbers in SI units)"
     )
-    return p
 
 
 def check_args(args: argparse.Namespace) -> None:

@@ -23,6 +23,7 @@ rounding (bench/prefix_cache.py measures the gain and the agreement).
 from __future__ import annotations
 
 import copy
+import enum
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -297,6 +298,44 @@ def _left_pad(seqs: Sequence[Sequence[int]], pad_id: int, device: str):
 MERGE_WIDTH_RATIO = 2.0
 
 
+class Batching(enum.Enum):
+    """How ``generate`` forms and decodes batches; the outputs are the same under each (up to
+    float rounding), the speed is not (bench/greedy_decode.py, bench/prefix_cache.py)."""
+
+    POOLED = "pooled"  # the rows of several calls prefill in one batch, each row's cache
+    # holding its own call's prefix (``_pooled_batches``); prefilled batches decode merged
+    MERGED = "merged"  # each call batched apart; the prefilled batches decode merged, up to
+    # ``max_batch`` rows (``decoding.merge``)
+    APART = "apart"  # each batch prefilled and decoded on its own
+
+
+@dataclass
+class _Collector:
+    """Decodes each finished row's tokens into its ``Generation`` and hands every finished
+    batch to ``on_batch`` (to store it)."""
+
+    tokenizer: Any
+    token_ids: Sequence[Sequence[int]]
+    on_batch: Callable[[list[int], list[Generation]], None] | None
+    out: list[Generation | None]
+
+    def __call__(self, finished: list[tuple[int, list[int]]]) -> None:
+        results = []
+        for i, new in finished:
+            # no clean-up: it strips spaces before punctuation, which BPE text keeps (and
+            # transformers warns when a BPE tokenizer's config asks for it)
+            text = self.tokenizer.decode(
+                new, skip_special_tokens=True, clean_up_tokenization_spaces=False
+            ).strip()
+            self.out[i] = Generation(text, len(self.token_ids[i]), len(new))
+            results.append(self.out[i])
+        if self.on_batch is not None:
+            self.on_batch([i for i, _ in finished], results)
+
+    def generations(self) -> list[Generation]:
+        return [g for g in self.out if g is not None]
+
+
 @shared_kv_heads()  # on a CPU, key/value heads are not copied per query head
 def generate(
     model,
@@ -311,9 +350,7 @@ def generate(
     on_batch: Callable[[list[int], list[Generation]], None] | None = None,
     clock: StepClock | None = None,
     groups: Sequence[Sequence[int]] | None = None,
-    split: bool = True,
-    merge: bool = True,
-    pool: bool = True,
+    batching: Batching = Batching.POOLED,
 ) -> list[Generation]:
     """Greedy continuations of every prompt; ``on_batch`` sees each finished batch (to store it).
 
@@ -321,44 +358,18 @@ def generate(
     once (an MMLU subject's header and demonstrations); by default all prompts form one call.
     Within a call, prompts sharing at least ``min_shared_prefix`` leading tokens prefill that
     prefix once through the KV cache (``None`` turns the reuse off), and prompts sharing a much
-    longer prefix than the rest run as calls of their own when that pays (``prefix_clusters``;
-    ``split`` False keeps the calls as given). ``merge`` decodes the prefilled batches of all
-    calls together, up to ``max_batch`` rows (``decoding.merge``); False decodes each batch on
-    its own. ``pool`` (with ``merge``) prefills the rows of several calls in one batch, each
-    row's cache holding its own call's prefix (``_pooled_batches``); False batches each call
-    apart.
+    longer prefix than the rest run as calls of their own when that pays (``prefix_clusters``).
+    ``batching`` says how batches are formed and decoded (``Batching``).
     ``clock`` sums the time of prefill and of decoding."""
-    calls = [list(g) for g in groups] if groups is not None else [list(range(len(token_ids)))]
     step_tokens = STEP_TOKENS.get(device.split(":")[0])
-    if split and min_shared_prefix is not None:
-        calls = [
-            [call[i] for i in cluster]
-            for call in calls
-            for cluster in prefix_clusters(
-                [token_ids[i] for i in call], max_new_tokens, step_tokens
-            )
-        ]
+    calls = _calls(token_ids, groups, max_new_tokens, min_shared_prefix, step_tokens)
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     eos = stop_ids(model, tokenizer)
-    out: list[Generation | None] = [None] * len(token_ids)
-
-    def report(finished: list[tuple[int, list[int]]]) -> None:
-        results = []
-        for i, new in finished:
-            # no clean-up: it strips spaces before punctuation, which BPE text keeps (and
-            # transformers warns when a BPE tokenizer's config asks for it)
-            text = tokenizer.decode(
-                new, skip_special_tokens=True, clean_up_tokenization_spaces=False
-            ).strip()
-            out[i] = Generation(text, len(token_ids[i]), len(new))
-            results.append(out[i])
-        if on_batch is not None:
-            on_batch([i for i, _ in finished], results)
-
-    if merge:  # calls of alike prompt lengths in turn: merged caches pad little
-        calls.sort(key=lambda c: sum(len(token_ids[i]) for i in c) / len(c))
+    collect = _Collector(tokenizer, token_ids, on_batch, [None] * len(token_ids))
+    if batching is not Batching.APART:  # calls of alike prompt lengths in turn: merged
+        calls.sort(key=lambda c: sum(len(token_ids[i]) for i in c) / len(c))  # caches pad little
     sizes = (max_batch_tokens, max_batch, min_shared_prefix, step_tokens or 0)
-    if pool and merge and min_shared_prefix is not None:
+    if batching is Batching.POOLED and min_shared_prefix is not None:
         batches = _pooled_batches(
             model, token_ids, calls, max_new_tokens, pad, device, sizes, clock
         )
@@ -370,18 +381,44 @@ def generate(
                 model, token_ids, call, max_new_tokens, pad, device, sizes, clock
             )
         )
-    if not merge:
+    if batching is Batching.APART:
         for index, (ids, mask, cache) in batches:
             news = greedy_decode(model, ids, mask, cache, max_new_tokens, eos, clock)
-            report(list(zip(index, news, strict=True)))
-        return [g for g in out if g is not None]
+            collect(list(zip(index, news, strict=True)))
+    else:
+        prefilled = _prefilled(model, batches, eos, max_new_tokens, clock)
+        _decode_merged(
+            model, prefilled, eos, max_new_tokens, max_batch_tokens, max_batch, clock, collect
+        )
+    return collect.generations()
 
-    def prefilled():
-        for index, (ids, mask, cache) in batches:
-            with timed(clock, "prefill"):
-                part = decoding.prefill(model, ids, mask, cache, index, eos, max_new_tokens)
-            yield part
 
+def _calls(token_ids, groups, max_new_tokens, min_shared_prefix, step_tokens) -> list[list[int]]:
+    """The calls (lists of prompt indices) as given, each split into its prefix clusters when
+    prefixes are reused."""
+    calls = [list(g) for g in groups] if groups is not None else [list(range(len(token_ids)))]
+    if min_shared_prefix is None:
+        return calls
+    return [
+        [call[i] for i in cluster]
+        for call in calls
+        for cluster in prefix_clusters([token_ids[i] for i in call], max_new_tokens, step_tokens)
+    ]
+
+
+def _prefilled(model, batches, eos, max_new_tokens, clock):
+    """Each batch prefilled: (rows finished at their first token, the rows still decoding)."""
+    for index, (ids, mask, cache) in batches:
+        with timed(clock, "prefill"):
+            part = decoding.prefill(model, ids, mask, cache, index, eos, max_new_tokens)
+        yield part
+
+
+def _decode_merged(
+    model, prefilled, eos, max_new_tokens, max_batch_tokens, max_batch, clock, collect
+):
+    """Decodes prefilled batches merged: held until the next would overflow the batch size or
+    the KV budget, or differ too much in width (``MERGE_WIDTH_RATIO``), then decoded as one."""
     budget = KV_BUDGETS * max_batch_tokens  # KV tokens a merged batch may hold
     held: list[tuple[list, decoding.Rows | None]] = []
 
@@ -393,18 +430,17 @@ def generate(
             with timed(clock, "decode"):
                 done += decoding.decode(model, decoding.merge(parts), max_new_tokens - 1, eos)
         if done:
-            report(done)
+            collect(done)
 
-    for finished, rows in prefilled():
+    for finished, rows in prefilled:
         if rows is not None and not decoding.mergeable(rows):
-            with timed(clock, "decode"):  # storing (``report``) is not decoding
+            with timed(clock, "decode"):  # storing (``collect``) is not decoding
                 finished += decoding.decode(model, rows, max_new_tokens - 1, eos)
-            report(finished)
+            collect(finished)
             continue
         parts = [r for _, r in held if r is not None] + ([rows] if rows is not None else [])
-        n = sum(len(p) for p in parts)
         widths = [p.width for p in parts] or [0]
-        width = max(widths) + max_new_tokens
+        n, width = sum(len(p) for p in parts), max(widths) + max_new_tokens
         alike = max(widths) <= MERGE_WIDTH_RATIO * min(widths)
         if held and (min(n, max_batch) * width > budget or not alike):
             flush()
@@ -417,7 +453,6 @@ def generate(
             flush()
         held.append((finished, rows))
     flush()
-    return [g for g in out if g is not None]
 
 
 def _call_batches(model, token_ids, call, max_new_tokens, pad, device, sizes, clock, prefix=False):

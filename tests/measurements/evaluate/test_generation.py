@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from codesign.measurements.evaluate.generation import (
+    Batching,
     _last_logits,
     _sequence_logprob,
     choice_logprobs,
@@ -339,8 +340,10 @@ def test_batches_of_several_calls_decode_merged_with_the_plain_generations(
     groups[1] = groups[1][:2]  # calls of unequal sizes
     ids = [ids[i] for g in groups for i in g]
     groups = [list(range(0, 3)), list(range(3, 5)), list(range(5, 8)), list(range(8, 11))]
-    plain = generate(model, tok, ids, 6, max_batch=4, min_shared_prefix=None, merge=False)
-    alone = generate(model, tok, ids, 6, max_batch=4, groups=groups, merge=False)
+    plain = generate(
+        model, tok, ids, 6, max_batch=4, min_shared_prefix=None, batching=Batching.APART
+    )
+    alone = generate(model, tok, ids, 6, max_batch=4, groups=groups, batching=Batching.APART)
     merged_sizes: list[list[int]] = []
     original = decoding.merge
     monkeypatch.setattr(
@@ -349,7 +352,7 @@ def test_batches_of_several_calls_decode_merged_with_the_plain_generations(
         lambda parts: merged_sizes.append([len(p) for p in parts]) or original(parts),
     )
     seen: list[int] = []
-    merged = generate(  # each call batched apart (pool False): batches of 3, 2, 3, 3 rows
+    merged = generate(  # each call batched apart (Batching.MERGED): batches of 3, 2, 3, 3 rows
         model,
         tok,
         ids,
@@ -357,7 +360,7 @@ def test_batches_of_several_calls_decode_merged_with_the_plain_generations(
         max_batch=rows,
         groups=groups,
         on_batch=lambda idx, _: seen.extend(idx),
-        pool=False,
+        batching=Batching.MERGED,
     )
     assert any(len(sizes) > 1 for sizes in merged_sizes)  # rows of several calls decoded together
     assert all(sum(sizes) <= rows for sizes in merged_sizes)
@@ -439,8 +442,10 @@ def test_rows_of_several_calls_prefill_together_as_plain_batching(
     )
     assert max(pooled_rows) > 1  # a batch held rows of several calls
     assert sorted(seen) == list(range(len(ids)))
-    plain = generate(model, tok, ids, 6, max_batch=4, min_shared_prefix=None, merge=False)
-    apart = generate(model, tok, ids, 6, max_batch=4, groups=groups, pool=False)
+    plain = generate(
+        model, tok, ids, 6, max_batch=4, min_shared_prefix=None, batching=Batching.APART
+    )
+    apart = generate(model, tok, ids, 6, max_batch=4, groups=groups, batching=Batching.MERGED)
     for run in (pooled, apart):
         assert [g.raw for g in run] == [g.raw for g in plain]
         assert [g.generated_tokens for g in run] == [g.generated_tokens for g in plain]
@@ -465,7 +470,9 @@ def test_a_cache_that_cannot_be_sliced_per_prefix_batches_each_call_apart(tiny_l
 
     model, tok = _load(tiny_llama)
     ids, groups = _subject_prompts(tok, 4, 3)
-    plain = generate(model, tok, ids, 6, max_batch=4, min_shared_prefix=None, merge=False)
+    plain = generate(
+        model, tok, ids, 6, max_batch=4, min_shared_prefix=None, batching=Batching.APART
+    )
     monkeypatch.setattr(generation, "_plain_cache", lambda cache: False)
     monkeypatch.setattr(generation, "POOL_BATCHES", 1)  # a window every 4 rows
     tried: list[int] = []
