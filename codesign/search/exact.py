@@ -31,6 +31,7 @@ import optuna
 from codesign.errors import CodesignError
 from codesign.search.context import SearchContext, scope_key
 from codesign.search.objective import (
+    COSTS,
     HAS_SET_CONSTRAINT,
     OBJECTIVES,
     bitplane_refusal,
@@ -51,7 +52,7 @@ from codesign.simulators import DesignBatch
 # up to 1.7x between days. Used only to say, before starting, how long enumeration will take.
 RATE_PER_S = 150_000
 EXACT_LIMIT_S = 120.0  # the default search enumerates a space estimated to take at most this
-LOG_COLUMNS = [1, 2, 3]  # latency, energy, area: scaled in log10 for the hypervolume
+LOG_COLUMNS = [OBJECTIVES.index(name) for name in COSTS]  # scaled in log10 (hypervolume)
 AREA = OBJECTIVES.index("area_mm2")
 
 
@@ -230,8 +231,8 @@ def _batch_for(batches: dict, key: tuple, ok: np.ndarray, cost) -> _Batch:
     mkey = (key, ok.tobytes())
     if mkey not in batches:
         index = np.flatnonzero(ok)
-        columns = cost.objectives(0.0)[1:]
-        values = np.column_stack([c[index] for c in columns])
+        columns = cost.costs()
+        values = np.column_stack([columns[name][index] for name in COSTS])
         batches[mkey] = _Batch(values, index, np.flatnonzero(pareto_mask(values)))
     return batches[mkey]
 

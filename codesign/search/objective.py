@@ -30,8 +30,24 @@ from codesign.simulators import SCHEDULES, DesignBatch, evaluate
 from codesign.simulators.normalise import area_at_node
 from codesign.simulators.variants import one_nested_set
 
-OBJECTIVES = ("trust", "latency_ms", "energy_mj", "area_mm2")
-DIRECTIONS = ("maximize", "minimize", "minimize", "minimize")
+# The objectives by name and direction; trials store their values in OBJECTIVES' order (Optuna
+# keeps values as a list), every other place reads them by name.
+DIRECTION = {
+    "trust": "maximize",
+    "latency_ms": "minimize",
+    "energy_mj": "minimize",
+    "area_mm2": "minimize",
+}
+OBJECTIVES = tuple(DIRECTION)
+DIRECTIONS = tuple(DIRECTION.values())
+COSTS = tuple(name for name in OBJECTIVES if name != "trust")  # what the simulators price
+
+
+def objective_values(named: dict[str, float]) -> tuple[float, ...]:
+    """A trial's values in OBJECTIVES' order, from a mapping of every objective by name."""
+    return tuple(float(named[name]) for name in OBJECTIVES)
+
+
 HAS_SET_CONSTRAINT = hasattr(optuna.Trial, "set_constraint")  # Optuna ≥ 5.0
 
 
@@ -96,7 +112,7 @@ def evaluate_config(ctx: SearchContext, config: Config) -> Outcome:
     constraints = {k: float(v[0]) for k, v in constraint_arrays(ctx, row, cost).items()}
     if ctx.mmlu_floor is not None:
         metrics["mmlu"] = row.get(ctx.mmlu_suite, math.nan)
-    values = tuple(float(v[0]) for v in cost.objectives(row["trust"]))
+    values = objective_values({"trust": row["trust"]} | {k: v[0] for k, v in cost.costs().items()})
     return Outcome(values, constraints, metrics)
 
 
@@ -159,10 +175,13 @@ class Priced:
     def runs(self) -> np.ndarray:
         return np.asarray(self.pre["feasible"], dtype=bool)
 
-    def objectives(self, trust: float) -> tuple[np.ndarray, ...]:
-        """The objective columns in OBJECTIVES' order."""
-        n = len(self.latency_s)
-        return (np.full(n, trust), self.latency_s * 1e3, self.energy_j * 1e3, self.area_mm2)
+    def costs(self) -> dict[str, np.ndarray]:
+        """The cost objectives by name (COSTS), one value per design."""
+        return {
+            "latency_ms": self.latency_s * 1e3,
+            "energy_mj": self.energy_j * 1e3,
+            "area_mm2": self.area_mm2,
+        }
 
     def metrics(self, i: int, area_node_nm: float | None) -> dict[str, Any]:
         """Design `i`'s reported cost figures."""

@@ -200,12 +200,34 @@ def variants_from_args(
     ``quantize`` False stops once the dense model is stored and the units are listed (a
     parent of ``--workers`` whose workers quantize); its rows are then empty. ``spawn`` False:
     a parent whose workers have finished quantizes any variant they left, here."""
+    from codesign.measurements.quantize.models import resolve_model
+    from codesign.store import Store
+
+    grid, bits, calib, device = _checked_variants(args)
+    check_cache_dir()
+    store = Store(args.store)  # a bad or damaged store fails before the model is converted
+    model = resolve_model(args.model, trust_remote_code=args.trust_remote_code)
+    on_interrupt(
+        "every variant finished is cached and stored; one cut short leaves nothing half-made "
+        "(run the same command to resume)"
+    )
+    _quantize_in_units(
+        args, store, model, grid, calib, device, bits, quantize=quantize, spawn=spawn
+    )
+    if not quantize:
+        return store, device, []
+    rows = _ensure_here(args, store, model, grid, calib, device, bits)
+    console.print(f"calibration: {calib.describe()}")
+    return store, device, rows
+
+
+def _checked_variants(args: argparse.Namespace) -> tuple:
+    """The variant grid, bits, calibration and device the options name, every one checked
+    before any work (unsupported method/bits pairs, a short calibration source, a bad model)."""
     from codesign.measurements.quantize.backends import backend_for
     from codesign.measurements.quantize.calibration_text import check_enough_text
-    from codesign.measurements.quantize.ensure import ensure_variant
-    from codesign.measurements.quantize.models import check_model, resolve_model
+    from codesign.measurements.quantize.models import check_model
     from codesign.measurements.quantize.recipes import DENSE, variant_grid
-    from codesign.store import Store
 
     methods = distinct(parse_list(args.method, "method"), "--method")
     bits = distinct(parse_list(args.bits, "bits", int), "--bits")
@@ -224,18 +246,13 @@ def variants_from_args(
     grid = variant_grid(methods, bits, args.group_size, seeds)
     if args.no_dense:
         grid.remove(DENSE)
-    check_cache_dir()
-    store = Store(args.store)  # a bad or damaged store fails before the model is converted
-    model = resolve_model(args.model, trust_remote_code=args.trust_remote_code)
-    on_interrupt(
-        "every variant finished is cached and stored; one cut short leaves nothing half-made "
-        "(run the same command to resume)"
-    )
-    _quantize_in_units(
-        args, store, model, grid, calib, device, bits, quantize=quantize, spawn=spawn
-    )
-    if not quantize:
-        return store, device, []
+    return grid, bits, calib, device
+
+
+def _ensure_here(args, store, model, grid, calib, device: str, bits: list[int]) -> list:
+    """Every variant of ``grid`` from the cache or quantized here, in a table as it goes."""
+    from codesign.measurements.quantize.ensure import ensure_variant
+
     rows = []
     table = Table(title=f"variants of {model.name} — baseline: {model.baseline}")
     for col in ("variant", "backend", "group", "weights on disk (MB)", "status"):
@@ -271,8 +288,7 @@ def variants_from_args(
             )
             progress.advance(task)
     console.print(table)
-    console.print(f"calibration: {calib.describe()}")
-    return store, device, rows
+    return rows
 
 
 def quantize_job(fingerprint: str, specs: dict, calibration: str, args, device, bits) -> str:

@@ -121,26 +121,10 @@ def ensure_variant(
         seed_bits, top_bits = nest or (spec.bits, 8)
         return _nested_variant(store, model, spec, calib, seed_bits, top_bits, device)
     backend = backend_for(spec.method, spec.bits, backend_name, device)
-    group_size, note = resolve_group_size(spec.group_size, model.config)
-    bad = indivisible_widths(group_size, model.config)
-    if bad and backend.name == "llmcompressor":
-        raise CodesignError(
-            f"llm-compressor cannot quantize {spec.method} with group size {group_size}: "
-            f"layer width {bad[0]} is not a multiple of it; use --group-size auto or a "
-            "power of two that divides every width"
-        )
+    group_size, note = _group_size(spec, model, backend)
     calib = calib_for(calib, spec.seed)
     token_ids = _calibration_ids(model, calib)
-    recipe = {
-        "model": model.fingerprint,
-        "method": spec.method,
-        "bits": spec.bits,
-        "group_size": group_size,
-        "calibration": calibration_fingerprint(calib, token_ids),
-        "seed": spec.seed,
-        "backend": backend.name,
-        "backend_version": backend.version(),
-    }
+    recipe = _recipe(model, spec, group_size, calibration_fingerprint(calib, token_ids), backend)
     dtype = backend.quantize_dtype(spec.method, device)
     if dtype:  # recorded only when chosen, so variants quantized before keep their keys
         recipe["dtype"] = dtype
@@ -173,6 +157,34 @@ def ensure_variant(
             recipe=recipe,
         )
     return VariantResult(row, cached=cached, note=note)
+
+
+def _recipe(model, spec: VariantSpec, group_size, calibration: str, backend) -> dict:
+    """What makes a quantized variant what it is; its key is the recipe's hash."""
+    return {
+        "model": model.fingerprint,
+        "method": spec.method,
+        "bits": spec.bits,
+        "group_size": group_size,
+        "calibration": calibration,
+        "seed": spec.seed,
+        "backend": backend.name,
+        "backend_version": backend.version(),
+    }
+
+
+def _group_size(spec: VariantSpec, model: ResolvedModel, backend) -> tuple[int | None, str]:
+    """The group size ``spec`` resolves to on this model (with a note when ``auto`` chose), and
+    the backend's refusal of one that does not divide every layer width."""
+    group_size, note = resolve_group_size(spec.group_size, model.config)
+    bad = indivisible_widths(group_size, model.config)
+    if bad and backend.name == "llmcompressor":
+        raise CodesignError(
+            f"llm-compressor cannot quantize {spec.method} with group size {group_size}: "
+            f"layer width {bad[0]} is not a multiple of it; use --group-size auto or a "
+            "power of two that divides every width"
+        )
+    return group_size, note
 
 
 def _build_atomically(out: Path, build, marker: dict) -> float:
@@ -210,6 +222,33 @@ def calib_for(calib: CalibrationSpec, seed: int) -> CalibrationSpec:
     return CalibrationSpec(calib.source, calib.n_samples, calib.seq_len, seed, calib.text_field)
 
 
+def _nested_recipes(model, spec: VariantSpec, seed_key: str, top_bits: int, backend, device):
+    """The recipe of a nested set (it names its GPTQ seed) and of one member (it names its set):
+    their keys are the cache folder's and the variant's."""
+    from codesign.measurements.quantize import nested
+
+    set_recipe = {
+        "model": model.fingerprint,
+        "method": "anyprec-set",
+        "seed_variant": seed_key,
+        "top_bits": top_bits,
+        "version": nested.VERSION,
+    }
+    recipe = {
+        "model": model.fingerprint,
+        "method": "anyprec",
+        "bits": spec.bits,
+        "parent_set": recipe_key(set_recipe),
+        "parent_recipe": set_recipe,
+        "backend": backend.name,
+        "backend_version": backend.version(),
+    }
+    dtype = backend.quantize_dtype(spec.method, device)
+    if dtype:  # recorded only when chosen, so variants quantized before keep their keys
+        recipe["dtype"] = dtype
+    return set_recipe, recipe
+
+
 def _nested_variant(
     store: Store,
     model: ResolvedModel,
@@ -236,27 +275,8 @@ def _nested_variant(
         device=device,
     )
     backend = backend_for("anyprec", spec.bits)
-    set_recipe = {
-        "model": model.fingerprint,
-        "method": "anyprec-set",
-        "seed_variant": seed.row.key,
-        "top_bits": top_bits,
-        "version": nested.VERSION,
-    }
-    set_key = recipe_key(set_recipe)
-    out = cache_dir() / "variants" / set_key[:32]
-    recipe = {
-        "model": model.fingerprint,
-        "method": "anyprec",
-        "bits": spec.bits,
-        "parent_set": set_key,
-        "parent_recipe": set_recipe,
-        "backend": backend.name,
-        "backend_version": backend.version(),
-    }
-    dtype = backend.quantize_dtype(spec.method, device)
-    if dtype:  # recorded only when chosen, so variants quantized before keep their keys
-        recipe["dtype"] = dtype
+    set_recipe, recipe = _nested_recipes(model, spec, seed.row.key, top_bits, backend, device)
+    out = cache_dir() / "variants" / recipe["parent_set"][:32]
     key = recipe_key(recipe)
     row = store.variant(key)
     if row is not None and (out / MARKER).exists():
@@ -265,15 +285,12 @@ def _nested_variant(
         cached = (out / MARKER).exists()
         if not cached:
             token_ids = _calibration_ids(model, calib_for(calib, spec.seed))
+            widths = list(range(seed_bits, top_bits + 1))
+            seed_path, model_path = Path(seed.row.path), Path(model.path)
             _build_atomically(
                 out,
                 lambda tmp: nested.build_set(
-                    Path(seed.row.path),
-                    Path(model.path),
-                    tmp,
-                    top_bits,
-                    list(range(seed_bits, top_bits + 1)),
-                    token_ids,
+                    seed_path, model_path, tmp, top_bits, widths, token_ids
                 ),
                 {"set": set_recipe},
             )
