@@ -121,13 +121,20 @@ def number_labels(ax: Axes, rows, x: str, y: str) -> list:
         texts.append(
             (numbers, ax.text(group[0][x], group[0][y], number_ranges(numbers), fontsize=7))
         )
-    adjust_text(
+    _, arrows = adjust_text(
         [t for _, t in texts], ax=ax, arrowprops={"arrowstyle": "-", "color": "0.5", "lw": 0.4}
     )
-    return _merge_overlaps(ax, texts)
+    return _merge_overlaps(ax, texts, arrows)
 
 
-def _merge_overlaps(ax: Axes, texts: list) -> list:
+def _arrow_of(arrow):
+    """adjustText's arrow: a FancyArrowPatch, or an annotation holding one (its fallback)."""
+    return getattr(arrow, "arrow_patch", None) or arrow
+
+
+def _merge_overlaps(ax: Axes, texts: list, arrows: list) -> list:
+    """Merges overlapping labels until none overlap; a merged-away label's arrow goes with it
+    (an arrow clipped to a removed label cannot be drawn)."""
     renderer = ax.get_figure().canvas.get_renderer()
     while True:
         boxes = [t.get_window_extent(renderer) for _, t in texts]
@@ -143,6 +150,9 @@ def _merge_overlaps(ax: Axes, texts: list) -> list:
         if pair is None:
             return [t for _, t in texts]
         (a, ta), (b, tb) = texts[pair[0]], texts[pair[1]]
+        for arrow in [x for x in arrows if _arrow_of(x).patchA is tb]:
+            arrow.remove()
+            arrows.remove(arrow)
         tb.remove()
         merged = sorted(a + b)
         ta.set_text(number_ranges(merged))

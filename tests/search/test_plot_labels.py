@@ -54,3 +54,27 @@ def test_number_ranges_and_the_dense_baseline():
     rows = [{"trust": 60.0, "trust_vs_dense": 5.0}]
     assert dense_trust(rows) == 55.0
     assert dense_trust([{"trust": 60.0}]) is None
+
+
+def test_a_label_merged_away_takes_its_arrow_with_it():
+    """adjustText may draw an arrow from a label that is then merged into another; the arrow,
+    clipped to the removed label, must go too, or the figure cannot be drawn (a 573-row exact
+    front failed so)."""
+    import io
+
+    from matplotlib.patches import FancyArrowPatch
+
+    from codesign.search.plots import _merge_overlaps
+
+    fig = Figure(figsize=(6, 4), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
+    ax.scatter([1, 2], [1, 2])
+    keep, gone = ax.text(1.5, 1.5, "1"), ax.text(1.5, 1.5, "2")  # on one spot: they overlap
+    arrow = FancyArrowPatch(posA=(1.5, 1.5), posB=(2, 2), patchA=gone, arrowstyle="-")
+    ax.add_patch(arrow)
+    arrows = [arrow]
+    texts = _merge_overlaps(ax, [([1], keep), ([2], gone)], arrows)
+    assert [t.get_text() for t in texts] == ["1–2"]
+    assert arrows == [] and arrow not in ax.patches
+    fig.savefig(io.BytesIO(), format="png")
