@@ -36,7 +36,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from codesign.launch import interrupted, said_interrupted
 
     try:
-        from codesign.cli_common import invoked_as_console_script
+        from codesign.commandline.parsers import invoked_as_console_script
 
         invoked_as_console_script()
         entry = importlib.import_module(STAGES[stage][0]).entry

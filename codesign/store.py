@@ -287,7 +287,7 @@ class WorkUnitRow(Base):
     evaluate), shared by every worker on every host that runs the same command on this store.
     ``job`` names the command's work (kind and the options that shape results), ``key`` the
     unit within it; a worker claims a pending unit, or one whose lease ran out, by a
-    conditional update (codesign.measurements.work)."""
+    conditional update (codesign.jobs.queue)."""
 
     __tablename__ = "work_units"
     __table_args__ = (UniqueConstraint("job", "key"),)

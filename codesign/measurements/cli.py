@@ -9,18 +9,10 @@ from collections.abc import Sequence
 
 from rich.table import Table
 
-from codesign.cli_common import (
-    HelpFormatter,
-    add_store_option,
-    console,
-    make_parser,
-    megabytes,
-    on_interrupt,
-    parse_list,
-    print_json,
-    progress_bar,
-    run_cli,
-)
+from codesign.commandline.interrupts import on_interrupt, run_cli
+from codesign.commandline.output import console, megabytes, print_json
+from codesign.commandline.parsers import HelpFormatter, add_store_option, make_parser, parse_list
+from codesign.commandline.progress import progress_bar
 from codesign.errors import CodesignError
 from codesign.launch import quiet_libraries
 from codesign.measurements.evaluate.batch import add_batch_parsers, cmd_export, cmd_import
@@ -112,11 +104,11 @@ def _build_parser() -> argparse.ArgumentParser:
 
 def cmd_status(args: argparse.Namespace) -> int:
     """Where the work of every measuring command on this store stands, across hosts."""
-    from codesign.measurements import work
+    from codesign.jobs import queue
     from codesign.store import Store
 
     store = Store.if_present(args.store)  # read-only: never leaves a store behind
-    jobs = work.job_summaries(store) if store is not None else []
+    jobs = queue.job_summaries(store) if store is not None else []
     if args.json:
         print_json({"store": redacted_url(args.store), "jobs": jobs})
         return 0
@@ -157,7 +149,7 @@ def _lease_text(unit: dict) -> str:
 def cmd_profile(args: argparse.Namespace) -> int:
     """Profile every stored variant not yet profiled on this device, one work unit per
     (variant, batch size): several hosts (or the GPUs of one, ``--workers``) share the list."""
-    from codesign.measurements import work
+    from codesign.jobs import queue, workers
     from codesign.measurements.profiling import device_name
 
     batches, device, parent = _profile_checks(args)
@@ -175,13 +167,13 @@ def cmd_profile(args: argparse.Namespace) -> int:
         f"{len(pairs) - len(todo)} already stored"
     )
     if parent:
-        gpus = work.gpus_for(device)
+        gpus = workers.gpus_for(device)
         console.print(f"profiling in {args.workers} worker processes, one GPU each ({gpus})")
-        codes = work.spawn_workers(args.workers, args.argv, gpus=gpus)
-        work.check_workers(codes, "profile", store, job)
+        codes = workers.spawn_workers(args.workers, args.argv, gpus=gpus)
+        workers.check_workers(codes, "profile", store, job)
         return cmd_list(args)
     _profile_here(args, store, job, pairs, len(todo), device, where)
-    if (left := work.leftover_line(store, job)) is not None:
+    if (left := queue.leftover_line(store, job)) is not None:
         console.print(left, highlight=False)
     if args.worker:
         return 0
@@ -223,7 +215,7 @@ def _profiled_variants(args: argparse.Namespace) -> tuple:
 def _plan_profiles(args, store, variants, batches: list[int], where: str) -> tuple:
     """One work unit per (variant, batch size) in the store's job queue; the ones this device
     has not profiled yet reopened."""
-    from codesign.measurements import work
+    from codesign.jobs import queue
     from codesign.measurements.profiling import ProfileWorkload
 
     pairs, todo = {}, set()
@@ -235,18 +227,18 @@ def _plan_profiles(args, store, variants, batches: list[int], where: str) -> tup
             if not store.has_profile(v.id, w.key, where):
                 todo.add(key)
     workload = (args.prompt_len, args.decode_tokens, batches, args.warmup, args.repeats)
-    job = work.job_id("profile", variants=sorted(pairs), workload=workload, device=where)
+    job = queue.job_id("profile", variants=sorted(pairs), workload=workload, device=where)
     units = [
         (k, f"{m.name} {variant_label(v.method, v.bits, v.seed)} batch {w.batch_size}")
         for k, (v, m, w) in pairs.items()
     ]
-    work.plan(store, "profile", job, units, reopen=todo)
+    queue.plan(store, "profile", job, units, reopen=todo)
     return pairs, todo, job
 
 
 def _profile_here(args, store, job, pairs: dict, todo: int, device: str, where: str) -> None:
     """Claims and runs work units in this process until the job has none left."""
-    from codesign.measurements import work
+    from codesign.jobs import queue
     from codesign.measurements.profiling import profile_variant
 
     with progress_bar() as progress:
@@ -273,7 +265,7 @@ def _profile_here(args, store, job, pairs: dict, todo: int, device: str, where: 
             )
             progress.advance(task)
 
-        work.work_through(store, job, run, known=pairs, wait=args.wait or args.worker)
+        queue.work_through(store, job, run, known=pairs, wait=args.wait or args.worker)
 
 
 LIST_COLUMNS = (

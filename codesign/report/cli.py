@@ -7,13 +7,9 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
-from codesign.cli_common import (
-    add_store_option,
-    console,
-    make_parser,
-    on_interrupt,
-    run_cli,
-)
+from codesign.commandline.interrupts import on_interrupt, run_cli
+from codesign.commandline.output import console
+from codesign.commandline.parsers import add_store_option, make_parser
 from codesign.measurements.evaluate.profiles import DEFAULT_PROFILE, PROFILES
 from codesign.paths import writable_folder
 from codesign.validation import Number
@@ -77,7 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         data = load_report_data(args.store, args.model, status.update, args.scoring)
         status.update("writing figures and tables")
         cmp, files = write_report(data, args.out, args.top)
-    console.print(summary_table(data, cmp))  # piped: cli_common's wide console keeps columns
+    console.print(summary_table(data, cmp))  # piped: the wide console keeps columns
     if note := search_space_note(cmp):
         console.print(note, highlight=False)
     console.print(published_table())

@@ -19,17 +19,10 @@ from pathlib import Path
 
 import optuna
 
-from codesign.cli_common import (
-    add_store_option,
-    console,
-    err_console,
-    make_parser,
-    on_interrupt,
-    print_json,
-    progress_bar,
-    run_cli,
-    stdout_for_json,
-)
+from codesign.commandline.interrupts import on_interrupt, run_cli
+from codesign.commandline.output import console, err_console, print_json, stdout_for_json
+from codesign.commandline.parsers import add_store_option, make_parser
+from codesign.commandline.progress import progress_bar
 from codesign.errors import CodesignError, Infeasible
 from codesign.measurements.evaluate.cli import (
     add_engine_options,

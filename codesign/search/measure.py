@@ -12,7 +12,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 
-from codesign.cli_common import console, interrupt_note, on_interrupt
+from codesign.commandline.interrupts import interrupt_note, on_interrupt
+from codesign.commandline.output import console
 from codesign.ensembles.stored import current_protocol
 from codesign.errors import CodesignError
 from codesign.measurements.evaluate.suites import SUITES

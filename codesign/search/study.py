@@ -413,7 +413,7 @@ def _worker(
     It starts with SIGINT blocked (`run_trials`): a Ctrl-C reaches the parent, which sets
     `stop`, and the worker stops after its trial, exiting 130 without a traceback (the parent
     prints the one interrupt line)."""
-    from codesign.cli_common import quiet_interrupt_logs
+    from codesign.commandline.interrupts import quiet_interrupt_logs
 
     def stopped() -> None:
         if stop.is_set():
@@ -443,7 +443,7 @@ def run_trials(
 ) -> list[str]:
     """Run `n_trials` more trials on `workers` processes; returns how each worker that died
     ended (killed by a signal: its trial is retaken by `run_study`), empty when none did."""
-    from codesign.cli_common import interrupts_at_safe_points, sigint_blocked
+    from codesign.commandline.interrupts import interrupts_at_safe_points, sigint_blocked
 
     target = finished(study) + n_trials
     if n_trials <= 0:

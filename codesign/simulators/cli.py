@@ -13,7 +13,9 @@ from collections.abc import Sequence
 
 from rich.console import Console
 
-from codesign.cli_common import make_parser, on_interrupt, print_json, run_cli
+from codesign.commandline.interrupts import on_interrupt, run_cli
+from codesign.commandline.output import print_json
+from codesign.commandline.parsers import make_parser
 from codesign.errors import CodesignError
 from codesign.simulators import table as fmt
 from codesign.simulators.design import DesignBatch

@@ -62,7 +62,7 @@ def table(
 
 def console() -> Console:
     """The commands' stdout console: terminal width, or wide enough when piped that tables
-    keep their columns (cli_common.PIPED_WIDTH)."""
-    from codesign.cli_common import console as shared
+    keep their columns (commandline.output.PIPED_WIDTH)."""
+    from codesign.commandline.output import console as shared
 
     return shared

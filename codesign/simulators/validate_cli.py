@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import pandas as pd
 from rich.console import Console
 
-from codesign.cli_common import make_parser
+from codesign.commandline.parsers import make_parser
 from codesign.errors import CodesignError
 from codesign.paths import DEFAULT_STORE_URL, default_store_url
 from codesign.simulators import table as fmt

@@ -13,7 +13,7 @@ import uuid
 
 import pytest
 
-from codesign.measurements import work
+from codesign.jobs import queue, workers
 from codesign.store import Store
 from codesign.testing.postgres import fresh_database
 
@@ -45,46 +45,46 @@ def _job() -> str:
 def test_planning_twice_lists_each_unit_once_and_reopens_on_request(store):
     job = _job()
     units = [(f"u{i}", f"unit {i}") for i in range(5)]
-    work.plan(store, "evaluate", job, units)
-    work.plan(store, "evaluate", job, units)
-    assert work.counts(store, job) == {"pending": 5, "claimed": 0, "done": 0}
-    unit = work.claim(store, job, "me:1")
-    work.finish(store, unit, "me:1", 1.0)
-    work.plan(store, "evaluate", job, units, reopen=[unit.key])
-    assert work.counts(store, job)["pending"] == 5
+    queue.plan(store, "evaluate", job, units)
+    queue.plan(store, "evaluate", job, units)
+    assert queue.counts(store, job) == {"pending": 5, "claimed": 0, "done": 0}
+    unit = queue.claim(store, job, "me:1")
+    queue.finish(store, unit, "me:1", 1.0)
+    queue.plan(store, "evaluate", job, units, reopen=[unit.key])
+    assert queue.counts(store, job)["pending"] == 5
 
 
 def test_a_worker_takes_a_group_no_other_worker_holds_and_keeps_to_it(store):
     """Two workers over three variants' units load different variants; at the end one joins
     the other's variant instead of idling."""
     job = _job()
-    work.plan(store, "evaluate", job, [(f"v{v}|s{i}", "") for v in range(3) for i in range(2)])
-    a = work.claim(store, job, "a:1")
-    b = work.claim(store, job, "b:2")
+    queue.plan(store, "evaluate", job, [(f"v{v}|s{i}", "") for v in range(3) for i in range(2)])
+    a = queue.claim(store, job, "a:1")
+    b = queue.claim(store, job, "b:2")
     assert (a.key, b.key) == ("v0|s0", "v1|s0")  # not v0|s1: a holds v0
-    work.finish(store, a, "a:1", 1.0)
-    a = work.claim(store, job, "a:1", prefer="v0|")
+    queue.finish(store, a, "a:1", 1.0)
+    a = queue.claim(store, job, "a:1", prefer="v0|")
     assert a.key == "v0|s1"  # its own variant first
-    work.finish(store, a, "a:1", 1.0)
-    a = work.claim(store, job, "a:1", prefer="v0|")
+    queue.finish(store, a, "a:1", 1.0)
+    a = queue.claim(store, job, "a:1", prefer="v0|")
     assert a.key == "v2|s0"  # v1 is b's: the free variant
-    work.finish(store, a, "a:1", 1.0)
-    a = work.claim(store, job, "a:1", prefer="v2|")
+    queue.finish(store, a, "a:1", 1.0)
+    a = queue.claim(store, job, "a:1", prefer="v2|")
     assert a.key == "v2|s1"
-    work.finish(store, a, "a:1", 1.0)
-    assert work.claim(store, job, "a:1", prefer="v2|").key == "v1|s1"  # joins b at the end
+    queue.finish(store, a, "a:1", 1.0)
+    assert queue.claim(store, job, "a:1", prefer="v2|").key == "v1|s1"  # joins b at the end
 
 
 def test_concurrent_claims_never_give_one_unit_to_two_workers(store):
     job = _job()
-    work.plan(store, "evaluate", job, [(f"u{i:02d}", "") for i in range(40)])
+    queue.plan(store, "evaluate", job, [(f"u{i:02d}", "") for i in range(40)])
     got: dict[str, list[str]] = {}
 
     def worker(name: str) -> None:
         mine = got.setdefault(name, [])
-        while (unit := work.claim(store, job, name)) is not None:
+        while (unit := queue.claim(store, job, name)) is not None:
             mine.append(unit.key)
-            work.finish(store, unit, name, 0.0)
+            queue.finish(store, unit, name, 0.0)
 
     threads = [threading.Thread(target=worker, args=(f"host:{i}",)) for i in range(4)]
     for t in threads:
@@ -93,41 +93,41 @@ def test_concurrent_claims_never_give_one_unit_to_two_workers(store):
         t.join()
     claimed = [k for keys in got.values() for k in keys]
     assert sorted(claimed) == [f"u{i:02d}" for i in range(40)]  # each once, none missing
-    assert work.counts(store, job) == {"pending": 0, "claimed": 0, "done": 40}
+    assert queue.counts(store, job) == {"pending": 0, "claimed": 0, "done": 40}
 
 
 def test_an_expired_lease_and_a_dead_local_owner_give_the_unit_back(store, monkeypatch):
     job = _job()
-    work.plan(store, "evaluate", job, [("a", ""), ("b", "")])
-    first = work.claim(store, job, "elsewhere:1")
-    assert work.claim(store, job, "other:2").key != first.key  # held: the other one
-    assert work.claim(store, job, "other:2") is None  # both held, leases live
+    queue.plan(store, "evaluate", job, [("a", ""), ("b", "")])
+    first = queue.claim(store, job, "elsewhere:1")
+    assert queue.claim(store, job, "other:2").key != first.key  # held: the other one
+    assert queue.claim(store, job, "other:2") is None  # both held, leases live
     # time passes beyond the lease: both are claimable again
-    now = work.time.time()
-    monkeypatch.setattr(work.time, "time", lambda: now + work.LEASE_S + 1)
-    assert work.claim(store, job, "late:3") is not None
+    now = queue.time.time()
+    monkeypatch.setattr(queue.time, "time", lambda: now + queue.LEASE_S + 1)
+    assert queue.claim(store, job, "late:3") is not None
     monkeypatch.undo()
     # a process of this host that no longer exists frees its unit at once
     job2 = _job()
-    work.plan(store, "evaluate", job2, [("c", "")])
+    queue.plan(store, "evaluate", job2, [("c", "")])
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], text=True,
                           capture_output=True).stdout.strip()  # fmt: skip
-    work.claim(store, job2, f"{work.socket.gethostname()}:{dead}")
-    assert work.claim(store, job2, work.owner_name()) is not None
+    queue.claim(store, job2, f"{queue.socket.gethostname()}:{dead}")
+    assert queue.claim(store, job2, queue.owner_name()) is not None
 
 
 def test_an_interrupted_unit_goes_back_to_pending_and_a_finished_one_records_its_time(store):
     job = _job()
-    work.plan(store, "evaluate", job, [("a", ""), ("b", "")])
+    queue.plan(store, "evaluate", job, [("a", ""), ("b", "")])
 
     def run(unit, completion) -> None:
         if unit.key == "b":
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        work.work_through(store, job, run)
-    assert work.counts(store, job) == {"pending": 1, "claimed": 0, "done": 1}
-    assert "1/2 units done" in work.progress_line(store, job)
+        queue.work_through(store, job, run)
+    assert queue.counts(store, job) == {"pending": 1, "claimed": 0, "done": 1}
+    assert "1/2 units done" in queue.progress_line(store, job)
 
 
 def test_waiting_retakes_a_unit_whose_holder_died_and_status_shows_it_expired(
@@ -139,32 +139,32 @@ def test_waiting_retakes_a_unit_whose_holder_died_and_status_shows_it_expired(
 
     from codesign.measurements.cli import main
 
-    monkeypatch.setattr(work, "LEASE_S", 1.0)
+    monkeypatch.setattr(queue, "LEASE_S", 1.0)
     job = _job()
-    work.plan(store, "evaluate", job, [("v|a", "a"), ("v|b", "b")])
-    work.finish(store, work.claim(store, job, "fast:1"), "fast:1", 2.0)
-    assert work.claim(store, job, "dead-host:7") is not None  # it never renews, never finishes
+    queue.plan(store, "evaluate", job, [("v|a", "a"), ("v|b", "b")])
+    queue.finish(store, queue.claim(store, job, "fast:1"), "fast:1", 2.0)
+    assert queue.claim(store, job, "dead-host:7") is not None  # it never renews, never finishes
     ran: list[str] = []
-    assert work.work_through(store, job, lambda u, c: ran.append(u.key)) == 0
-    line = work.leftover_line(store, job)
+    assert queue.work_through(store, job, lambda u, c: ran.append(u.key)) == 0
+    line = queue.leftover_line(store, job)
     assert "held by another worker" in line and "--wait" in line
-    work.time.sleep(1.2)
-    progress = work.progress_line(store, job)
+    queue.time.sleep(1.2)
+    progress = queue.progress_line(store, job)
     assert "0 running, 1 expired" in progress and "ETA" not in progress
     assert main(["status", "--store", store.url, "--json"]) == 0
     mine = {j["job"]: j for j in json.loads(capsys.readouterr().out)["jobs"]}[job]
     assert mine["open"][0]["state"] == "expired" and mine["open"][0]["lease_left_s"] is None
-    assert work.work_through(store, job, lambda u, c: ran.append(u.key), wait=True) == 1
-    assert ran == ["v|b"] and work.open_units(store, job).held == 0
+    assert queue.work_through(store, job, lambda u, c: ran.append(u.key), wait=True) == 1
+    assert ran == ["v|b"] and queue.open_units(store, job).held == 0
 
 
 def test_a_worker_never_claims_a_unit_its_command_does_not_define(store):
     job = _job()
-    work.plan(store, "quantize", job, [("gptq-w4", ""), ("gptq-w8", "")])
+    queue.plan(store, "quantize", job, [("gptq-w4", ""), ("gptq-w8", "")])
     ran: list[str] = []
-    work.work_through(store, job, lambda u, c: ran.append(u.key), known={"gptq-w8"})
+    queue.work_through(store, job, lambda u, c: ran.append(u.key), known={"gptq-w8"})
     assert ran == ["gptq-w8"]
-    assert work.counts(store, job) == {"pending": 1, "claimed": 0, "done": 1}
+    assert queue.counts(store, job) == {"pending": 1, "claimed": 0, "done": 1}
 
 
 def test_quantize_commands_for_other_variants_never_share_a_job():
@@ -202,15 +202,15 @@ def test_worker_exits_are_judged_by_what_is_left(store, capsys):
     from codesign.errors import CodesignError
 
     job = _job()
-    work.plan(store, "evaluate", job, [("a", "")])
+    queue.plan(store, "evaluate", job, [("a", "")])
     with pytest.raises(CodesignError) as bad:
-        work.check_workers([2, 0], "evaluate", store, job)
+        workers.check_workers([2, 0], "evaluate", store, job)
     assert bad.value.exit_code == 2
-    with pytest.raises(work.WorkerDied, match="worker 2 was killed by SIGKILL") as died:
-        work.check_workers([0, -9], "evaluate", store, job)
+    with pytest.raises(workers.WorkerDied, match="worker 2 was killed by SIGKILL") as died:
+        workers.check_workers([0, -9], "evaluate", store, job)
     assert died.value.exit_code == 1
-    work.finish(store, work.claim(store, job, "w:1"), "w:1", 1.0)
-    work.check_workers([0, -9], "evaluate", store, job)
+    queue.finish(store, queue.claim(store, job, "w:1"), "w:1", 1.0)
+    workers.check_workers([0, -9], "evaluate", store, job)
     assert "worker 2 was killed by SIGKILL; the other workers retook" in capsys.readouterr().out
 
 
@@ -256,9 +256,9 @@ def test_status_shows_every_job_and_who_holds_what(store, capsys):
     from codesign.measurements.cli import main
 
     job = _job()
-    work.plan(store, "evaluate", job, [("v/ethics", "gptq-w4 ethics"), ("v/ood", "gptq-w4 ood")])
-    held = work.claim(store, job, "gpu-host-7:4242")
-    work.finish(store, work.claim(store, job, "gpu-host-8:11"), "gpu-host-8:11", 30.0)
+    queue.plan(store, "evaluate", job, [("v/ethics", "gptq-w4 ethics"), ("v/ood", "gptq-w4 ood")])
+    held = queue.claim(store, job, "gpu-host-7:4242")
+    queue.finish(store, queue.claim(store, job, "gpu-host-8:11"), "gpu-host-8:11", 30.0)
     assert main(["status", "--store", store.url, "--json"]) == 0
     jobs = {j["job"]: j for j in json.loads(capsys.readouterr().out)["jobs"]}
     mine = jobs[job]
@@ -266,7 +266,7 @@ def test_status_shows_every_job_and_who_holds_what(store, capsys):
     assert mine["open"] == [
         {**mine["open"][0], "key": held.key, "state": "claimed", "owner": "gpu-host-7:4242"}
     ]
-    assert 0 < mine["open"][0]["lease_left_s"] <= work.LEASE_S
+    assert 0 < mine["open"][0]["lease_left_s"] <= queue.LEASE_S
     assert main(["status", "--store", store.url]) == 0
     text = capsys.readouterr().out
     assert "gpu-host-7:4242" in text and "1/2 units done" in text
@@ -386,7 +386,7 @@ def test_a_units_last_results_and_its_completion_commit_together_or_not_at_all(s
 
     vid = _variant(store, f"done-{uuid.uuid4().hex[:8]}")
     job = _job()
-    work.plan(store, "evaluate", job, [("ok", ""), ("broken", "")])
+    queue.plan(store, "evaluate", job, [("ok", ""), ("broken", "")])
     seen: list[str] = []
 
     def run(unit, completion) -> None:
@@ -403,7 +403,7 @@ def test_a_units_last_results_and_its_completion_commit_together_or_not_at_all(s
         store.add_predictions(vid, [pred], also=fail_after)
 
     with pytest.raises(RuntimeError):
-        work.work_through(store, job, run)
+        queue.work_through(store, job, run)
     assert seen == ["done"]
     assert _state(store, job, "broken") == "pending"
     assert store.predicted_item_ids(vid, "ethics") == {"ok"}
@@ -421,18 +421,18 @@ def _state(store, job: str, key: str) -> str:
 
 
 def test_each_worker_gets_its_share_of_cores_and_one_gpu_which_it_sees_as_cuda(monkeypatch):
-    assert work.worker_envs(2, [], cpus=16) == [{"OMP_NUM_THREADS": "8"}] * 2
-    envs = work.worker_envs(3, ["0", "1"], cpus=16)
+    assert workers.worker_envs(2, [], cpus=16) == [{"OMP_NUM_THREADS": "8"}] * 2
+    envs = workers.worker_envs(3, ["0", "1"], cpus=16)
     assert [e["CUDA_VISIBLE_DEVICES"] for e in envs] == ["0", "1", "0"]  # round-robin
     assert {e["OMP_NUM_THREADS"] for e in envs} == {"5"}
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "2,5,7")
-    assert work.gpus_for("cuda") == ["2", "5", "7"]
-    assert work.gpus_for("cuda:1") == ["5"]
-    assert work.gpus_for("cpu") == []
+    assert workers.gpus_for("cuda") == ["2", "5", "7"]
+    assert workers.gpus_for("cuda:1") == ["5"]
+    assert workers.gpus_for("cpu") == []
     argv = ["evaluate", "--device", "cuda:1", "--limit", "4"]
-    assert work.on_own_gpu(argv) == ["evaluate", "--device", "cuda", "--limit", "4"]
-    assert work.on_own_gpu(["profile", "--device=cuda:3"]) == ["profile", "--device=cuda"]
-    assert work.on_own_gpu(["quantize", "--device", "cpu"]) == ["quantize", "--device", "cpu"]
+    assert workers.on_own_gpu(argv) == ["evaluate", "--device", "cuda", "--limit", "4"]
+    assert workers.on_own_gpu(["profile", "--device=cuda:3"]) == ["profile", "--device=cuda"]
+    assert workers.on_own_gpu(["quantize", "--device", "cpu"]) == ["quantize", "--device", "cpu"]
 
 
 def test_a_killed_evaluate_worker_is_retaken_and_the_command_succeeds(tiny_llama, tmp_path):

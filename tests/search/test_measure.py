@@ -83,7 +83,7 @@ def test_outputs_of_an_older_prompt_protocol_do_not_count_as_measured(tmp_path):
 def test_an_interrupted_phase_is_named_in_the_interrupt_line(tmp_path):
     """Ctrl-C in the evaluate phase: the line names that phase, then what evaluate kept (not
     the quantize phase's note, which the evaluate command also sets while it starts)."""
-    from codesign.cli_common import interrupt_note, on_interrupt
+    from codesign.commandline.interrupts import interrupt_note, on_interrupt
 
     url = f"sqlite:///{tmp_path / 's.db'}"
 

@@ -20,7 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from codesign.cli_common import HelpFormatter, console, on_interrupt
+from codesign.commandline.interrupts import on_interrupt
+from codesign.commandline.output import console
+from codesign.commandline.parsers import HelpFormatter
 from codesign.errors import CodesignError
 from codesign.measurements.evaluate.engines.openai_server import generation_from
 from codesign.store import variant_label

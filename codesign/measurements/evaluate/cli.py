@@ -11,7 +11,10 @@ from pathlib import Path
 
 from rich.table import Table
 
-from codesign.cli_common import HelpFormatter, console, on_interrupt, parse_list, progress_bar
+from codesign.commandline.interrupts import on_interrupt
+from codesign.commandline.output import console
+from codesign.commandline.parsers import HelpFormatter, parse_list
+from codesign.commandline.progress import progress_bar
 from codesign.errors import CodesignError
 from codesign.measurements.evaluate.datasets import DATASETS
 from codesign.measurements.evaluate.profiles import DEFAULT_PROFILE, PROFILES
@@ -282,7 +285,7 @@ def _sources(pairs: list[str], suites: list) -> dict[str, str]:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from codesign.measurements import work
+    from codesign.jobs import workers
 
     suites, data = items_from_args(args)
     engine = engine_from_args(args, suites)
@@ -298,9 +301,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             )
         )
         console.print(f"evaluating in {args.workers} worker processes (units in the store)")
-        codes = work.spawn_workers(args.workers, args.argv, gpus=work.gpus_for(device))
+        codes = workers.spawn_workers(args.workers, args.argv, gpus=workers.gpus_for(device))
         if 2 in codes:  # bad input: said by the worker; nothing to sum up
-            work.check_workers(codes, "evaluate", store, None)
+            workers.check_workers(codes, "evaluate", store, None)
         store, device, rows = variants_from_args(args, spawn=False)  # what workers left
     data = trim_long_settings(args, suites, data, rows, quiet=parent)
     on_interrupt(
@@ -314,7 +317,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     runners = {v.key: VariantRunner(store, v, engine.bind(v, device)) for v in rows}
     plan = _plan_units(args, store, device, runners, suites, data, engine.job_fields())
     if parent:
-        work.check_workers(codes, "evaluate", store, plan.job)
+        workers.check_workers(codes, "evaluate", store, plan.job)
     else:
         _evaluate_units(args, store, device, runners, plan)
     if engine.runs_locally:  # a worker measures the variants it ran; a parent any left
@@ -369,7 +372,7 @@ def _plan_units(
     are not all stored (a worker died after they were marked done elsewhere) reopen. The job's
     id covers every option that shapes results and every unit's items (prompt protocol
     included), so two commands that differ never share units."""
-    from codesign.measurements import work
+    from codesign.jobs import queue
 
     parts = {s.name: _parts(data[s.name]) for s in suites}
     units, reopen, total = [], set(), 0
@@ -387,7 +390,7 @@ def _plan_units(
                 total += left
                 if left:
                     reopen.add(key)
-    job = work.job_id(
+    job = queue.job_id(
         "evaluate",
         variants=sorted(runners),
         suites=sorted(s.name for s in suites),
@@ -401,7 +404,7 @@ def _plan_units(
         device=device,
         **engine,
     )
-    work.plan(store, "evaluate", job, units, reopen=reopen)
+    queue.plan(store, "evaluate", job, units, reopen=reopen)
     stored = sum(len(d.items) for d in data.values()) * len(runners) - total
     keys = frozenset(k for k, _ in units)
     return UnitPlan(job, parts, {s.name: s for s in suites}, keys, total, stored)
@@ -414,7 +417,7 @@ def _evaluate_units(args, store, device, runners: dict, plan: UnitPlan) -> None:
     loaded while that variant has units left."""
     import time
 
-    from codesign.measurements import work
+    from codesign.jobs import queue
     from codesign.measurements.evaluate.runner import SuiteTiming
 
     share = -(-plan.total // max(1, args.workers))
@@ -445,7 +448,7 @@ def _evaluate_units(args, store, device, runners: dict, plan: UnitPlan) -> None:
             )
             wall[s.name] += time.perf_counter() - start
 
-        work.work_through(
+        queue.work_through(
             store,
             plan.job,
             run,
@@ -453,7 +456,7 @@ def _evaluate_units(args, store, device, runners: dict, plan: UnitPlan) -> None:
             known=plan.keys,
             wait=args.wait or args.worker,
         )
-    if (left := work.leftover_line(store, plan.job)) is not None:
+    if (left := queue.leftover_line(store, plan.job)) is not None:
         console.print(left, highlight=False)
     if args.timing:
         _print_timing(timing, wall)

@@ -9,14 +9,10 @@ import time
 
 from rich.table import Table
 
-from codesign.cli_common import (
-    add_store_option,
-    console,
-    megabytes,
-    on_interrupt,
-    parse_list,
-    progress_bar,
-)
+from codesign.commandline.interrupts import on_interrupt
+from codesign.commandline.output import console, megabytes
+from codesign.commandline.parsers import add_store_option, parse_list
+from codesign.commandline.progress import progress_bar
 from codesign.errors import CodesignError
 from codesign.measurements.quantize.calibration_text import OFFLINE_DEFAULT, CalibrationSpec
 from codesign.measurements.quantize.models import DEFAULT_MODEL, MODEL_ALIASES
@@ -295,9 +291,9 @@ def quantize_job(fingerprint: str, specs: dict, calibration: str, args, device, 
     """The id of a quantize command's work. Every unit's recipe (method, bits, seed, group) is
     part of it: two commands that ask for other variants never share a job, so neither
     claims a unit it cannot run."""
-    from codesign.measurements import work
+    from codesign.jobs import queue
 
-    return work.job_id(
+    return queue.job_id(
         "quantize",
         model=fingerprint,
         units=sorted(specs),
@@ -313,11 +309,11 @@ def quantize_job(fingerprint: str, specs: dict, calibration: str, args, device, 
 def _quantize_in_units(
     args, store, model, grid, calib, device, bits, *, quantize=True, spawn=True
 ) -> None:
-    """Quantize the grid's variants as work units of the store (codesign.measurements.work),
+    """Quantize the grid's variants as work units of the store (codesign.jobs.queue),
     the dense model first and here (every unit starts from it): with ``--workers N`` in N
     processes, otherwise in this one, and this process then waits for units other hosts
     hold. The grid loop after it finds every variant cached."""
-    from codesign.measurements import work
+    from codesign.jobs import queue, workers
     from codesign.measurements.quantize.ensure import ensure_variant
     from codesign.measurements.quantize.recipes import DENSE
 
@@ -331,13 +327,13 @@ def _quantize_in_units(
     if not specs:
         return
     job = quantize_job(model.fingerprint, specs, calib.describe(), args, device, bits)
-    work.plan(store, "quantize", job, [(k, f"{model.name} {k}") for k in specs])
+    queue.plan(store, "quantize", job, [(k, f"{model.name} {k}") for k in specs])
     if not quantize:  # evaluate's parent: its evaluate workers quantize
         return
     if args.workers > 1 and not args.worker and spawn:
         console.print(f"quantizing in {args.workers} worker processes (units in the store)")
-        codes = work.spawn_workers(args.workers, args.argv, gpus=work.gpus_for(device))
-        work.check_workers(codes, "quantize", store, job)
+        codes = workers.spawn_workers(args.workers, args.argv, gpus=workers.gpus_for(device))
+        workers.check_workers(codes, "quantize", store, job)
         return
 
     def run(unit, completion) -> None:  # done once the variant is cached and stored
@@ -354,9 +350,9 @@ def _quantize_in_units(
         state = "cached" if result.cached else "quantized"
         console.print(
             f"{unit.describe}: {state} in {time.perf_counter() - start:.0f} s "
-            f"({work.progress_line(store, job)})",
+            f"({queue.progress_line(store, job)})",
             highlight=False,
         )
 
     # quantize always waits: every later step (the grid loop, evaluate) needs each variant
-    work.work_through(store, job, run, known=specs, wait=True)
+    queue.work_through(store, job, run, known=specs, wait=True)

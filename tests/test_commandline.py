@@ -10,12 +10,13 @@ import signal
 import pytest
 from rich.console import Console
 
-from codesign.cli_common import LineProgress, interrupts_at_safe_points, sigint_blocked
+from codesign.commandline.interrupts import interrupts_at_safe_points, sigint_blocked
+from codesign.commandline.progress import LineProgress
 
 
 def test_piped_progress_prints_a_line_per_step_with_an_eta(monkeypatch):
     now = [0.0]
-    monkeypatch.setattr("codesign.cli_common.time.monotonic", lambda: now[0])
+    monkeypatch.setattr("codesign.commandline.progress.time.monotonic", lambda: now[0])
     out = io.StringIO()
     with LineProgress(Console(file=out, width=200)) as progress:
         task = progress.add_task("evaluating", total=4)
@@ -40,7 +41,7 @@ def test_a_step_that_ends_after_a_minute_is_not_named_as_the_current_one(monkeyp
     """Quantize advances once per variant: the line after a long variant names the next one
     and says how long the finished one took."""
     now = [0.0]
-    monkeypatch.setattr("codesign.cli_common.time.monotonic", lambda: now[0])
+    monkeypatch.setattr("codesign.commandline.progress.time.monotonic", lambda: now[0])
     out = io.StringIO()
     with LineProgress(Console(file=out, width=200)) as progress:
         task = progress.add_task("quantizing", total=3)
