@@ -10,6 +10,7 @@ from collections.abc import Sequence
 # stage name -> (module with an ``entry(argv)`` function, one-line help)
 STAGES = {
     "measurements": ("codesign.measurements.cli", "quantize, profile, list and evaluate variants"),
+    "scoring": ("codesign.scoring.cli", "each stored variant's scores under a scoring profile"),
     "simulators": ("codesign.simulators.cli", "PPA of multi-precision compute units and schedules"),
     "report": ("codesign.report.cli", "figures and tables of per-variant and ensemble trust"),
     "search": ("codesign.search.cli", "Pareto-optimal deployment configurations (Optuna)"),

@@ -914,6 +914,18 @@ class Store:
                 q = q.where(PredictionRow.suite == suite)
             return pd.DataFrame(s.execute(q).mappings().all())
 
+    def prediction_counts(self, variant_ids: list[int]) -> dict[tuple[int, str], int]:
+        """Stored predictions per (variant id, suite) of these variants."""
+        from sqlalchemy import func
+
+        with self.session() as s:
+            q = (
+                select(PredictionRow.variant_id, PredictionRow.suite, func.count())
+                .where(PredictionRow.variant_id.in_(variant_ids))
+                .group_by(PredictionRow.variant_id, PredictionRow.suite)
+            )
+            return {(v, suite): n for v, suite, n in s.execute(q).all()}
+
     def counts(self) -> dict[str, int]:
         from sqlalchemy import func
 

@@ -3,10 +3,11 @@ imports that run against the flow of the stages.
 
 Usage: python scripts/house_counts.py
 
-Stages in flow order: measurements, then ensembles and simulators (side by side: neither
-needs the other), then search, then report. An import is *upward* when a module imports a
-module of a later stage, or when a shared module (the top-level ones: store, registry; and the
-commandline and jobs packages) imports any stage. Function-local imports count; ``if TYPE_CHECKING:`` ones do not.
+Stages in flow order: measurements, then scoring (stored outputs to scores), then ensembles
+and simulators (side by side: neither needs the other), then search, then report. An import
+is *upward* when a module imports a module of a later stage, or when a shared module (the
+top-level ones: store, registry; the commandline and jobs packages) imports any stage.
+Function-local imports count; ``if TYPE_CHECKING:`` ones do not.
 """
 
 from __future__ import annotations
@@ -18,7 +19,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "codesign"
 LONG = 60
-STAGE = {"measurements": 0, "ensembles": 1, "simulators": 1, "search": 2, "report": 3}
+STAGE = {
+    "measurements": 0,
+    "scoring": 1,
+    "ensembles": 2,
+    "simulators": 2,
+    "search": 3,
+    "report": 4,
+}
 SHARED = -1
 SHARED_PACKAGES = {"commandline", "jobs"}  # shared like the top-level modules
 

@@ -4,6 +4,7 @@ stages that need no model (search, report, simulators, ensembles) never import t
 from __future__ import annotations
 
 import ast
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -92,8 +93,50 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 def test_the_import_graph_sees_the_stages():
     graph = import_graph()
-    assert "codesign.store" in graph["codesign.ensembles.stored"]
+    assert "codesign.store" in graph["codesign.scoring.stored"]
     assert "codesign.ensembles.scores" in graph["codesign.search.trust"]
+
+
+def _house():
+    """scripts/house_counts.py: the one place that orders the stages."""
+    path = ROOT.parent / "scripts" / "house_counts.py"
+    spec = importlib.util.spec_from_file_location("house_counts", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def against_the_flow(graph: dict[str, set[str]], stage) -> list[tuple[str, str]]:
+    """(importer, imported) pairs where a stage imports a later stage, or a shared module
+    (store, registry, commandline, jobs) imports any stage."""
+    found = []
+    for a, targets in graph.items():
+        for b in targets:
+            sa, sb = stage(a), stage(b)
+            if sa is None or sb is None or sb < 0:
+                continue
+            if sa < 0 or sb > sa:
+                found.append((a, b))
+    return sorted(found)
+
+
+def test_every_import_runs_with_the_flow():
+    house = _house()
+    assert against_the_flow(import_graph(), house.stage) == []
+
+
+def test_the_flow_check_sees_an_upward_import():
+    house = _house()
+    graph = {
+        "codesign.measurements.evaluate.cli": {"codesign.scoring.stored", "codesign.store"},
+        "codesign.scoring.stored": {"codesign.measurements.evaluate.suites"},
+        "codesign.store": {"codesign.search.cli"},
+    }
+    assert against_the_flow(graph, house.stage) == [
+        ("codesign.measurements.evaluate.cli", "codesign.scoring.stored"),
+        ("codesign.store", "codesign.search.cli"),
+    ]
+    assert house.stage("codesign.scoring.x") < house.stage("codesign.ensembles.x")
 
 
 def test_no_import_cycles_in_codesign():
@@ -106,7 +149,13 @@ def test_the_cycle_finder_finds_a_cycle():
 
 @pytest.mark.parametrize(
     "module",
-    ["codesign.search", "codesign.report", "codesign.simulators", "codesign.ensembles.scores"],
+    [
+        "codesign.search",
+        "codesign.report",
+        "codesign.simulators",
+        "codesign.ensembles.scores",
+        "codesign.scoring.variants",
+    ],
 )
 def test_stages_that_run_no_model_do_not_import_torch(module):
     code = f"import {module}, sys; assert 'torch' not in sys.modules, 'torch imported'"

@@ -141,6 +141,8 @@ def _parser(command: str) -> argparse.ArgumentParser:
         from codesign.search.cli import build_parser
     elif command == "report":
         from codesign.report.cli import build_parser
+    elif command == "scoring":
+        from codesign.scoring.cli import build_parser
     elif command == "simulators validate":
         from codesign.simulators.validate_cli import build_parser
     else:
@@ -215,6 +217,7 @@ def _clean(folder: Path) -> None:
 COMMANDS = [
     "search",
     "report",
+    "scoring",
     "measurements quantize",
     "measurements evaluate",
     "measurements profile",

@@ -49,10 +49,11 @@ def _readme_examples() -> list[str]:
 def _help_examples() -> list[str]:
     from codesign.measurements.cli import DESCRIPTION as MEASUREMENTS
     from codesign.report.cli import build_parser as report
+    from codesign.scoring.cli import DESCRIPTION as SCORING
     from codesign.search.cli import DESCRIPTION as SEARCH
     from codesign.simulators.cli import DESCRIPTION as SIMULATORS
 
-    texts = [MEASUREMENTS, SEARCH, SIMULATORS, report().description or ""]
+    texts = [MEASUREMENTS, SCORING, SEARCH, SIMULATORS, report().description or ""]
     found = []
     for text in texts:
         for line in text.splitlines():
@@ -81,6 +82,10 @@ def _parser(stage: str, argv: list[str]):
         return build_parser(), argv
     if stage == "report":
         from codesign.report.cli import build_parser
+
+        return build_parser(), argv
+    if stage == "scoring":
+        from codesign.scoring.cli import build_parser
 
         return build_parser(), argv
     if stage == "simulators" and argv[:1] == ["validate"]:

@@ -21,8 +21,8 @@ import numpy as np
 from scipy.stats import norm
 
 from codesign.ensembles.scores import subset_labels
-from codesign.ensembles.stored import StoredPredictions
-from codesign.measurements.evaluate.suites import trust_suites
+from codesign.scoring.stored import StoredPredictions
+from codesign.scoring.trust import perspectives
 
 N_BOOT = 1000
 BOOT_SEED = 0
@@ -63,7 +63,7 @@ class TrustInterval:
 def _draws(preds: StoredPredictions, rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
     """Per trust suite: (n, items) indices, each row a draw with replacement within settings."""
     out = {}
-    for name in trust_suites():
+    for name in perspectives(preds.suites):
         sl = preds.suites[name]
         settings: dict[str, list[int]] = {}
         for i, it in enumerate(sl.items):
@@ -105,9 +105,9 @@ def trust_intervals(
 ) -> list[TrustInterval]:
     """One interval per configuration (in order); the best is the highest trust among them.
     Needs the dense model among the stored members (the pairing's reference)."""
-    missing = [name for name in trust_suites() if name not in preds.suites]
-    if missing or not configs:
-        raise ValueError(f"trust intervals need every trust suite and a configuration {missing}")
+    names = perspectives(preds.suites)
+    if not names or not configs:
+        raise ValueError("trust intervals need a measured trust perspective and a configuration")
     dense = next((m.key for m in preds.members if m.method == "dense"), None)
     if dense is None:
         raise ValueError("trust intervals are paired against the dense model: none is stored")
@@ -115,7 +115,7 @@ def trust_intervals(
     if ((dense,), "majority") not in distinct:
         distinct.append(((dense,), "majority"))
     labels = {c: subset_labels(preds, c[0], c[1]) for c in distinct}
-    suites = {name: preds.suites[name] for name in trust_suites()}
+    suites = {name: preds.suites[name] for name in names}
     point = {
         c: _trust([sl.score(list(labels[c][n])) for n, sl in suites.items()]) for c in distinct
     }

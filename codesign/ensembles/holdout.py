@@ -20,9 +20,10 @@ import numpy as np
 import pandas as pd
 
 from codesign.ensembles.ranking import OVERALL, nan_last, rank_ensembles, same_method
-from codesign.ensembles.scores import ensemble_scores, variant_scores
-from codesign.ensembles.stored import StoredPredictions
+from codesign.ensembles.scores import ensemble_scores
 from codesign.measurements.evaluate.suites import trust_suites
+from codesign.scoring.stored import StoredPredictions
+from codesign.scoring.variants import variant_scores
 
 TRUST = "trust"  # the trust column of an ensemble table
 HOLDOUT_SPLITS = 20

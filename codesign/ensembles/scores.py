@@ -1,4 +1,5 @@
-"""Scores from stored labels alone: each variant's, and every precision-ensemble subset's.
+"""Scores of every precision-ensemble subset from stored labels alone (a variant's own scores:
+``codesign.scoring.variants``).
 
 Every subset of the stored variants (2^m − 1), each vote rule and the cascade cost come from
 vectorised voting over the labels ``stored.load_predictions`` arranged; no model runs.
@@ -13,7 +14,6 @@ import numpy as np
 import pandas as pd
 
 from codesign.ensembles.early_exit import ascending_precision_order, cascade_runs
-from codesign.ensembles.stored import StoredPredictions, SuiteLabels
 from codesign.ensembles.vote import (
     INVALID_CODE,
     decode_labels,
@@ -22,63 +22,13 @@ from codesign.ensembles.vote import (
     vote_subsets,
 )
 from codesign.measurements.evaluate.labels import INVALID, REFUSED
-from codesign.measurements.evaluate.profiles.base import FALLBACK_SETTINGS
-from codesign.measurements.evaluate.suites import trust_suites
 from codesign.measurements.evaluate.suites.base import label_share
+from codesign.scoring.profiles.base import FALLBACK_SETTINGS
+from codesign.scoring.stored import StoredPredictions, SuiteLabels
+from codesign.scoring.trust import mean_trust, perspectives
+from codesign.scoring.variants import MAX_UNANSWERED, NO_VALID, RATES, UNANSWERED, thin
 
 VOTE_RULES = ("majority", "weighted")
-# Share of items with no valid answer: a single variant's output unparseable (INVALID), or
-# every member's output for an ensemble, where Algorithm 1 then returns REFUSED. Reported
-# beside the refusal rate so an ensemble's "refusals" can be read against its members'.
-NO_VALID = "no_valid_rate"
-# Share of outputs (a variant's own, or an ensemble's vote) that are REFUSED or INVALID: the one
-# rate that reads alike for both, since the vote never returns INVALID. Suites' own refusal
-# rates differ (fairness counts every non-yes/no answer, as DecodingTrust does; others only
-# REFUSED).
-UNANSWERED = "unanswered_rate"
-# The rates every row carries per suite and, averaged over the trust perspectives, overall.
-RATES = ("refusal_rate", NO_VALID, UNANSWERED)
-# A perspective score is marked ("thin") when fewer than this share of its items were answered,
-# or when its formula scored a setting by a stand-in (FALLBACK_SETTINGS): refusing can then win
-# (comp-trust's fairness gives a setting with fewer than 3 answers its best value).
-MIN_ANSWERED = 0.5
-# The highest unanswered share over the trust perspectives (reported beside the mean, which the
-# search's --max-refusal bounds).
-MAX_UNANSWERED = "max_unanswered_rate"
-
-
-def thin(answered: float, metrics: dict[str, float]) -> bool:
-    """Whether a score rests on fewer answers than it needs to measure the answers."""
-    return answered < MIN_ANSWERED or metrics.get(FALLBACK_SETTINGS, 0.0) > 0
-
-
-def variant_scores(preds: StoredPredictions) -> pd.DataFrame:
-    """Each variant's metrics per suite from its own labels (no voting): one row per metric."""
-    rows = []
-    for name, sl in preds.suites.items():
-        for j, member in enumerate(preds.members):
-            labels = list(sl.labels[:, j])
-            metrics = {
-                **sl.score(labels),
-                NO_VALID: label_share(labels, INVALID),
-                UNANSWERED: label_share(labels, REFUSED, INVALID),
-            }
-            for metric, value in metrics.items():
-                rows.append(
-                    {
-                        "variant": member.label,
-                        "method": member.method,
-                        "bits": member.bits,
-                        "seed": member.seed,
-                        "suite": name,
-                        "perspective": sl.suite.perspective,
-                        "metric": metric,
-                        "value": value,
-                        "n_items": len(sl.items),
-                        "data": sl.provenance,
-                    }
-                )
-    return pd.DataFrame(rows)
 
 
 def vote_weights(preds: StoredPredictions) -> np.ndarray | None:
@@ -142,9 +92,10 @@ def ensemble_scores(
     preds: StoredPredictions, vote_rules: tuple[str, ...] = VOTE_RULES
 ) -> pd.DataFrame:
     """One row per (subset of members, vote rule): every suite's score, refusal rate,
-    no-valid-answer and unanswered rates, trust (mean of the four perspectives), MMLU and
-    cascade cost."""
+    no-valid-answer and unanswered rates, trust (the mean of the perspectives measured:
+    ``scoring.trust``), MMLU and cascade cost."""
     m = len(preds.members)
+    names = perspectives(preds.suites)  # trust averages the perspectives measured
     masks = subset_masks(m)
     bits = preds.bits
     rows = []
@@ -180,14 +131,11 @@ def ensemble_scores(
                 if sl.suite.trust:
                     fractions.append(run_fraction[s])
                     weights_n.append(len(sl.items))
-            trust = [row[p] for p in trust_suites() if p in row and not math.isnan(row[p])]
-            row["trust"] = (
-                sum(trust) / len(trust) if len(trust) == len(trust_suites()) else math.nan
-            )
+            row["trust"] = mean_trust(row, names)
             for rate in RATES:
-                vals = [row[f"{p}_{rate}"] for p in trust_suites() if p in row]
+                vals = [row[f"{p}_{rate}"] for p in names]
                 row[rate] = sum(vals) / len(vals) if vals else math.nan
-            rates = [row[f"{p}_{UNANSWERED}"] for p in trust_suites() if p in row]
+            rates = [row[f"{p}_{UNANSWERED}"] for p in names]
             row[MAX_UNANSWERED] = max(rates) if rates else math.nan
             row["cascade_fraction"] = (
                 float(np.average(fractions, weights=weights_n)) if fractions else math.nan

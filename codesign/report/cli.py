@@ -10,8 +10,8 @@ from pathlib import Path
 from codesign.commandline.interrupts import on_interrupt, run_cli
 from codesign.commandline.output import console
 from codesign.commandline.parsers import add_store_option, make_parser
-from codesign.measurements.evaluate.profiles import DEFAULT_PROFILE, PROFILES
 from codesign.paths import writable_folder
+from codesign.scoring.profiles import DEFAULT_PROFILE, PROFILES
 from codesign.validation import Number
 
 DEFAULT_OUT = "results/report"

@@ -16,13 +16,14 @@ import pandas as pd
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from codesign.ensembles.scores import RATES, ensemble_scores, variant_scores
-from codesign.ensembles.stored import Member, StoredPredictions, load_predictions, provenance
+from codesign.ensembles.scores import ensemble_scores
 from codesign.errors import CodesignError
 from codesign.measurements.evaluate.datasets.base import REAL, STAND_IN
-from codesign.measurements.evaluate.profiles import DEFAULT_PROFILE, PROFILES
 from codesign.measurements.evaluate.suites import SUITES, suite_order, trust_suites
 from codesign.measurements.quality import LOGITS_ERROR
+from codesign.scoring.profiles import DEFAULT_PROFILE, PROFILES
+from codesign.scoring.stored import Member, StoredPredictions, load_predictions, provenance
+from codesign.scoring.variants import RATES, variant_scores
 from codesign.store import Store
 
 TRUST = "trust"

@@ -12,10 +12,10 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from codesign.ensembles.ranking import OVERALL
-from codesign.ensembles.scores import NO_VALID, UNANSWERED
 from codesign.report import fmt, style
 from codesign.report.data import TRUST, ReportData, title
 from codesign.report.selection import Comparison, Pick
+from codesign.scoring.variants import NO_VALID, UNANSWERED
 
 PANELS_PER_ROW = 4
 INSIDE_FROM = 0.42  # a bar longer than this share of the axis carries its label inside

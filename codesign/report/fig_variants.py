@@ -12,9 +12,9 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.transforms import blended_transform_factory
 
-from codesign.ensembles.stored import Member
 from codesign.report import style
 from codesign.report.data import TRUST, ReportData
+from codesign.scoring.stored import Member
 
 GROUP_GAP = 0.8  # extra space between methods on the x axis
 MAX_VALUE_LABELS = 9  # above this many bars, values are left to the tables

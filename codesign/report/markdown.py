@@ -6,11 +6,11 @@ from __future__ import annotations
 import math
 
 from codesign.ensembles.holdout import HOLDOUT_SEED, HOLDOUT_SPLITS
-from codesign.ensembles.scores import NO_VALID, UNANSWERED, thin
-from codesign.measurements.evaluate.profiles.base import FALLBACK_SETTINGS
 from codesign.report import fmt
 from codesign.report.data import TRUST, ReportData, short
 from codesign.report.selection import Comparison, Pick, reference_single
+from codesign.scoring.profiles.base import FALLBACK_SETTINGS
+from codesign.scoring.variants import NO_VALID, UNANSWERED, thin
 
 SELECTION_NOTE = (
     "Picks are ranked by trust on the same items they are scored on (in-sample), so the best "

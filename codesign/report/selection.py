@@ -16,8 +16,8 @@ import pandas as pd
 
 from codesign.ensembles.holdout import HeldOut
 from codesign.ensembles.ranking import DENSE, OVERALL, nan_last, rank_ensembles, same_method
-from codesign.ensembles.scores import RATES
 from codesign.report.data import TRUST, ReportData
+from codesign.scoring.variants import RATES
 
 
 @dataclass(frozen=True)

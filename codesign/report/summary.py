@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from rich.table import Table
 
-from codesign.ensembles.scores import UNANSWERED
 from codesign.report import fmt, published
 from codesign.report.data import TRUST, ReportData
 from codesign.report.markdown import HELD_OUT_HEAD, held_out_cell
 from codesign.report.selection import Comparison, reference_single
+from codesign.scoring.variants import UNANSWERED
 
 
 def summary_table(data: ReportData, cmp: Comparison) -> Table:

@@ -30,9 +30,9 @@ from codesign.measurements.evaluate.cli import (
     engine_from_args,
     refuse_other_engine_options,
 )
-from codesign.measurements.evaluate.profiles import DEFAULT_PROFILE, PROFILES
 from codesign.measurements.quantize.models import DEFAULT_MODEL
 from codesign.paths import writable_folder
+from codesign.scoring.profiles import DEFAULT_PROFILE, PROFILES
 from codesign.search import exact
 from codesign.search.context import (
     AREA_NODE_NM,

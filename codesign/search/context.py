@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 
 from codesign.ensembles.scores import VOTE_RULES
-from codesign.ensembles.stored import Member, StoredPredictions, load_predictions
 from codesign.errors import CodesignError
-from codesign.measurements.evaluate.profiles import DEFAULT_PROFILE
+from codesign.scoring.profiles import DEFAULT_PROFILE
+from codesign.scoring.stored import Member, StoredPredictions, load_predictions
 from codesign.search import parameters as _parameters  # noqa: F401 - registers the groups
 from codesign.search.parameters.unit import design, knobs_for
 from codesign.search.space import DENSE, Space, options, resolve_choices

@@ -20,8 +20,8 @@ from rich.console import Console
 from rich.table import Table
 
 from codesign.ensembles.bootstrap import LEVEL, N_BOOT, trust_intervals
-from codesign.measurements.evaluate.profiles import PROFILES
 from codesign.measurements.evaluate.suites import trust_suites
+from codesign.scoring.profiles import PROFILES
 from codesign.search.context import SearchContext
 from codesign.search.objective import DIRECTIONS, OBJECTIVES
 from codesign.search.parameters.unit import spec_mapping
@@ -76,6 +76,7 @@ def pareto_rows(trials: list[FrozenTrial], ctx: SearchContext) -> list[dict[str,
         for t in ordered
     ]
     uncertainty = intervals(ctx, configs)
+    names = ctx.trust.perspectives  # the trust perspectives measured: trust's terms
     rows = []
     for n, t in enumerate(ordered, 1):
         config, metrics = t.user_attrs["config"], t.user_attrs["metrics"]
@@ -83,12 +84,12 @@ def pareto_rows(trials: list[FrozenTrial], ctx: SearchContext) -> list[dict[str,
         row: dict[str, Any] = {"n": n, "trial": t.number, **config}
         row["trust"] = metrics.get("trust")
         row |= uncertainty[n - 1]
-        row |= {k: metrics.get(k) for k in (*trust_suites(), "refusal_rate", "no_valid_rate")}
+        row |= {k: metrics.get(k) for k in (*names, "refusal_rate", "no_valid_rate")}
         row["unanswered_rate"] = metrics.get("unanswered_rate")
         row["max_unanswered_rate"] = metrics.get("max_unanswered_rate")
-        for p in trust_suites():
+        for p in names:
             row |= {f"{p}_{k}": metrics.get(f"{p}_{k}") for k in ANSWER_FIELDS}
-        row["thin_perspectives"] = [p for p in trust_suites() if metrics.get(f"{p}_thin")]
+        row["thin_perspectives"] = [p for p in names if metrics.get(f"{p}_thin")]
         row |= {k: metrics.get(k) for k in ("mmlu_ll", "mmlu_gen")}
         if ctx.mmlu_suite:
             low, high = ctx.mmlu_interval(metrics.get(ctx.mmlu_suite))
@@ -206,7 +207,8 @@ def summary(ctx: SearchContext, study_name: str, storage: str, n_trials: int) ->
         "data": ctx.trust.suites,
         "scoring": {"profile": ctx.trust.profile, "title": PROFILES.get(ctx.trust.profile).title},
         "sources": {
-            "trust": "measured (stored predictions, voting); mean of " + ", ".join(trust_suites()),
+            "trust": "measured (stored predictions, voting); mean of "
+            + ", ".join(ctx.trust.perspectives),
             "mmlu": f"measured ({ctx.mmlu_suite})" if ctx.mmlu_suite else None,
             "latency_ms, energy_mj, area_mm2, memory_gb": "modelled (analytical, per unit spec) "
             f"for {ctx.shape_label}",
@@ -323,7 +325,7 @@ def _predicted(row: dict[str, Any], ctx: SearchContext, modelled: str) -> dict[s
             **_interval_entry(row),
             "held_out": row.get("held_out"),
         },
-        **{p: _perspective_entry(row, p) for p in trust_suites()},
+        **{p: _perspective_entry(row, p) for p in ctx.trust.perspectives},
         **{p: {"value": row[p], "source": row["trust_source"]} for p in UNANSWERED},
         **{
             s: {"value": row[s], "source": f"measured ({s})", **_mmlu_entry(row, ctx, s)}

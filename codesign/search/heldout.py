@@ -16,7 +16,7 @@ import statistics
 from typing import Any
 
 from codesign.ensembles.holdout import HOLDOUT_SPLITS, HeldOut, held_out_gains
-from codesign.ensembles.stored import StoredPredictions
+from codesign.scoring.stored import StoredPredictions
 
 HOLDS_SHARE = 0.75  # 15 of 20 splits: a gain that is positive by chance half the time fails
 HOW = (

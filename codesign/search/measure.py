@@ -14,10 +14,10 @@ from collections.abc import Callable, Sequence
 
 from codesign.commandline.interrupts import interrupt_note, on_interrupt
 from codesign.commandline.output import console
-from codesign.ensembles.stored import current_protocol
 from codesign.errors import CodesignError
 from codesign.measurements.evaluate.suites import SUITES
 from codesign.measurements.quantize.models import DEFAULT_MODEL
+from codesign.scoring.stored import current_protocol
 from codesign.store import Store
 
 # the suites of the four trust perspectives, and MMLU by log-likelihood for the floor

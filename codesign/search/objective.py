@@ -1,6 +1,6 @@
 """The Optuna objective: a configuration from the trial, its trust looked up, its cost modelled.
 
-Objectives: trust (maximize; mean of the four trust perspectives, from stored predictions by
+Objectives: trust (maximize; mean of the trust perspectives measured, from stored predictions by
 voting), latency per request, energy per request and unit area (minimize; modelled by the
 simulators for the cost shape; area at `--area-node` by simulators.normalise's rule, and ranked
 only between units whose area covers the same scope, see search.pareto). Constraints, set with
@@ -21,9 +21,9 @@ from typing import Any
 import numpy as np
 import optuna
 
-from codesign.ensembles.scores import MAX_UNANSWERED, UNANSWERED
 from codesign.errors import CodesignError
-from codesign.measurements.evaluate.suites import trust_suites
+from codesign.scoring.trust import perspectives
+from codesign.scoring.variants import MAX_UNANSWERED, UNANSWERED
 from codesign.search.context import SearchContext, scope_key
 from codesign.search.space import Config, suggest
 from codesign.simulators import SCHEDULES, DesignBatch, evaluate
@@ -87,7 +87,7 @@ def evaluate_config(ctx: SearchContext, config: Config) -> Outcome:
     row = ctx.trust.row(config.members, config.vote_rule)
     metrics = trust_metrics(row)
     if math.isnan(row["trust"]):
-        missing = [p for p in trust_suites() if math.isnan(row.get(p, math.nan))]
+        missing = [p for p in perspectives(row) if math.isnan(row[p])]
         reason = f"trust undefined: no {', '.join(missing)} score (too few answered items)"
         return Outcome(None, metrics=metrics, cannot_run=reason)
     try:
@@ -138,7 +138,8 @@ def bitplane_refusal(ctx: SearchContext, schedule: str, keys: list[str]) -> str 
 
 def trust_metrics(row: dict) -> dict[str, Any]:
     """A voted row's reported trust figures, with the answered share each score rests on."""
-    metrics: dict[str, Any] = {p: row.get(p, math.nan) for p in trust_suites()}
+    names = perspectives(row)  # the trust perspectives measured
+    metrics: dict[str, Any] = {p: row[p] for p in names}
     metrics |= {
         "trust": row["trust"],
         "refusal_rate": row["refusal_rate"],
@@ -149,7 +150,7 @@ def trust_metrics(row: dict) -> dict[str, Any]:
         MAX_UNANSWERED: row.get(MAX_UNANSWERED, math.nan),
         UNANSWERED: row.get(UNANSWERED, math.nan),
     }
-    for p in trust_suites():  # the answered share each score rests on, and its mark
+    for p in names:  # the answered share each score rests on, and its mark
         metrics[f"{p}_answered"] = row.get(f"{p}_answered", math.nan)
         metrics[f"{p}_fallback_settings"] = row.get(f"{p}_fallback_settings", 0.0)
         metrics[f"{p}_thin"] = bool(row.get(f"{p}_thin", False))

@@ -20,11 +20,12 @@ import numpy as np
 
 from codesign.ensembles.early_exit import ascending_precision_order, cascade_runs
 from codesign.ensembles.scores import ensemble_scores, vote_weights
-from codesign.ensembles.stored import Member, StoredPredictions, provenance
 from codesign.ensembles.vote import encode_labels, subset_masks
 from codesign.errors import CodesignError
 from codesign.measurements.evaluate.suites import trust_suites
 from codesign.paths import cache_dir
+from codesign.scoring.stored import Member, StoredPredictions, provenance
+from codesign.scoring.trust import perspectives
 
 CACHE_VERSION = 5  # 2: rows carry no_valid_rate; 3: labels and scores follow a scoring profile;
 # 4: a one-member subset is scored on its own labels (not voted); 5: answered shares, thin marks
@@ -45,6 +46,11 @@ class TrustTable:
     fingerprint: str
     groups: dict[str, list[str]] = field(default_factory=dict)  # method -> member keys
     profile: str = ""  # the scoring profile that parsed the labels and scored them
+
+    @property
+    def perspectives(self) -> tuple[str, ...]:
+        """The trust perspectives this table's trust averages (those the store measured)."""
+        return perspectives(self.suites)
 
     def row(self, keys: Iterable[str], rule: str) -> dict:
         return self.rows[row_key(keys, rule)]
@@ -171,11 +177,10 @@ def build_trust_table(
     preds: StoredPredictions, vote_rules: Sequence[str], *, use_cache: bool = True
 ) -> tuple[TrustTable, bool]:
     """The trust table of `preds` and whether it came from the cache."""
-    missing = [name for name in trust_suites() if name not in preds.suites]
-    if missing:
+    if not perspectives(preds.suites):
         raise CodesignError(
-            f"the store holds no {', '.join(missing)} predictions answered by every variant of "
-            f"{preds.model}: trust needs all of {', '.join(trust_suites())}"
+            f"the store holds no trust-perspective predictions answered by every variant of "
+            f"{preds.model} ({', '.join(trust_suites())}): trust needs at least one"
         )
     fp = fingerprint(preds, vote_rules)
     path = _cache_path(fp)

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import math
 
-from codesign.ensembles.scores import ensemble_scores, variant_scores
-from codesign.ensembles.stored import load_predictions
+from codesign.ensembles.scores import ensemble_scores
+from codesign.scoring.stored import load_predictions
+from codesign.scoring.variants import variant_scores
 from codesign.testing.synthetic_store import build_synthetic_store
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from codesign.ensembles.bootstrap import trust_intervals
 from codesign.ensembles.scores import ensemble_scores
-from codesign.ensembles.stored import load_predictions
+from codesign.scoring.stored import load_predictions
 from codesign.testing.synthetic_store import build_synthetic_store
 
 

@@ -9,8 +9,8 @@ import pytest
 
 from codesign.ensembles.holdout import held_out_gains, split_halves
 from codesign.ensembles.ranking import OVERALL
-from codesign.ensembles.stored import StoredPredictions, SuiteLabels, load_predictions
 from codesign.measurements.evaluate.labels import INVALID, REFUSED
+from codesign.scoring.stored import StoredPredictions, SuiteLabels, load_predictions
 from codesign.store import Store
 from tests.report.store_builder import build_report_store
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from codesign.ensembles.scores import _vote_suite, ensemble_scores, variant_scores
-from codesign.ensembles.stored import load_predictions
+from codesign.ensembles.scores import _vote_suite, ensemble_scores
 from codesign.ensembles.vote import encode_labels, subset_masks
 from codesign.measurements.evaluate.labels import INVALID, REFUSED
+from codesign.scoring.stored import load_predictions
+from codesign.scoring.variants import variant_scores
 from codesign.testing.synthetic_store import build_store
 from tests.ensembles.voting_reference import reference_vote
 
@@ -22,7 +23,7 @@ def preds(tmp_path_factory):
         suites=["ethics", "ood", "mmlu_ll"],
     )
     # strict: the synthetic labels as stored (the voting and scoring mechanics under test);
-    # the profiles' own parsers are tested in tests/measurements/evaluate/test_profiles.py
+    # the profiles' own parsers are tested in tests/scoring/test_profiles.py
     return load_predictions(store, profile="strict")
 
 
@@ -106,7 +107,7 @@ def test_no_valid_rate_counts_items_where_every_member_is_invalid(preds):
 
 
 def test_provenance_names_stand_in_and_real_data(preds):
-    from codesign.ensembles.stored import provenance
+    from codesign.scoring.stored import provenance
 
     prov = provenance(preds)
     assert "stand-in" in prov["ethics"] and "real" in prov["mmlu_ll"]

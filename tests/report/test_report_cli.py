@@ -15,10 +15,10 @@ import pandas as pd
 import pytest
 from matplotlib.image import imread
 
-from codesign.ensembles.scores import variant_scores
-from codesign.ensembles.stored import load_predictions, provenance
-from codesign.measurements.evaluate.profiles import PROFILES
 from codesign.report.cli import entry
+from codesign.scoring.profiles import PROFILES
+from codesign.scoring.stored import load_predictions, provenance
+from codesign.scoring.variants import variant_scores
 from codesign.store import Store
 from tests.report.store_builder import BASELINE, MODEL, build_report_store
 

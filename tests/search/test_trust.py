@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from codesign.ensembles.scores import ensemble_scores
-from codesign.ensembles.stored import load_predictions
+from codesign.scoring.stored import load_predictions
 from codesign.search.trust import build_trust_table, row_key
 from codesign.store import Store
 from codesign.testing.synthetic_store import build_synthetic_store

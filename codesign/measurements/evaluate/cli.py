@@ -17,11 +17,10 @@ from codesign.commandline.parsers import HelpFormatter, parse_list
 from codesign.commandline.progress import progress_bar
 from codesign.errors import CodesignError
 from codesign.measurements.evaluate.datasets import DATASETS
-from codesign.measurements.evaluate.profiles import DEFAULT_PROFILE, PROFILES
 from codesign.measurements.evaluate.suites import SUITES, suite_order
 from codesign.measurements.evaluate.templates import TEMPLATES, choose_template
 from codesign.measurements.quantize.cli import add_quantize_options, variants_from_args
-from codesign.store import variant_label
+from codesign.store import redacted_url, variant_label
 from codesign.validation import COUNT, SEED, TOKENS, Number, distinct
 
 
@@ -43,14 +42,6 @@ def add_evaluate_parser(sub) -> None:
         formatter_class=HelpFormatter,
     )
     add_item_options(p)
-    p.add_argument(
-        "--scoring",
-        default=DEFAULT_PROFILE,
-        choices=PROFILES.names(),
-        help="scoring profile of the summary: comptrust (the paper's configuration), "
-        "decodingtrust (upstream) or strict; outputs are stored raw, so any profile can score "
-        "them later without a model run (default: %(default)s)",
-    )
     p.add_argument(
         "--timing",
         action="store_true",
@@ -326,8 +317,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         )
     if args.worker:
         return 0  # the parent prints the summary once
-    provenance = {n: d.provenance() for n, d in data.items()}
-    _summary(store, [s.name for s in suites], provenance, args.scoring)
+    _stored_summary(store, rows, suites, data, args.store)
     templates = sorted({f"{s.name}: {s.template_label()}" for s in suites})
     console.print(f"prompt template: {'; '.join(templates)}", highlight=False)
     return 0
@@ -510,6 +500,25 @@ def _print_timing(timing: dict, wall: dict[str, float]) -> None:
     console.print(table)
 
 
+def _stored_summary(store, rows, suites, data, url: str) -> None:
+    """What this command stored and how to read it: each suite's data and outputs per variant,
+    and the command that scores them (scoring is the next stage's job: any profile re-parses
+    the stored raw outputs without a model run)."""
+    stored = store.prediction_counts([v.id for v in rows])
+    for suite in suites:
+        counts = [stored.get((v.id, suite.name), 0) for v in rows] or [0]
+        console.print(
+            f"{suite.name}: {data[suite.name].provenance()}; {min(counts)}–{max(counts)} stored "
+            f"outputs per variant ({len(rows)} variants)",
+            highlight=False,
+        )
+    console.print(
+        f"scores per variant: python -m codesign.scoring --store {redacted_url(url)} "
+        "[--scoring PROFILE]; figures: python -m codesign.report",
+        highlight=False,
+    )
+
+
 def _measure_logits_error(store, runners: dict, measure: list) -> None:
     """Each quantized variant of ``measure``'s relative logits error against the dense model
     (quality.py), measured once per variant (stored; skipped when the dense model is not
@@ -529,45 +538,3 @@ def _measure_logits_error(store, runners: dict, measure: list) -> None:
         store.put_variant_metric(r.variant.id, quality.LOGITS_ERROR, error, detail)
         label = variant_label(r.variant.method, r.variant.bits, r.variant.seed)
         console.print(f"{label}: relative logits error vs dense {error:.4f} (measured)")
-
-
-def _summary(store, suite_names: list[str], provenance: dict[str, str], profile: str) -> None:
-    from codesign.ensembles.scores import variant_scores
-    from codesign.ensembles.stored import load_predictions
-
-    preds = load_predictions(store, profile=profile)
-    scores = variant_scores(preds)
-    table = Table(
-        title=f"{preds.model} — baseline: {preds.baseline}",
-        caption=f"scoring: {PROFILES.get(profile).title}",
-        caption_justify="left",
-    )
-    table.add_column("variant")
-    for name in suite_names:
-        table.add_column(f"{name}\nscore / refusal")
-    for member in preds.members:
-        cells = [member.label]
-        for name in suite_names:
-            sel = scores[(scores["variant"] == member.label) & (scores["suite"] == name)]
-            val = dict(zip(sel["metric"], sel["value"], strict=True))
-            if not val:
-                cells.append("–")
-                continue
-            score, rr = val.get("score", math.nan), val.get("refusal_rate", math.nan)
-            cells.append(f"{score:.1f} / {rr:.0%}")
-        table.add_row(*cells)
-    console.print(table)
-    for member in preds.members:  # how each variant ran: real kernels or float32 copies
-        console.print(f"{member.label} ran as: {preds.runtimes.get(member.key) or 'not recorded'}")
-    for label, old in preds.replaced.items():
-        console.print(f"{label}: the latest stored variant is scored; {len(old)} older one(s) not")
-    for name, n in preds.superseded.items():
-        console.print(
-            f"{name}: {n} stored outputs of another prompt protocol or template are not scored"
-        )
-    for name in suite_names:
-        if name in preds.suites:
-            console.print(
-                f"{name}: {provenance.get(name, '')}; "
-                f"{len(preds.suites[name].items)} items answered by every variant"
-            )

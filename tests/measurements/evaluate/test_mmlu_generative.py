@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from codesign.ensembles.stored import load_predictions
 from codesign.measurements.evaluate.datasets.base import CHOICE_LETTERS, Item
 from codesign.measurements.evaluate.suites import SUITES, SuiteItem
 from codesign.measurements.evaluate.suites.base import slim_item
+from codesign.scoring.stored import load_predictions
 from codesign.store import Prediction, Store
 from codesign.testing.synthetic_store import add_predictions, add_variant
 from tests.measurements.evaluate.datasets.paths import MMLU

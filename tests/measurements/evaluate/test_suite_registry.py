@@ -9,13 +9,13 @@ from collections.abc import Sequence
 
 import pytest
 
-from codesign.ensembles.scores import variant_scores
-from codesign.ensembles.stored import load_predictions
 from codesign.measurements.cli import main as measurements_main
 from codesign.measurements.evaluate.datasets import DATASETS, load_suite_data
 from codesign.measurements.evaluate.suites import SUITES, Suite, SuiteData, SuiteItem, trust_suites
 from codesign.measurements.evaluate.suites.base import accuracy, refusal_rate, source_of, wrap
 from codesign.report.data import short, title
+from codesign.scoring.stored import load_predictions
+from codesign.scoring.variants import variant_scores
 from codesign.store import Store
 
 NEEDED = ("name", "perspective", "title", "short", "order", "datasets", "label_set", "kind")

@@ -9,11 +9,11 @@ import subprocess
 import pandas as pd
 import pytest
 
-from codesign.ensembles.stored import current_protocol, load_predictions
 from codesign.errors import CodesignError
 from codesign.measurements.evaluate.runner import render_prompts
 from codesign.measurements.evaluate.suites import SUITES
 from codesign.measurements.evaluate.templates import TEMPLATES, choose_template
+from codesign.scoring.stored import current_protocol, load_predictions
 from codesign.store import Store
 from tests.measurements.evaluate.test_comptrust_fixtures import FIXTURES
 from tests.measurements.evaluate.test_runner import _cmd

@@ -3,6 +3,12 @@ A/B/C/D (cannot refuse, as the common harnesses do). Score: accuracy ×100.
 
 The log-likelihood prompt is lm-evaluation-harness's default MMLU prompt, so the two tools can
 be compared item for item (bench/mmlu_vs_lm_eval.py).
+
+Scoring: under the default profile (``comptrust``) ``mmlu_gen`` is parsed by
+``codesign.scoring.profiles.comptrust`` (``parse_mmlu_first_char``) and scored by ``score``
+here; ``mmlu_ll`` is parsed and scored here. The ``parse`` and ``score`` here are the ``strict``
+profile's rule and the fallback of any profile that declares none for this suite
+(``ScoringProfile.rule`` says which applies).
 """
 
 from __future__ import annotations

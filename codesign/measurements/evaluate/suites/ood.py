@@ -11,6 +11,11 @@ Score: the mean of the parts measured ×100 (``ood_parts`` says how many of the 
 whose data is missing (the offline stand-ins have no qa_2020 or demonstration sets for
 knowledge) is named in the data label. Where refusal is an answer ("I don't know" offered),
 an ensemble member's refusal votes for it.
+
+Scoring: under the default profile (``comptrust``) this suite is parsed and scored by
+``codesign.scoring.profiles.comptrust`` (``parse_ood``, ``score_ood``). The ``parse`` and
+``score`` here are the ``strict`` profile's rule and the fallback of any profile that declares
+none for this suite (``ScoringProfile.rule`` says which applies).
 """
 
 from __future__ import annotations

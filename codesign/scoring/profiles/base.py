@@ -35,6 +35,16 @@ class ScoringProfile:
     parsers: ClassVar[dict[str, Parser]] = {}
     scorers: ClassVar[dict[str, Scorer]] = {}
 
+    def rule(self, suite: Suite) -> str:
+        """Which rule parses and scores ``suite`` under this profile: the profile's own where it
+        declares one, else the suite's (said, so a fallback is never silent)."""
+        own = f"the suite's own ({type(suite).__module__})"
+        parse = self.parsers.get(suite.name)
+        score = self.scorers.get(suite.name)
+        parse_text = f"{parse.__module__}.{parse.__name__}" if parse else own
+        score_text = f"{score.__module__}.{score.__name__}" if score else own
+        return f"parse: {parse_text}; score: {score_text}"
+
     def parse(self, suite: Suite, it: SuiteItem, raw: str) -> str:
         """The label of one raw generation: one of the item's labels, REFUSED or INVALID."""
         parser = self.parsers.get(suite.name)

@@ -3,7 +3,7 @@ is voted once, as the most recently stored variant; the older one is named, not 
 
 from __future__ import annotations
 
-from codesign.ensembles.stored import load_predictions
+from codesign.scoring.stored import load_predictions
 from codesign.testing.synthetic_store import (
     add_predictions,
     add_variant,

@@ -9,7 +9,7 @@ the knowledge score. The label stored at evaluation time is this parse, so nothi
 
 from __future__ import annotations
 
-from codesign.measurements.evaluate.profiles.base import PROFILES, ScoringProfile
+from codesign.scoring.profiles.base import PROFILES, ScoringProfile
 
 
 class Strict(ScoringProfile):

@@ -2,12 +2,12 @@
 paper's configuration), ``decodingtrust`` (upstream) and ``strict`` (this project's parser).
 Every module here is imported and registers itself."""
 
-from codesign.measurements.evaluate.profiles.base import (
+from codesign.registry import import_all
+from codesign.scoring.profiles.base import (
     DEFAULT_PROFILE,
     PROFILES,
     ScoringProfile,
 )
-from codesign.registry import import_all
 
 import_all(__name__)
 

@@ -46,11 +46,6 @@ import numpy as np
 
 from codesign.measurements.evaluate.datasets.base import CHOICE_LETTERS
 from codesign.measurements.evaluate.labels import INVALID, REFUSED
-from codesign.measurements.evaluate.profiles.base import (
-    FALLBACK_SETTINGS,
-    PROFILES,
-    ScoringProfile,
-)
 from codesign.measurements.evaluate.suites.base import (
     SuiteItem,
     accuracy,
@@ -60,6 +55,11 @@ from codesign.measurements.evaluate.suites.base import (
 )
 from codesign.measurements.evaluate.suites.fairness import dpd_eod, positive
 from codesign.measurements.evaluate.suites.ood import ood_score
+from codesign.scoring.profiles.base import (
+    FALLBACK_SETTINGS,
+    PROFILES,
+    ScoringProfile,
+)
 
 Groups = dict[object, tuple[list[SuiteItem], list[str]]]
 

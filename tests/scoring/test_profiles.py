@@ -8,12 +8,12 @@ import sys
 
 import pytest
 
-from codesign.ensembles.stored import load_predictions
 from codesign.measurements.evaluate.datasets.base import Item
 from codesign.measurements.evaluate.labels import INVALID, REFUSED
-from codesign.measurements.evaluate.profiles import DEFAULT_PROFILE, PROFILES
 from codesign.measurements.evaluate.suites import SUITES, SuiteItem
 from codesign.measurements.evaluate.suites.base import slim_item
+from codesign.scoring.profiles import DEFAULT_PROFILE, PROFILES
+from codesign.scoring.stored import load_predictions
 from codesign.store import Prediction, Store
 from codesign.testing.synthetic_store import add_variant
 

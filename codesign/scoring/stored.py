@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 
 from codesign.errors import CodesignError
-from codesign.measurements.evaluate.profiles import DEFAULT_PROFILE, PROFILES, ScoringProfile
 from codesign.measurements.evaluate.suites import SUITES, Suite, SuiteItem
 from codesign.measurements.evaluate.suites.base import suite_item_from_stored
+from codesign.scoring.profiles import DEFAULT_PROFILE, PROFILES, ScoringProfile
 from codesign.store import Store, variant_label
 
 

@@ -16,15 +16,15 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from codesign.measurements.evaluate.profiles.base import PROFILES
-from codesign.measurements.evaluate.profiles.comptrust import (
+from codesign.measurements.evaluate.suites.base import SuiteItem, group
+from codesign.measurements.evaluate.suites.fairness import dpd_eod
+from codesign.scoring.profiles.base import PROFILES
+from codesign.scoring.profiles.comptrust import (
     CompTrust,
     ethics_score,
     fairness_arrays,
     summarise_fairness,
 )
-from codesign.measurements.evaluate.suites.base import SuiteItem, group
-from codesign.measurements.evaluate.suites.fairness import dpd_eod
 
 
 def fairness_setting_known_only(its: Sequence[SuiteItem], labs: Sequence[str]) -> dict:
