@@ -318,6 +318,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.worker:
         return 0  # the parent prints the summary once
     _stored_summary(store, rows, suites, data, args.store)
+    for r in runners.values():  # how each variant ran here: real kernels, float32, a server
+        if r.runtime:
+            label = variant_label(r.variant.method, r.variant.bits, r.variant.seed)
+            console.print(f"{label} ran as: {r.runtime}", highlight=False)
     templates = sorted({f"{s.name}: {s.template_label()}" for s in suites})
     console.print(f"prompt template: {'; '.join(templates)}", highlight=False)
     return 0

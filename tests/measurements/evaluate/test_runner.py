@@ -86,5 +86,14 @@ def test_evaluate_stores_each_item_once_and_resumes_after_a_kill(tiny_llama, sto
         _cmd(tiny_llama, store_url), env=env, capture_output=True, text=True, timeout=900
     )
     assert "evaluating 0 items" in again.stdout
-    assert "ethics" in again.stdout  # the summary table
-    assert "exact float32 copies" in again.stdout.replace("\n", " ")  # how each variant ran
+    assert "ethics" in again.stdout  # what is stored, per suite
+    assert "python -m codesign.scoring" in again.stdout  # where its scores are read
+    scores = subprocess.run(
+        [sys.executable, "-m", "codesign.scoring", "--store", store_url],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert scores.returncode == 0, scores.stderr[-2000:]
+    assert "exact float32 copies" in scores.stdout.replace("\n", " ")  # how each variant ran

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 
 import pandas as pd
 import pytest
@@ -124,8 +125,15 @@ def test_evaluate_stores_the_template_and_prompt_and_scores_one_template(
     second = _evaluate(tiny_llama, store_url, env, "--template", "model")
     assert second.returncode == 0, second.stderr[-2000:]
     n = len(frame) // 2  # per variant
-    out = " ".join(second.stdout.split())
+    assert "prompt template: ethics: model" in " ".join(second.stdout.split())
+    scores = subprocess.run(
+        [sys.executable, "-m", "codesign.scoring", "--store", store_url],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    out = " ".join(scores.stdout.split())
     assert f"ethics: {2 * n} stored outputs of another prompt protocol or template" in out
-    assert "prompt template: ethics: model" in out
     scored = load_predictions(Store(store_url)).suites["ethics"]  # what every report prints
     assert scored.provenance.endswith("prompt template: model")
