@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Generic, TypeVar
 
 from codesign.errors import CodesignError
@@ -59,10 +61,28 @@ class Registry(Generic[T]):
         return len(self._items)
 
 
+# Folders (os.pathsep-separated) holding extensions laid out like the package: a file in
+# <folder>/measurements/evaluate/suites/ is a suite, one in <folder>/simulators/families/ a
+# family, and so on; each registry's package finds them beside its own modules.
+EXTENSIONS_ENV = "CODESIGN_EXTENSIONS"
+
+
+def extension_dirs(package: str) -> list[str]:
+    """The folders of ``$CODESIGN_EXTENSIONS`` that extend ``package`` (its path below
+    ``codesign``, e.g. ``<folder>/simulators/families`` for ``codesign.simulators.families``)."""
+    below = Path(*package.split(".")[1:])
+    roots = [r for r in os.environ.get(EXTENSIONS_ENV, "").split(os.pathsep) if r]
+    return [str(Path(r) / below) for r in roots if (Path(r) / below).is_dir()]
+
+
 def import_all(package: str) -> None:
     """Import every public module of ``package`` so each registers itself: adding a suite,
-    a family, a schedule or a search parameter is adding one file, with no list to edit."""
+    a family, a schedule or a search parameter is adding one file, with no list to edit, in
+    the package or in an extensions folder (``$CODESIGN_EXTENSIONS``)."""
     found = importlib.import_module(package)
+    for folder in extension_dirs(package):
+        if folder not in found.__path__:
+            found.__path__.append(folder)
     for info in pkgutil.iter_modules(found.__path__):
         if not info.name.startswith("_"):
             importlib.import_module(f"{package}.{info.name}")

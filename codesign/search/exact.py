@@ -41,6 +41,7 @@ from codesign.search.objective import (
     jsonable,
     member_order,
     price,
+    with_parameter_costs,
 )
 from codesign.search.pareto import as_minimised, grouped_front, hypervolume, params_key, pareto_mask
 from codesign.search.space import Config, enumerate_space, suggest
@@ -209,10 +210,12 @@ def _feasible(ctx, config: Config, grid: Grid, costs: dict, out: ExactFront):
     if bitplane_refusal(ctx, config.schedule, keys):
         out.cannot_run["bit-plane schedule on independent quantizations"] += n
         return None
-    key = (config.unit, tuple(keys), config.schedule, tuple(run_probability or ()))
+    picks = tuple(sorted((k, repr(v)) for k, v in config.extra.items()))
+    key = (config.unit, tuple(keys), config.schedule, tuple(run_probability or ()), picks)
     if key not in costs:
         variants = [ctx.variants[k] for k in keys]
-        costs[key] = price(ctx, grid.batch, variants, config.schedule, run_probability)
+        cost = price(ctx, grid.batch, variants, config.schedule, run_probability)
+        costs[key] = with_parameter_costs(config, cost)
     cost = costs[key]
     runs = cost.runs
     out.cannot_run["unit cannot run these bit-widths together"] += int((~runs).sum())

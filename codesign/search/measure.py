@@ -102,6 +102,26 @@ def missing(
     return model, lacking, not variants or not variants <= profiled
 
 
+def _unless_never_measured(store: Store, model: str, lacking: list[str]) -> list[str]:
+    """What still stops a search that may not measure: a trust perspective the store never
+    measured for ``model`` is left out of trust (said here; trust averages the perspectives
+    measured), as long as one is measured; one measured in part (an evaluate stopped
+    part-way) and MMLU still stop it."""
+    frame = store.predictions_frame()
+    present = set(frame.loc[frame["model"] == model, "suite"]) if not frame.empty else set()
+    trust = [n for n in NEEDED_SUITES if SUITES.get(n).trust]
+    never = [n for n in lacking if n in trust and n not in present]
+    if not never or len(never) == len(trust):
+        return lacking
+    measured = [n for n in trust if n not in never]
+    console.print(
+        f"{model}: trust averages the perspectives the store measured ({', '.join(measured)}); "
+        f"never measured, left out: {', '.join(never)}",
+        highlight=False,
+    )
+    return [n for n in lacking if n not in never]
+
+
 def ensure_measurements(
     store: Store,
     model: str | None,
@@ -118,6 +138,8 @@ def ensure_measurements(
     timings = {} if timings is None else timings
     model, lacking, unprofiled = missing(store, model, allow=allow)
     url = store.url
+    if lacking and (model != DEFAULT_MODEL or not allow):
+        lacking = _unless_never_measured(store, model, lacking)
     if lacking:
         if model != DEFAULT_MODEL or not allow:
             raise CodesignError(

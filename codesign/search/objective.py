@@ -25,7 +25,7 @@ from codesign.errors import CodesignError
 from codesign.scoring.trust import perspectives
 from codesign.scoring.variants import MAX_UNANSWERED, UNANSWERED
 from codesign.search.context import SearchContext, scope_key
-from codesign.search.space import Config, suggest
+from codesign.search.space import Config, groups, suggest
 from codesign.simulators import SCHEDULES, DesignBatch, evaluate
 from codesign.simulators.normalise import area_at_node
 from codesign.simulators.variants import one_nested_set
@@ -104,6 +104,7 @@ def evaluate_config(ctx: SearchContext, config: Config) -> Outcome:
         return Outcome(None, metrics=metrics, cannot_run=reason)
     metrics["weight_storage"] = _storage(spec, config.schedule, nested, len(variants))
     cost = price(ctx, DesignBatch.from_specs([spec]), variants, config.schedule, run_probability)
+    cost = with_parameter_costs(config, cost)
     if not bool(cost.runs[0]):
         widths = sorted({v.bits for v in variants}, reverse=True)
         reason = f"{spec.name} cannot run {'/'.join(map(str, widths))}-bit weights together"
@@ -236,6 +237,14 @@ def price(
         tech_nm=np.asarray(rates.tech_nm, dtype=float),
         area_scope=[scope] * len(designs) if isinstance(scope, str) else list(scope),
     )
+
+
+def with_parameter_costs(config: Config, cost: Priced) -> Priced:
+    """The cost after every parameter group's declared cost hook (in group order)."""
+    for group in groups():
+        if group.cost is not None:
+            cost = group.cost(config, cost)
+    return cost
 
 
 def constraint_arrays(ctx: SearchContext, row: dict, cost: Priced) -> dict[str, np.ndarray]:

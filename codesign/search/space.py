@@ -129,17 +129,28 @@ class ParameterGroup:
     help: str
     suggest: Callable[[TrialLike, Space, Config], None]
     options: tuple[Option, ...] = ()
+    # how the group's picks change a configuration's modelled cost: (config, priced) -> priced,
+    # the objective's `Priced` (every figure an array over a batch of designs); None: no change
+    cost: Callable[[Config, Any], Any] | None = None
 
 
 PARAMETERS: Registry[ParameterGroup] = Registry("search parameter group")
 
 
-def parameter_group(name: str, order: int, help: str, options: tuple[Option, ...] = ()) -> Callable:
+def parameter_group(
+    name: str,
+    order: int,
+    help: str,
+    options: tuple[Option, ...] = (),
+    cost: Callable[[Config, Any], Any] | None = None,
+) -> Callable:
     """Decorator: register `fn(trial, space, config)` as a parameter group run in `order`, with
-    the command-line options that restrict what it may choose."""
+    the command-line options that restrict what it may choose, and the `cost` hook through
+    which its picks change the modelled cost (the search objective and the exact enumeration
+    both apply it)."""
 
     def add(fn: Callable[[TrialLike, Space, Config], None]) -> Callable:
-        PARAMETERS.add(name, ParameterGroup(name, order, help, fn, tuple(options)))
+        PARAMETERS.add(name, ParameterGroup(name, order, help, fn, tuple(options), cost))
         return fn
 
     return add
