@@ -221,6 +221,10 @@ def test_a_suite_dropped_in_is_evaluated_reported_and_searched(tmp_path, tiny_ll
     assert report.returncode == 0, report.stderr[-2000:]
     variants = (tmp_path / "report" / "variants.csv").read_text()
     assert "test_style_words" in variants
+    assert (
+        "Style robustness (dropped-in test suite)"
+        in (tmp_path / "report" / "variants.md").read_text()
+    )
     assert "ethics, test_style_words" in (tmp_path / "report" / "README.md").read_text()
     args = ["--store", url, "--budget-gb", "24", "--no-measure", "--mmlu-tolerance", "100"]
     args += ["--max-refusal", "1"]  # a tiny random model answers little: not under test
@@ -231,6 +235,10 @@ def test_a_suite_dropped_in_is_evaluated_reported_and_searched(tmp_path, tiny_ll
     assert "never measured, left out: adv_robustness, fairness, ood" in said
     head = json.loads((tmp_path / "out" / "pareto.json").read_text())
     assert head["sources"]["trust"].endswith("mean of ethics, test_style_words")
+    scored = _run(["codesign.scoring", "--store", url, "--json"], ext, tmp_path)
+    assert scored.returncode == 0, scored.stderr[-2000:]
+    mine = [r for r in json.loads(scored.stdout) if r["suite"] == "test_style_words"]
+    assert {r["perspective"] for r in mine} == {"test_style"} and len(mine) >= 2
     scores = _run(["codesign.scoring", "--store", url, "--json"], empty, tmp_path)
     assert scores.returncode == 0, scores.stderr[-2000:]
     suites = {r["suite"] for r in json.loads(scores.stdout)}

@@ -9,6 +9,7 @@ import sys
 import time
 
 from codesign.store import Store
+from tests.processes import scoring_output
 
 
 def _cmd(model, store_url, suites="ethics"):
@@ -88,12 +89,4 @@ def test_evaluate_stores_each_item_once_and_resumes_after_a_kill(tiny_llama, sto
     assert "evaluating 0 items" in again.stdout
     assert "ethics" in again.stdout  # what is stored, per suite
     assert "python -m codesign.scoring" in again.stdout  # where its scores are read
-    scores = subprocess.run(
-        [sys.executable, "-m", "codesign.scoring", "--store", store_url],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert scores.returncode == 0, scores.stderr[-2000:]
-    assert "exact float32 copies" in scores.stdout.replace("\n", " ")  # how each variant ran
+    assert "exact float32 copies" in scoring_output(store_url, env)  # how each variant ran

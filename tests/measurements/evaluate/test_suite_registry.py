@@ -1,22 +1,12 @@
-"""Every registered suite declares what the rest of codesign needs of it, and a new trust suite is
-one file: registered here inside the test (on data an existing loader reads), it is run by
-`evaluate` on a tiny model, scored from the store, counted into trust and titled in the report,
-with no other file edited."""
+"""Every registered suite declares what the rest of codesign needs of it (a new trust suite
+dropped in as one file is run end to end by tests/test_extensions.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import pytest
 
-from codesign.measurements.cli import main as measurements_main
-from codesign.measurements.evaluate.datasets import DATASETS, load_suite_data
-from codesign.measurements.evaluate.suites import SUITES, Suite, SuiteData, SuiteItem, trust_suites
-from codesign.measurements.evaluate.suites.base import accuracy, refusal_rate, source_of, wrap
-from codesign.report.data import short, title
-from codesign.scoring.stored import load_predictions
-from codesign.scoring.variants import variant_scores
-from codesign.store import Store
+from codesign.measurements.evaluate.datasets import DATASETS
+from codesign.measurements.evaluate.suites import SUITES, Suite, trust_suites
 
 NEEDED = ("name", "perspective", "title", "short", "order", "datasets", "label_set", "kind")
 
@@ -54,55 +44,3 @@ def test_a_suite_missing_an_attribute_is_caught():
         perspective = "x"
 
     assert "no title" in suite_problems(Incomplete(), "incomplete")
-
-
-class StyleFewWords(Suite):
-    """A test-only trust suite: style-shifted sentiment with a one-word instruction."""
-
-    name = "test_style_words"
-    perspective = "test_style"
-    title = "Style robustness (test suite)"
-    short = "style-t"
-    order = 45
-    trust = True
-    datasets = ("ood_style",)
-    max_new_tokens = 4
-    label_set = ("negative", "positive")
-
-    def load(self, limit, seed, sources=None) -> SuiteData:
-        items, src = load_suite_data(
-            "ood_style", source=source_of(sources, "ood_style"), limit=limit, seed=seed
-        )
-        return SuiteData(wrap("style", items), [src])
-
-    def instruction(self, it: SuiteItem) -> str:
-        return "Answer 'positive' or 'negative'."
-
-    def user_text(self, it: SuiteItem) -> str:
-        return str(it.item.fields["sentence"])
-
-    def score(self, items: Sequence[SuiteItem], labels: Sequence[str]) -> dict[str, float]:
-        return {"score": 100 * accuracy(items, labels), "refusal_rate": refusal_rate(labels)}
-
-
-@pytest.fixture
-def new_suite():
-    SUITES.add(StyleFewWords.name, StyleFewWords())
-    yield StyleFewWords.name
-    SUITES.remove(StyleFewWords.name)
-
-
-def test_a_new_trust_suite_is_one_file(new_suite, tiny_llama, store_url, capsys):
-    assert suite_problems(SUITES.get(new_suite), new_suite) == []
-    assert new_suite in trust_suites()
-    argv = ["evaluate", "--model", str(tiny_llama), "--method", "gptq", "--bits", "4"]
-    argv += ["--calib-samples", "4", "--calib-seq-len", "32", "--suites", new_suite]
-    argv += ["--limit", "3", "--max-batch-tokens", "256", "--store", store_url]
-    assert measurements_main(argv) == 0
-    assert new_suite in capsys.readouterr().out  # the summary table has its column
-    preds = load_predictions(Store(store_url))
-    assert len(preds.members) == 2 and len(preds.suites[new_suite].items) > 0
-    scores = variant_scores(preds)
-    mine = scores[(scores["suite"] == new_suite) & (scores["metric"] == "score")]
-    assert list(mine["perspective"].unique()) == ["test_style"] and len(mine) == 2
-    assert title(new_suite) == StyleFewWords.title and short(new_suite) == "style-t"

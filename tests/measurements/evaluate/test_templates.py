@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 
 import pandas as pd
 import pytest
@@ -18,6 +17,7 @@ from codesign.scoring.stored import current_protocol, load_predictions
 from codesign.store import Store
 from tests.measurements.evaluate.test_comptrust_fixtures import FIXTURES
 from tests.measurements.evaluate.test_runner import _cmd
+from tests.processes import scoring_output
 
 
 @pytest.mark.parametrize(
@@ -126,14 +126,7 @@ def test_evaluate_stores_the_template_and_prompt_and_scores_one_template(
     assert second.returncode == 0, second.stderr[-2000:]
     n = len(frame) // 2  # per variant
     assert "prompt template: ethics: model" in " ".join(second.stdout.split())
-    scores = subprocess.run(
-        [sys.executable, "-m", "codesign.scoring", "--store", store_url],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    out = " ".join(scores.stdout.split())
+    out = scoring_output(store_url, env)
     assert f"ethics: {2 * n} stored outputs of another prompt protocol or template" in out
     scored = load_predictions(Store(store_url)).suites["ethics"]  # what every report prints
     assert scored.provenance.endswith("prompt template: model")
