@@ -1,6 +1,7 @@
 """Every example command in the code blocks of the README and docs/, and in each command's
 --help, runs as written: its options parse and pass the checks a command makes before any work,
-the simulators' examples run to exit 0, and no search example would collide with the study
+the simulators' examples and those that read a store (list, status, scoring, report: on the
+synthetic store) run to exit 0, and no search example would collide with the study
 `make run` leaves (a study keeps its sampler, so an example that names another sampler names
 its own --study)."""
 
@@ -138,3 +139,30 @@ def test_python_m_codesign_is_the_console_script():
         [sys.executable, "-m", "codesign", "--help"], capture_output=True, text=True
     )
     assert run.returncode == 0 and "search" in run.stdout, run.stderr
+
+
+READING = ("measurements list", "measurements status", "report", "scoring")
+
+
+def _reads_a_store(example: str) -> bool:
+    stage = " ".join(_argv(example)[:2])
+    return any(stage.startswith(r) for r in READING) and "postgresql" not in example
+
+
+@pytest.fixture(scope="module")
+def store_here(tmp_path_factory):
+    """A folder holding ``codesign.db`` (the default store): the synthetic store."""
+    from codesign.testing.synthetic_store import build_synthetic_store
+
+    folder = tmp_path_factory.mktemp("examples")
+    build_synthetic_store(f"sqlite:///{folder / 'codesign.db'}").engine.dispose()
+    return folder
+
+
+@pytest.mark.parametrize("example", [e for e in EXAMPLES if _reads_a_store(e)])
+def test_a_reading_example_runs_on_a_store(example, store_here, monkeypatch):
+    """The examples that read a store (list, status, scoring, report) run to exit 0 on one."""
+    monkeypatch.chdir(store_here)
+    monkeypatch.delenv("CODESIGN_STORE", raising=False)
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        assert codesign(_argv(example)) == 0, example
