@@ -23,6 +23,7 @@ from codesign.measurements.evaluate.suites import SUITES, suite_order, trust_sui
 from codesign.measurements.quality import LOGITS_ERROR
 from codesign.scoring.profiles import DEFAULT_PROFILE, PROFILES
 from codesign.scoring.stored import Member, StoredPredictions, load_predictions, provenance
+from codesign.scoring.trust import perspectives
 from codesign.scoring.variants import RATES, variant_scores
 from codesign.store import Store
 
@@ -91,7 +92,7 @@ class ReportData:
 
     @property
     def trust_suites(self) -> list[str]:
-        return [s for s in self.suites if s in trust_suites()]
+        return list(perspectives(self.suites))
 
     @property
     def trust_label(self) -> str:
@@ -207,7 +208,7 @@ def _trust_rows(long: pd.DataFrame, measured: list[str]) -> pd.DataFrame:
 
 def _variants_long(preds: StoredPredictions, suites: dict[str, SuiteInfo]) -> pd.DataFrame:
     long = variant_scores(preds)
-    measured = [s for s in suites if s in trust_suites()]
+    measured = list(perspectives(suites))
     long = pd.concat([_trust_rows(long, measured), long], ignore_index=True)
     by_label = {m.label: m for m in preds.members}
     long.insert(0, "model", preds.model)
@@ -229,9 +230,8 @@ def _variants_long(preds: StoredPredictions, suites: dict[str, SuiteInfo]) -> pd
 
 def _ensembles(preds: StoredPredictions, suites: dict[str, SuiteInfo]) -> pd.DataFrame:
     table = ensemble_scores(preds)
-    measured = [s for s in suites if s in trust_suites()]
-    if measured:  # mean over what is measured (equals ensemble_scores' when all four are)
-        table["trust"] = table[measured].mean(axis=1, skipna=False)
+    measured = list(perspectives(suites))
+    if measured:  # trust: ensemble_scores' (the perspectives measured); rates skip a NaN
         for rate in RATES:
             table[rate] = table[[f"{s}_{rate}" for s in measured]].mean(axis=1)
     table.insert(0, "model", preds.model)

@@ -15,9 +15,10 @@ from collections.abc import Callable, Sequence
 from codesign.commandline.interrupts import interrupt_note, on_interrupt
 from codesign.commandline.output import console
 from codesign.errors import CodesignError
-from codesign.measurements.evaluate.suites import SUITES
+from codesign.measurements.evaluate.suites import SUITES, trust_suites
 from codesign.measurements.quantize.models import DEFAULT_MODEL
 from codesign.scoring.stored import current_protocol
+from codesign.scoring.trust import perspectives
 from codesign.store import Store
 
 # the suites of the four trust perspectives, and MMLU by log-likelihood for the floor
@@ -107,13 +108,11 @@ def _unless_never_measured(store: Store, model: str, lacking: list[str]) -> list
     measured for ``model`` is left out of trust (said here; trust averages the perspectives
     measured), as long as one is measured; one measured in part (an evaluate stopped
     part-way) and MMLU still stop it."""
-    frame = store.predictions_frame()
-    present = set(frame.loc[frame["model"] == model, "suite"]) if not frame.empty else set()
-    trust = [n for n in NEEDED_SUITES if SUITES.get(n).trust]
-    never = [n for n in lacking if n in trust and n not in present]
-    if not never or len(never) == len(trust):
+    counts = store.prediction_counts([v.id for v, _ in store.variants(model)])
+    measured = perspectives(suite for _, suite in counts)
+    never = [n for n in lacking if n in trust_suites() and n not in measured]
+    if not never or not measured:
         return lacking
-    measured = [n for n in trust if n not in never]
     console.print(
         f"{model}: trust averages the perspectives the store measured ({', '.join(measured)}); "
         f"never measured, left out: {', '.join(never)}",
