@@ -306,25 +306,37 @@ GPT_FAST_README = (
     "gpt-fast README (github.com/pytorch-labs/gpt-fast): 'Empirically, seems like peak "
     "bandwidth is about 1700 GB/s' on an A100-80GB"
 )
+FLASHMLA_README = (
+    "FlashMLA README (github.com/deepseek-ai/FlashMLA): 'up to 3000 GB/s in memory-bound "
+    "configuration' on an H800 SXM5 (the H100 SXM5's 3.35 TB/s HBM3)"
+)
+GPU_OVERLAP = Figure(0.2735, "", GPU_FIT, "share of the shorter GEMM phase hidden, every GPU")
 GPU_EFFICIENCY: dict[str, dict[str, Figure]] = {
     "a100-sxm": {
         "bandwidth_efficiency": Figure(
             1700.0 / 2039.0, "", GPT_FAST_README, "achieved / datasheet DRAM bandwidth"
         ),
-        "compute_efficiency": Figure(0.5793, "", GPU_FIT, "prefill GEMMs: achieved / peak"),
-        "layer_overhead_us": Figure(78.97, "us", GPU_FIT, "per layer per forward pass"),
+        "compute_efficiency": Figure(0.7368, "", GPU_FIT, "prefill GEMMs: achieved / peak"),
+        "layer_overhead_us": Figure(70.5, "us", GPU_FIT, "per layer per forward pass"),
+        "overlap": GPU_OVERLAP,
     },
     "h100-sxm": {
-        "bandwidth_efficiency": Figure(0.7869, "", GPU_FIT, "achieved / datasheet bandwidth"),
-        "compute_efficiency": Figure(
-            0.219, "", GPU_FIT, "prefill GEMMs: achieved / peak (one 128-token prefill pins it)"
+        "bandwidth_efficiency": Figure(
+            3000.0 / 3350.0, "", FLASHMLA_README, "achieved / datasheet DRAM bandwidth"
         ),
-        "layer_overhead_us": Figure(60.08, "us", GPU_FIT, "per layer per forward pass"),
+        "compute_efficiency": Figure(
+            0.2585, "", GPU_FIT, "prefill GEMMs: achieved / peak (one 128-token prefill pins it)"
+        ),
+        "layer_overhead_us": Figure(64.12, "us", GPU_FIT, "per layer per forward pass"),
+        "overlap": GPU_OVERLAP,
     },
     "rtx4090": {
         "bandwidth_efficiency": Figure(1.0, "", GPU_FIT, "achieved / datasheet (at its bound)"),
-        "compute_efficiency": Figure(0.6, "", ASSUMPTION, "no prefill point in the set"),
-        "layer_overhead_us": Figure(24.88, "us", GPU_FIT, "per layer per forward pass"),
+        "compute_efficiency": Figure(
+            0.513, "", GPU_FIT, "no prefill point: set by decode's compute share, near its prior"
+        ),
+        "layer_overhead_us": Figure(22.26, "us", GPU_FIT, "per layer per forward pass"),
+        "overlap": GPU_OVERLAP,
     },
 }
 # GPU energy per DRAM bit and per MAC (board power = idle + these x traffic, capped at TDP),
@@ -348,8 +360,8 @@ GPU_ENERGY: dict[str, dict[str, Figure]] = {
 WEIGHT_ONLY_KERNELS: dict[str, Figure] = {
     "dense": Figure(1.0, "", "definition", "fp16/bf16 GEMM/GEMV: the reference"),
     "int8-wo": Figure(1.0, "", GPU_FIT, "int8 weight-only (gpt-fast / torchao)"),
-    "tinygemm": Figure(0.7577, "", GPU_FIT, "W4A16 tinygemm _weight_int4pack_mm (gpt-fast)"),
-    "exllama": Figure(0.8147, "", GPU_FIT, "W4A16 / W3A16 exllama-class (exllamav2 GPTQ, EXL2)"),
+    "tinygemm": Figure(0.7373, "", GPU_FIT, "W4A16 tinygemm _weight_int4pack_mm (gpt-fast)"),
+    "exllama": Figure(0.8211, "", GPU_FIT, "W4A16 / W3A16 exllama-class (exllamav2 GPTQ, EXL2)"),
     "marlin": Figure(
         0.9,
         "",
@@ -359,7 +371,7 @@ WEIGHT_ONLY_KERNELS: dict[str, Figure] = {
         "W4A16 Marlin-class",
     ),
     "awq-gemm": Figure(
-        0.790, "", ASSUMPTION, "W4A16 AWQ GEMM (llm-awq / AutoAWQ): taken equal to tinygemm"
+        0.6829, "", GPU_FIT, "W4A16 AWQ GEMM (AutoAWQ, fused layers; one RTX 4090 row)"
     ),
 }
 # The kernel each weight width runs on when a unit spec does not say (fields kernel_w8/4/3).

@@ -99,6 +99,13 @@ class MemberCosts:
         """(n, m, G) seconds to move each member's bytes on its own."""
         return (self.weight_time_bytes + self.other_bytes) / self.bandwidth
 
+    def step_s(self, compute_s: np.ndarray, memory_s: np.ndarray) -> np.ndarray:
+        """Seconds of GEMMs taking ``compute_s`` to compute and ``memory_s`` to stream: the
+        longer of the two plus the part of the shorter not hidden behind it (rates.overlap;
+        1, every accelerator family: the plain roofline maximum)."""
+        keep = 1.0 - self.rates.overlap.reshape((-1,) + (1,) * (compute_s.ndim - 1))
+        return np.maximum(compute_s, memory_s) + keep * np.minimum(compute_s, memory_s)
+
     def slowest_kernel(self) -> np.ndarray:
         """(n, 1, G) the largest weight time factor among the members (members sharing one
         fetch wait for the slowest kernel)."""

@@ -32,20 +32,27 @@ TERMS = [
             ("compute_efficiency", 0.6, 0.1, 1.0),
             ("layer_overhead_us", 10.0, 0.0, 500.0),
         )
-        # the A100's streaming rate is gpt-fast's stated ~1700 GB/s (calibration.py), not fitted
-        if (gpu, key) != ("a100-sxm", "bandwidth_efficiency")
+        # the A100's and H100's streaming rates are published achieved figures (gpt-fast's
+        # ~1700 GB/s, FlashMLA's 3000 GB/s; calibration.py), not fitted
+        if not (key == "bandwidth_efficiency" and gpu in ("a100-sxm", "h100-sxm"))
     ],
-    *[("kernel", name, 0.7, 0.1, 1.0) for name in ("int8-wo", "tinygemm", "exllama")],
+    *[("kernel", name, 0.7, 0.1, 1.0) for name in ("int8-wo", "tinygemm", "exllama", "awq-gemm")],
+    ("gpus", "overlap", 0.5, 0.0, 1.0),
 ]
 
 
 def _figure(where: str, key: str) -> cal.Figure:
+    if where == "gpus":  # one term every GPU shares
+        return next(iter(cal.GPU_EFFICIENCY.values()))[key]
     return cal.WEIGHT_ONLY_KERNELS[key] if where == "kernel" else cal.GPU_EFFICIENCY[where][key]
 
 
 def _set(where: str, key: str, figure: cal.Figure) -> None:
     if where == "kernel":
         cal.WEIGHT_ONLY_KERNELS[key] = figure
+    elif where == "gpus":
+        for terms in cal.GPU_EFFICIENCY.values():
+            terms[key] = figure
     else:
         cal.GPU_EFFICIENCY[where][key] = figure
 

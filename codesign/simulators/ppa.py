@@ -135,7 +135,7 @@ def _metrics(
 
 def _alone(costs: MemberCosts) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(n, m) latency, dynamic energy and busy time of each member alone on the whole unit."""
-    step = np.maximum(costs.compute_s, costs.memory_s())
+    step = costs.step_s(costs.compute_s, costs.memory_s())
     dynamic = (
         costs.mac_j
         + costs.weight_sram_j(costs.weight_bytes)

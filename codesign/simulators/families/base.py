@@ -59,6 +59,9 @@ class Rates:
     # dense); a GPU's weight-only kernels dequantize in registers and stream slower
     weight_time_factor: np.ndarray | None = None
     layer_overhead_s: np.ndarray | None = None  # (n,) fixed time per layer per forward pass
+    # (n,) share of a GEMM's shorter phase (compute or memory) hidden behind the longer: 1 is
+    # the roofline maximum (double-buffered arrays); a GPU near its ridge point hides less
+    overlap: np.ndarray | None = None
     busy_w: np.ndarray | None = None  # (n,) board power above static at full utilisation
     max_w: np.ndarray | None = None  # (n,) power cap (a GPU's TDP): energy <= max_w x time
     vector_ops_per_s: np.ndarray | None = None  # (n,) elementwise ops/s (inf: free)
@@ -73,6 +76,7 @@ class Rates:
         neutral = {
             "weight_time_factor": np.ones((n, WIDTHS)),
             "layer_overhead_s": np.zeros(n),
+            "overlap": np.ones(n),
             "busy_w": np.zeros(n),
             "max_w": np.full(n, np.inf),
             "vector_ops_per_s": np.full(n, np.inf),

@@ -2,8 +2,10 @@
 datasheet leaves out.
 
 Per GEMM, time is the larger of MACs over the achieved compute rate and bytes over the achieved
-bandwidth, plus a fixed per-layer overhead (kernel launches, synchronisation, elementwise
-kernels) per forward pass. Achieved rates are datasheet peaks times named efficiency terms:
+bandwidth plus the part of the smaller that is not hidden behind it (`overlap`, one term every
+GPU shares: near its ridge point a GPU neither computes nor streams at full rate), plus a fixed
+per-layer overhead (kernel launches, synchronisation, elementwise kernels) per forward pass.
+Achieved rates are datasheet peaks times named efficiency terms:
 `bandwidth_efficiency` (dense weights streaming), `compute_efficiency` (prefill GEMMs), and per
 weight-only kernel the fraction of that streaming rate at which it moves packed weights
 (`kernel_w8/4/3`, calibration.WEIGHT_ONLY_KERNELS), or for a CPU the kernel's rate measured on
@@ -71,6 +73,15 @@ class RooflineFamily(Family):
         Field("bandwidth_efficiency", "float", 1.0, low=1e-3, high=1.0, help="achieved / peak"),
         Field("compute_efficiency", "float", 1.0, low=1e-3, high=1.0, help="prefill / peak"),
         Field("layer_overhead_us", "float", 0.0, low=0.0, help="fixed time per layer per pass"),
+        Field(
+            "overlap",
+            "float",
+            1.0,
+            low=0.0,
+            high=1.0,
+            help="share of a GEMM's shorter phase (compute or memory) hidden behind the longer "
+            "(1: the roofline maximum)",
+        ),
         _kernel_field(8),
         _kernel_field(4),
         _kernel_field(3),
@@ -156,6 +167,7 @@ class RooflineFamily(Family):
             capacity_bytes=np.where(np.isnan(capacity), np.inf, capacity),
             weight_time_factor=weight_time_factor(a, n),
             layer_overhead_s=a["layer_overhead_us"] * 1e-6,
+            overlap=a["overlap"].astype(float),
             busy_w=np.where(traffic, 0.0, np.maximum(tdp - idle, 0.0)),
             max_w=np.where(traffic & ~np.isnan(tdp), tdp, np.inf),
             tech_nm=a["tech_nm"].astype(float),

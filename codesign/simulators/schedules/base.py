@@ -71,7 +71,7 @@ def one_after_another(costs: MemberCosts, weights: Sequence[float] | np.ndarray)
     """Members run alone on the whole unit, each counted with `weights` (1 = always runs)."""
     w = np.asarray(weights, dtype=float)[None, :, None]
     mem_s = costs.memory_s()
-    step = np.maximum(costs.compute_s, mem_s)
+    step = costs.step_s(costs.compute_s, mem_s)
     all_bytes = costs.weight_bytes + costs.other_bytes
     sram = costs.weight_sram_j(costs.weight_bytes) + costs.act_sram_j
     passes = float(np.sum(w))
@@ -115,7 +115,7 @@ def side_by_side(
     if weight_time_bytes is None:
         weight_time_bytes = weight_bytes * costs.slowest_kernel()[:, 0, :]
     mem_s = (weight_time_bytes + other) / costs.rates.dram_bytes_per_s[:, None]
-    step = np.maximum(compute, mem_s)
+    step = costs.step_s(compute, mem_s)
     members = costs.compute_s.shape[1]
     overhead = costs.pass_s[:, 0] * members
     return ScheduleResult(
