@@ -34,6 +34,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    from codesign.errors import CodesignError
     from codesign.launch import interrupted, said_interrupted
 
     try:
@@ -42,6 +43,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         invoked_as_console_script()
         entry = importlib.import_module(STAGES[stage][0]).entry
     except BaseException as exc:  # Ctrl-C while modules import, or an error it turned into
+        if isinstance(exc, CodesignError) and not interrupted(exc):  # an extension that fails
+            print(f"error: {exc}", file=sys.stderr)
+            return exc.exit_code
         if not interrupted(exc):
             raise
         print("interrupted while starting: nothing was done", file=sys.stderr)

@@ -127,10 +127,16 @@ def launch(module: str, argv: Sequence[str] | None = None) -> NoReturn:
 
 def load_entry(module: str) -> Any:
     """``module``'s ``entry``; None after one line when Ctrl-C came while it imported (also
-    when a library turned the interrupt into an ImportError)."""
+    when a library turned the interrupt into an ImportError); bad input found while importing
+    (a CodesignError: an extension that does not load) is one line and its exit code."""
+    from codesign.errors import CodesignError
+
     try:
         return importlib.import_module(module).entry
     except BaseException as exc:
+        if isinstance(exc, CodesignError) and not interrupted(exc):  # an extension that fails
+            sys.stderr.write(f"error: {exc}\n")
+            finish(exc.exit_code)
         if not interrupted(exc):
             raise
         sys.stderr.write(STARTING + "\n")

@@ -67,22 +67,44 @@ class Registry(Generic[T]):
 EXTENSIONS_ENV = "CODESIGN_EXTENSIONS"
 
 
+def extension_roots() -> list[Path]:
+    """The folders ``$CODESIGN_EXTENSIONS`` names; one that is not a folder is a one-line error
+    (a typo would otherwise drop the extension without a word)."""
+    roots = [Path(r) for r in os.environ.get(EXTENSIONS_ENV, "").split(os.pathsep) if r]
+    for root in roots:
+        if not root.is_dir():
+            raise CodesignError(f"${EXTENSIONS_ENV}: {root} is not a folder")
+    return roots
+
+
 def extension_dirs(package: str) -> list[str]:
     """The folders of ``$CODESIGN_EXTENSIONS`` that extend ``package`` (its path below
     ``codesign``, e.g. ``<folder>/simulators/families`` for ``codesign.simulators.families``)."""
     below = Path(*package.split(".")[1:])
-    roots = [r for r in os.environ.get(EXTENSIONS_ENV, "").split(os.pathsep) if r]
-    return [str(Path(r) / below) for r in roots if (Path(r) / below).is_dir()]
+    return [str(r / below) for r in extension_roots() if (r / below).is_dir()]
 
 
 def import_all(package: str) -> None:
     """Import every public module of ``package`` so each registers itself: adding a suite,
     a family, a schedule or a search parameter is adding one file, with no list to edit, in
-    the package or in an extensions folder (``$CODESIGN_EXTENSIONS``)."""
+    the package or in an extensions folder (``$CODESIGN_EXTENSIONS``). An extension file that
+    fails to import is a one-line error naming it, not a traceback."""
     found = importlib.import_module(package)
-    for folder in extension_dirs(package):
+    extra = extension_dirs(package)
+    for folder in extra:
         if folder not in found.__path__:
             found.__path__.append(folder)
     for info in pkgutil.iter_modules(found.__path__):
-        if not info.name.startswith("_"):
-            importlib.import_module(f"{package}.{info.name}")
+        if info.name.startswith("_"):
+            continue
+        name = f"{package}.{info.name}"
+        if getattr(info.module_finder, "path", None) not in extra:
+            importlib.import_module(name)  # the package's own: a failure is a bug, shown whole
+            continue
+        try:
+            importlib.import_module(name)
+        except (Exception, SystemExit) as exc:  # KeyboardInterrupt passes through
+            where = Path(info.module_finder.path) / (info.name if info.ispkg else f"{info.name}.py")
+            raise CodesignError(
+                f"extension {where} (${EXTENSIONS_ENV}) does not load: {type(exc).__name__}: {exc}"
+            ) from exc

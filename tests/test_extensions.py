@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from codesign.errors import CodesignError
 from codesign.registry import EXTENSIONS_ENV, extension_dirs
 from codesign.testing.synthetic_store import build_synthetic_store
 
@@ -102,11 +103,14 @@ def _run(args: list[str], extensions: Path, cwd: Path) -> subprocess.CompletedPr
 
 def test_the_extensions_folder_mirrors_the_package(tmp_path, monkeypatch):
     (tmp_path / "simulators" / "families").mkdir(parents=True)
-    monkeypatch.setenv(EXTENSIONS_ENV, f"{tmp_path}{os.pathsep}{tmp_path / 'missing'}")
+    monkeypatch.setenv(EXTENSIONS_ENV, f"{tmp_path}{os.pathsep}")
     assert extension_dirs("codesign.simulators.families") == [
         str(tmp_path / "simulators" / "families")
     ]
     assert extension_dirs("codesign.search.parameters") == []
+    monkeypatch.setenv(EXTENSIONS_ENV, f"{tmp_path}{os.pathsep}{tmp_path / 'missing'}")
+    with pytest.raises(CodesignError, match="missing is not a folder"):
+        extension_dirs("codesign.simulators.families")
 
 
 def test_a_family_dropped_in_runs_in_the_simulators_and_the_search(tmp_path, store):
@@ -243,3 +247,26 @@ def test_a_suite_dropped_in_is_evaluated_reported_and_searched(tmp_path, tiny_ll
     assert scores.returncode == 0, scores.stderr[-2000:]
     suites = {r["suite"] for r in json.loads(scores.stdout)}
     assert suites == {"ethics", "mmlu_ll"}  # the store's other outputs are scored as before
+
+
+def test_an_extensions_path_that_is_no_folder_is_one_line_and_exit_2(tmp_path):
+    """A typo in $CODESIGN_EXTENSIONS would otherwise drop the extension without a word."""
+    done = _run(["codesign.simulators", "--list"], tmp_path / "no-such-folder", tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().splitlines() == [
+        f"error: ${EXTENSIONS_ENV}: {tmp_path / 'no-such-folder'} is not a folder"
+    ]
+
+
+def test_an_extension_that_does_not_load_is_one_line_naming_its_file(tmp_path):
+    broken = _drop(tmp_path, "simulators/families", "broken.py", "import no_such_module\n")
+    for command in (
+        [sys.executable, "-m", "codesign.simulators", "--list"],
+        [sys.executable, "-m", "codesign", "simulators", "--list"],
+    ):
+        env = dict(os.environ, **{EXTENSIONS_ENV: str(tmp_path)})
+        done = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True)
+        assert done.returncode == 2, done.stderr
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
+        assert str(broken) in lines[0] and "No module named 'no_such_module'" in lines[0]
