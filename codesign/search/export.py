@@ -131,19 +131,20 @@ def pareto_rows(trials: list[FrozenTrial], ctx: SearchContext) -> list[dict[str,
 
 # what a row's outcome is: rows equal in all of these are one configuration to a user
 OUTCOME_FIELDS = ("trust", "latency_ms", "energy_mj", "area_mm2", "memory_gb", "mmlu_ll")
-CHOICE_FIELDS = ("vote_rule", "schedule", "cascade_order")
+CHOICE_FIELDS = ("vote_rule", "schedule", "cascade_order", "unit")
 
 
 def collapse_equivalent(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Rows with the same members on the same unit and identical outcomes (e.g. a two-member
-    ensemble under majority and weighted voting, which always agree) become one row listing
-    the equivalent choices; rows are renumbered from 1."""
+    """Rows with the same members, the same unit parameters and identical outcomes become one
+    row listing the equivalent choices: a two-member ensemble under majority and weighted
+    voting (which always agree), or two unit families the model prices alike at those
+    parameters (a bit-serial and a bit-plane array under a cascade); rows renumbered from 1."""
     kept: dict[tuple, dict[str, Any]] = {}
     for row in rows:
         key = (
             tuple(sorted(row["variant_keys"])),
-            row["unit"],
             json.dumps(row["unit_params"], sort_keys=True),
+            row.get("tech_nm"),
             tuple(_rounded(row.get(k)) for k in (*OUTCOME_FIELDS, *trust_suites())),
         )
         if key in kept:
@@ -449,7 +450,8 @@ def _unit(row: dict[str, Any]) -> str:
     """e.g. 'bitfusion 64×16 128K b2 lpddr4x2': PE rows×cols, activation buffer, brick bits,
     memory interface."""
     p = dict(row["unit_params"])
-    text = row["unit"]
+    units = [row["unit"], *(e["unit"] for e in row.get("equivalent_choices", ()) if "unit" in e)]
+    text = "≡".join(dict.fromkeys(units))
     if "array.rows" in p and "array.cols" in p:
         text += f" {p.pop('array.rows')}×{p.pop('array.cols')}"
     if "arrays.rows_scale" in p:
@@ -496,7 +498,7 @@ def print_table(console: Console, rows: list[dict[str, Any]], ctx: SearchContext
         title=f"Pareto-optimal deployments: trust measured on {ctx.model}, cost modelled for "
         f"{ctx.shape_label} on each row's unit",
         caption="bits: the ensemble's precisions (16 = dense); vote: maj(ority) or w(eigh)t(ed); "
-        "maj≡wtd: equivalent choices, identical outcomes (one row); "
+        "≡: equivalent choices (vote rules, unit families), identical outcomes (one row); "
         "schedule: seq(uential), part(itioned), sh(a)r(e)d-fetch, casc(ade) ↑ cheapest member "
         "first, ↓ most precise first; unit: PE rows×cols, activation buffer, brick bits; "
         "trust ≈: not distinguishable from the front's best, 95% CI: paired bootstrap over items; "

@@ -80,8 +80,8 @@ def lines(check: dict[str, Any] | None) -> list[str]:
     else:
         met = "within" if median <= check["target_median_pct"] else "over"
         verdict = (
-            f"median |error| {median:.0f}%, worst {worst:.0f}% ({met} the "
-            f"{check['target_median_pct']:g}% bar): read the modelled costs with that in mind"
+            f"median |error| {median:.0f}% ({met} the {check['target_median_pct']:g}% bar on the "
+            f"median), worst {worst:.0f}%: read the modelled costs with that in mind"
         )
     return [
         f"this machine ({check['device']}), decode ms per step modelled vs measured: "

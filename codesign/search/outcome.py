@@ -428,8 +428,8 @@ def _exact_lines(exact: dict[str, Any] | None, share: dict[str, Any] | None) -> 
         out.append(
             f"exact front: every one of {exact['configurations']:,} configurations priced in "
             f"{exact['seconds']:.0f} s ({exact['feasible']:,} feasible, {exact['front']} "
-            f"Pareto-optimal; cannot run: {why or 'none'}); the study holds the front and a "
-            "sample of the rest as trials"
+            f"Pareto-optimal, before rows with identical outcomes become one; cannot run: "
+            f"{why or 'none'}); the study holds the front and a sample of the rest as trials"
         )
     if share and share.get("share") is not None:
         out.append(
