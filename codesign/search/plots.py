@@ -177,9 +177,24 @@ def _dense_line(ax: Axes, rows, axis: str = "y") -> None:
         line(value, color="firebrick", ls="--", lw=0.8, zorder=0.5)
 
 
-def _legend(markers: dict[str, str], others: bool, dense: float | None = None) -> list[Line2D]:
+def _unit_label(unit: str, rows: list[dict[str, Any]]) -> str:
+    """'unit bitplane', or with the families that match it row for row where the table says
+    'bitplane≡stripes' (one row, equivalent choices): 'unit bitplane (≡ stripes on 120 rows)'."""
+    same: dict[str, int] = {}
+    for r in rows:
+        if r["unit"] == unit:
+            for other in dict.fromkeys(e["unit"] for e in r.get("equivalent_choices", ())):
+                if other != unit:
+                    same[other] = same.get(other, 0) + 1
+    alike = ", ".join(f"{u} on {n} row{'s' * (n != 1)}" for u, n in same.items())
+    return f"Pareto, unit {unit}" + (f" (≡ {alike})" if alike else "")
+
+
+def _legend(
+    markers: dict[str, str], others: bool, dense: float | None, rows: list[dict[str, Any]]
+) -> list[Line2D]:
     handles = [
-        Line2D([], [], marker=m, ls="", mfc="white", mec="k", label=f"Pareto, unit {u}")
+        Line2D([], [], marker=m, ls="", mfc="white", mec="k", label=_unit_label(u, rows))
         for u, m in markers.items()
     ]
     if dense is not None:
@@ -228,7 +243,9 @@ def plot_fronts(
         ax.set_ylabel("trust (0–100, measured: stored predictions, voting)")
         ax.set_title(f"{title}\n{PROJECTION}", fontsize=7.5)
         ax.legend(
-            handles=_legend(markers, bool(others), dense_trust(rows)), loc="lower right", fontsize=7
+            handles=_legend(markers, bool(others), dense_trust(rows), rows),
+            loc="lower right",
+            fontsize=7,
         )
         path = out / name
         fig.savefig(path)
@@ -273,7 +290,7 @@ def _matrix(out: Path, rows, others, title: str, markers, norm) -> Path:
         for ax in row[1:]:
             ax.sharey(row[0])
     fig.legend(
-        handles=_legend(markers, bool(others), dense_trust(rows)),
+        handles=_legend(markers, bool(others), dense_trust(rows), rows),
         loc="upper right",
         bbox_to_anchor=(0.98, 0.88),
         fontsize=8,

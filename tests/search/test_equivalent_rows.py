@@ -42,3 +42,13 @@ def test_rows_that_differ_in_an_outcome_or_in_their_parameters_stay_apart():
     )
     assert [r["trial"] for r in rows] == [1, 2, 3]
     assert all("equivalent_choices" not in r for r in rows)
+
+
+def test_the_plot_legend_names_the_unit_families_a_marker_stands_for():
+    from codesign.search.plots import _unit_label
+
+    rows = collapse_equivalent(
+        [_row(1, "bitplane"), _row(2, "stripes"), _row(3, "bitfusion", latency_ms=600.0)]
+    )
+    assert _unit_label("bitplane", rows) == "Pareto, unit bitplane (≡ stripes on 1 row)"
+    assert _unit_label("bitfusion", rows) == "Pareto, unit bitfusion"
