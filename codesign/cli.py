@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import os
 import sys
 from collections.abc import Sequence
@@ -34,24 +33,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    from codesign.errors import CodesignError
-    from codesign.launch import interrupted, said_interrupted
+    from codesign.launch import load_entry
 
-    try:
-        from codesign.commandline.parsers import invoked_as_console_script
+    loaded = load_entry(STAGES[stage][0])  # an error or Ctrl-C while importing: one line
+    if isinstance(loaded, int):
+        return loaded
+    from codesign.commandline.parsers import invoked_as_console_script  # (the stage imported it)
 
-        invoked_as_console_script()
-        entry = importlib.import_module(STAGES[stage][0]).entry
-    except BaseException as exc:  # Ctrl-C while modules import, or an error it turned into
-        if isinstance(exc, CodesignError) and not interrupted(exc):  # an extension that fails
-            print(f"error: {exc}", file=sys.stderr)
-            return exc.exit_code
-        if not interrupted(exc):
-            raise
-        print("interrupted while starting: nothing was done", file=sys.stderr)
-        said_interrupted()
-        return 130
-    return entry(rest)
+    invoked_as_console_script()
+    return loaded(rest)
 
 
 def _print_usage() -> None:

@@ -122,26 +122,28 @@ def launch(module: str, argv: Sequence[str] | None = None) -> NoReturn:
     """Import ``module`` and exit with its ``entry(argv)``'s status."""
     quiet_libraries()
     watch_sigint()
-    finish(entry(argv) if (entry := load_entry(module)) else 130)
+    loaded = load_entry(module)
+    finish(loaded if isinstance(loaded, int) else loaded(argv))
 
 
 def load_entry(module: str) -> Any:
-    """``module``'s ``entry``; None after one line when Ctrl-C came while it imported (also
-    when a library turned the interrupt into an ImportError); bad input found while importing
-    (a CodesignError: an extension that does not load) is one line and its exit code."""
+    """``module``'s ``entry``, or the exit status after one line when it could not be had: Ctrl-C
+    while it imported (130; also when a library turned the interrupt into an ImportError), or
+    bad input found while importing (a CodesignError, an extension that does not load: its exit
+    code). Shared by ``python -m codesign.<stage>`` and the ``codesign`` console script."""
     from codesign.errors import CodesignError
 
     try:
         return importlib.import_module(module).entry
     except BaseException as exc:
-        if isinstance(exc, CodesignError) and not interrupted(exc):  # an extension that fails
+        if isinstance(exc, CodesignError) and not interrupted(exc):
             sys.stderr.write(f"error: {exc}\n")
-            finish(exc.exit_code)
+            return exc.exit_code
         if not interrupted(exc):
             raise
         sys.stderr.write(STARTING + "\n")
         said_interrupted()
-        return None
+        return 130
 
 
 def finish(code: int) -> NoReturn:
